@@ -1,0 +1,115 @@
+package cloudflare
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// DefaultBaseURL is Cloudflare's API v4 base URL.
+const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
+
+// maxResponseBytes bounds how much of a response body is read: a purge
+// answer is a few hundred bytes, and a hostile or broken server must not be
+// able to make the action buffer an unbounded body.
+const maxResponseBytes = 1 << 20
+
+// Credentials authenticate a request: an API token, or the legacy pair of
+// account email and Global API Key. Exactly one of the two is set.
+type Credentials struct {
+	Token string
+	Email string
+	Key   string
+}
+
+// Client sends purge requests to one API base URL.
+type Client struct {
+	baseURL   string
+	creds     Credentials
+	http      *http.Client
+	userAgent string
+	now       func() time.Time
+}
+
+// NewClient returns a client for baseURL (no trailing slash). httpClient
+// may be nil; either way the client never follows redirects, so the
+// credentials are only ever sent to baseURL's host. now is used to read
+// Retry-After dates; nil means time.Now.
+func NewClient(baseURL string, creds Credentials, httpClient *http.Client, userAgent string, now func() time.Time) *Client {
+	hc := &http.Client{}
+	if httpClient != nil {
+		copied := *httpClient
+		hc = &copied
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if now == nil {
+		now = time.Now
+	}
+	return &Client{baseURL: baseURL, creds: creds, http: hc, userAgent: userAgent, now: now}
+}
+
+// Endpoint is the URL a purge for the zone, or for one of its environments
+// when environmentID is not empty, is sent to. The IDs are validated by the
+// caller; they are escaped anyway so that no value can change the path.
+func Endpoint(baseURL, zoneID, environmentID string) string {
+	if environmentID == "" {
+		return fmt.Sprintf("%s/zones/%s/purge_cache", baseURL, url.PathEscape(zoneID))
+	}
+	return fmt.Sprintf("%s/zones/%s/environments/%s/purge_cache",
+		baseURL, url.PathEscape(zoneID), url.PathEscape(environmentID))
+}
+
+// Result is a successful purge: the ID Cloudflare gave it, and what the
+// response said about the rate limit.
+type Result struct {
+	ID        string
+	RateLimit RateLimit
+}
+
+// Purge sends one purge request. It returns a *APIError when the server
+// answered with anything but a successful envelope, and another error when
+// no answer came (network failure, cancelled context).
+func (c *Client) Purge(ctx context.Context, zoneID, environmentID string, body Body) (Result, error) {
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return Result{}, fmt.Errorf("encoding request body: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, Endpoint(c.baseURL, zoneID, environmentID), bytes.NewReader(payload))
+	if err != nil {
+		return Result{}, fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if c.creds.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.creds.Token)
+	} else {
+		req.Header.Set("X-Auth-Email", c.creds.Email)
+		req.Header.Set("X-Auth-Key", c.creds.Key)
+	}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return Result{}, networkError(err)
+	}
+	defer resp.Body.Close()
+	raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	return Decode(resp, raw, readErr, c.now())
+}
+
+// networkError keeps the cause of a failed round trip but drops url.Error's
+// `Post "https://…":` prefix, which repeats the endpoint the log already
+// names. The cause stays wrapped, so errors.Is still sees context errors.
+func networkError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("request failed: %w", err)
+}

@@ -1,0 +1,107 @@
+package cloudflare
+
+import "time"
+
+// Plan is a Cloudflare plan, whose purge limits differ by a factor of 600.
+// The empty Plan means "unknown": no pacing up front, only what the
+// server's answers teach.
+type Plan string
+
+// The plans, as the action's plan input spells them.
+const (
+	PlanUnknown    Plan = ""
+	PlanFree       Plan = "free"
+	PlanPro        Plan = "pro"
+	PlanBusiness   Plan = "business"
+	PlanEnterprise Plan = "enterprise"
+)
+
+// Plans lists the known plans, cheapest first.
+var Plans = []Plan{PlanFree, PlanPro, PlanBusiness, PlanEnterprise}
+
+// Rate is a token bucket: Burst units at once, refilled at PerSecond.
+// A zero Rate means no limit is known.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Limits are the purge limits of a plan, from Cloudflare's "Purge cache"
+// documentation (updated 2026-07-29; per account; for every purge type on
+// every plan since 2025-04-01).
+type Limits struct {
+	// Requests is the bucket that tag, host, prefix and everything purges
+	// draw one unit a request from.
+	Requests Rate
+	// URLs is the bucket that files purges draw one unit a URL from (the
+	// docs call it a moving average; one second's worth is its burst).
+	URLs Rate
+	// FilesPerRequest and ItemsPerRequest are the most items one request
+	// may carry.
+	FilesPerRequest int
+	ItemsPerRequest int
+}
+
+// The API's hard maximum items per request, on the most generous plan;
+// batch-size may not go above them.
+const (
+	MaxFilesPerRequest = 500
+	MaxItemsPerRequest = 100
+)
+
+// DefaultFilesPerRequest is the URLs per request when the plan is unknown
+// or not Enterprise. The current docs say 100 on every plan but
+// Enterprise, but older docs, a 2025 docs issue and a 2026 report of
+// HTTP 400 for 245 URLs all say 30: 30 is the size known to work.
+const DefaultFilesPerRequest = 30
+
+// Limits returns the plan's limits; the unknown plan has no rates and the
+// safe request sizes.
+func (p Plan) Limits() Limits {
+	l := Limits{FilesPerRequest: DefaultFilesPerRequest, ItemsPerRequest: MaxItemsPerRequest}
+	switch p {
+	case PlanFree:
+		l.Requests, l.URLs = Rate{PerSecond: 5.0 / 60, Burst: 25}, Rate{PerSecond: 800, Burst: 800}
+	case PlanPro:
+		l.Requests, l.URLs = Rate{PerSecond: 5, Burst: 25}, Rate{PerSecond: 1500, Burst: 1500}
+	case PlanBusiness:
+		l.Requests, l.URLs = Rate{PerSecond: 10, Burst: 50}, Rate{PerSecond: 1500, Burst: 1500}
+	case PlanEnterprise:
+		l.Requests, l.URLs = Rate{PerSecond: 50, Burst: 500}, Rate{PerSecond: 3000, Burst: 3000}
+		l.FilesPerRequest = MaxFilesPerRequest
+	}
+	return l
+}
+
+// BatchSize is the plan's items per request for a purge type.
+func (l Limits) BatchSize(typ PurgeType) int {
+	if typ == Files {
+		return l.FilesPerRequest
+	}
+	return l.ItemsPerRequest
+}
+
+// Bucket is the bucket a request of the given type and size draws from,
+// and how many units it takes.
+func (l Limits) Bucket(typ PurgeType, items int) (Rate, int) {
+	if typ == Files {
+		return l.URLs, items
+	}
+	return l.Requests, 1
+}
+
+// MaxBatchSize is the most items the API takes in one request of typ.
+func MaxBatchSize(typ PurgeType) int {
+	if typ == Files {
+		return MaxFilesPerRequest
+	}
+	return MaxItemsPerRequest
+}
+
+// Interval is how long the bucket takes to refill one unit.
+func (r Rate) Interval() time.Duration {
+	if r.PerSecond <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / r.PerSecond)
+}

@@ -1,0 +1,219 @@
+package cloudflare
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ErrorItem is one entry of the response envelope's errors[] (or of an
+// entry's error_chain).
+type ErrorItem struct {
+	Code       int         `json:"code"`
+	Message    string      `json:"message"`
+	ErrorChain []ErrorItem `json:"error_chain,omitempty"`
+}
+
+func (e ErrorItem) String() string {
+	s := strings.TrimSpace(fmt.Sprintf("%d %s", e.Code, Sanitize(e.Message, 300)))
+	if len(e.ErrorChain) > 0 {
+		chain := make([]string, len(e.ErrorChain))
+		for i, c := range e.ErrorChain {
+			chain[i] = c.String()
+		}
+		s += " (" + strings.Join(chain, "; ") + ")"
+	}
+	return s
+}
+
+// APIError is an answer from the server that is not a successful purge.
+type APIError struct {
+	Status int
+	// Errors is the envelope's errors[], when the body was a JSON envelope.
+	Errors []ErrorItem
+	// Problem says what was wrong when Errors alone do not: a body that is
+	// not JSON, "success": false with no errors, a missing result.id, a
+	// redirect.
+	Problem string
+	// RetryAfter is the server's Retry-After, when HasRetryAfter.
+	RetryAfter    time.Duration
+	HasRetryAfter bool
+	RateLimit     RateLimit
+}
+
+// Error gives the status and every Cloudflare error, e.g.
+// "HTTP 400: 1012 Request must contain one of ...".
+func (e *APIError) Error() string {
+	parts := make([]string, 0, len(e.Errors)+1)
+	for _, item := range e.Errors {
+		parts = append(parts, item.String())
+	}
+	if e.Problem != "" {
+		parts = append(parts, e.Problem)
+	}
+	if len(parts) == 0 {
+		parts = append(parts, http.StatusText(e.Status))
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.Status, strings.Join(parts, "; "))
+}
+
+// Retryable reports whether sending the same request again may succeed:
+// rate limiting (429) and server-side failures (5xx, including
+// Cloudflare's 520–527 edge errors).
+func (e *APIError) Retryable() bool {
+	return e.Status == http.StatusTooManyRequests || e.Status >= 500
+}
+
+// authCodes are Cloudflare error codes that mean the credentials are
+// wrong, malformed or lack permission: retrying, or sending further
+// batches with them, cannot succeed.
+var authCodes = map[int]bool{
+	6003: true, 6100: true, 6101: true, 6102: true, 6103: true, 6111: true,
+	9103: true, 9106: true, 9109: true, 10000: true, 10001: true,
+}
+
+// AuthFailure reports whether the request failed on its credentials.
+func (e *APIError) AuthFailure() bool {
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		return true
+	}
+	for _, item := range e.Errors {
+		if authCodes[item.Code] {
+			return true
+		}
+		for _, c := range item.ErrorChain {
+			if authCodes[c.Code] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type envelope struct {
+	Success *bool       `json:"success"`
+	Errors  []ErrorItem `json:"errors"`
+	Result  *struct {
+		ID string `json:"id"`
+	} `json:"result"`
+}
+
+// Decode turns an HTTP answer into a Result or an error. Every error names
+// the HTTP status: a *APIError, or, when the body could not be read to the
+// end, a plain error that the caller treats like a network failure.
+func Decode(resp *http.Response, raw []byte, readErr error, now time.Time) (Result, error) {
+	rl := ParseRateLimit(resp.Header)
+	apiErr := &APIError{Status: resp.StatusCode, RateLimit: rl}
+	apiErr.RetryAfter, apiErr.HasRetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+
+	switch {
+	case readErr != nil:
+		return Result{}, fmt.Errorf("HTTP %d: reading response body: %w", resp.StatusCode, readErr)
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		apiErr.Problem = "redirect not followed" + redirectTarget(resp)
+		return Result{}, apiErr
+	case len(raw) > maxResponseBytes:
+		apiErr.Problem = fmt.Sprintf("response body is larger than %d bytes; not read", maxResponseBytes)
+		return Result{}, apiErr
+	}
+
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil || env.Success == nil {
+		apiErr.Problem = "response is not a Cloudflare API envelope: " + snippet(raw)
+		return Result{}, apiErr
+	}
+	apiErr.Errors = env.Errors
+	ok2xx := resp.StatusCode >= 200 && resp.StatusCode < 300
+	switch {
+	case !ok2xx || !*env.Success:
+		if len(env.Errors) == 0 && !*env.Success {
+			apiErr.Problem = `"success": false with no errors`
+		}
+		return Result{}, apiErr
+	case env.Result == nil || !validID(env.Result.ID):
+		apiErr.Problem = `"success": true but no usable result.id`
+		return Result{}, apiErr
+	}
+	return Result{ID: env.Result.ID, RateLimit: rl}, nil
+}
+
+func redirectTarget(resp *http.Response) string {
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Host == "" {
+		return ""
+	}
+	return " (to host " + Sanitize(loc.Host, 100) + ")"
+}
+
+// validID accepts what a purge ID can safely be written as: a step output,
+// a log word. Cloudflare's are 32 hex digits.
+func validID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.:", r))) {
+			return false
+		}
+	}
+	return true
+}
+
+// snippet shortens a body that is not JSON (often an HTML error page) to
+// its text, so the log shows "502 Bad Gateway cloudflare" rather than markup.
+func snippet(raw []byte) string {
+	if len(raw) == 0 {
+		return "(empty body)"
+	}
+	text := string(raw)
+	if len(text) > 64<<10 {
+		text = text[:64<<10]
+	}
+	var b strings.Builder
+	inTag := false
+	for _, r := range text {
+		switch {
+		case r == '<':
+			inTag = true
+			b.WriteByte(' ')
+		case r == '>' && inTag:
+			inTag = false
+		case !inTag:
+			b.WriteRune(r)
+		}
+	}
+	return Sanitize(b.String(), 200)
+}
+
+// Sanitize makes text that came from the server safe and short enough for
+// one log line or annotation: control characters (newlines included, which
+// could otherwise start a workflow command) become spaces, runs of spaces
+// fold into one, invalid UTF-8 is replaced, and the result is cut to max
+// runes with an ellipsis.
+func Sanitize(s string, max int) string {
+	var b strings.Builder
+	space, n := false, 0
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if n >= max {
+			b.WriteString("…")
+			return b.String()
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+			n++
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}

@@ -1,0 +1,134 @@
+package purge
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"golang.org/x/time/rate"
+)
+
+// pacer decides when the next request may go. It is shared by every
+// worker, so that what one answer teaches slows all of them:
+//
+//   - planned: the documented bucket of the account's plan (URLs for files
+//     purges, requests otherwise), so a known plan sees no 429 at all;
+//   - learned: the bucket the server describes in Ratelimit-Policy, in
+//     requests (the IETF draft's default unit), kept in step with the
+//     Ratelimit header's remaining count so requests slow before it is empty;
+//   - pausedUntil: a gate every worker waits behind after a 429 or an
+//     empty bucket, until Retry-After has passed.
+//
+// The token buckets are golang.org/x/time/rate limiters, driven through
+// their *At/*N methods with the injected clock's time.
+type pacer struct {
+	clock    Clock
+	deadline time.Time
+
+	mu          sync.Mutex
+	planned     *rate.Limiter // nil: plan unknown
+	learned     *rate.Limiter // nil: no Ratelimit-Policy seen yet
+	policy      cloudflare.RateLimit
+	pausedUntil time.Time
+}
+
+func newPacer(clock Clock, deadline time.Time, planned cloudflare.Rate, maxCost int) *pacer {
+	p := &pacer{clock: clock, deadline: deadline}
+	if planned.PerSecond > 0 {
+		p.planned = rate.NewLimiter(rate.Limit(planned.PerSecond), max(planned.Burst, maxCost))
+	}
+	return p
+}
+
+// errPastDeadline says a wait would end after the run's timeout.
+type errPastDeadline struct {
+	reason string
+	wait   time.Duration
+	left   time.Duration
+}
+
+func (e *errPastDeadline) Error() string {
+	return fmt.Sprintf("%s asks to wait %s, longer than the %s left of timeout; not waiting",
+		e.reason, e.wait.Round(time.Second), max(e.left, 0).Round(time.Second))
+}
+
+// wait blocks until a request that costs cost units of the planned bucket
+// (and one of the learned one) may go.
+func (p *pacer) wait(ctx context.Context, cost int) error {
+	p.mu.Lock()
+	now := p.clock.Now()
+	at := now
+	for _, lim := range []*rate.Limiter{p.planned, p.learned} {
+		if lim != nil {
+			n := cost
+			if lim == p.learned {
+				n = 1
+			}
+			if t := now.Add(lim.ReserveN(now, min(n, lim.Burst())).DelayFrom(now)); t.After(at) {
+				at = t
+			}
+		}
+	}
+	p.mu.Unlock()
+
+	for {
+		p.mu.Lock()
+		until, reason := at, "the rate limit"
+		if p.pausedUntil.After(until) {
+			until, reason = p.pausedUntil, "the API's Retry-After"
+		}
+		now := p.clock.Now()
+		p.mu.Unlock()
+		if !now.Before(until) {
+			return nil
+		}
+		if until.After(p.deadline) {
+			return &errPastDeadline{reason: reason, wait: until.Sub(now), left: p.deadline.Sub(now)}
+		}
+		if err := p.clock.Sleep(ctx, until.Sub(now)); err != nil {
+			return err
+		}
+	}
+}
+
+// pause holds every worker back for d from now (a 429, or a bucket the
+// server says is empty). A later end never moves the gate earlier.
+func (p *pacer) pause(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if until := p.clock.Now().Add(d); until.After(p.pausedUntil) {
+		p.pausedUntil = until
+	}
+}
+
+// observe learns from an answer's rate-limit headers.
+func (p *pacer) observe(rl cloudflare.RateLimit) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clock.Now()
+	if rl.HasPolicy && (p.learned == nil || rl.Quota != p.policy.Quota || rl.Window != p.policy.Window) {
+		perSecond := float64(rl.Quota) / rl.Window.Seconds()
+		p.learned = rate.NewLimiter(rate.Limit(perSecond), rl.Quota)
+		p.policy = rl
+	}
+	if !rl.HasRemaining {
+		return
+	}
+	if p.learned != nil {
+		// Take out what the server has counted and we have not (other
+		// clients of the same account, or requests before this run).
+		if extra := p.learned.TokensAt(now) - float64(rl.Remaining); extra >= 1 {
+			p.learned.ReserveN(now, min(int(extra), p.learned.Burst()))
+		}
+		return
+	}
+	if rl.Remaining == 0 && rl.Reset > 0 {
+		// No policy to pace by: the server says the bucket is empty, so
+		// nobody sends until it resets.
+		if until := now.Add(rl.Reset); until.After(p.pausedUntil) {
+			p.pausedUntil = until
+		}
+	}
+}

@@ -1,0 +1,27 @@
+// Command cloudflare-purge-action purges Cloudflare's cache for a zone, or
+// for one environment of it. It runs as a GitHub container action (inputs
+// from INPUT_* variables) or locally (the same names as flags).
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/command"
+)
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	wd, _ := os.Getwd() // only used to resolve targets-file outside Actions
+	code := command.Run(ctx, command.Env{
+		Args: os.Args[1:], Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr,
+		WorkDir: wd, Version: version,
+	})
+	stop()
+	os.Exit(code)
+}
