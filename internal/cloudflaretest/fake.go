@@ -1,0 +1,186 @@
+// Package cloudflaretest is a fake of Cloudflare's purge endpoints on
+// loopback, for tests and benchmarks: it records every request, answers
+// from a script, and can enforce a token bucket like Cloudflare's.
+package cloudflaretest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Request is one request the fake received.
+type Request struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+	At     time.Time
+}
+
+// Items is how many targets the request's body holds (1 for
+// purge_everything), or -1 when the body is not a purge body.
+func (r Request) Items() int {
+	var body map[string]json.RawMessage
+	if json.Unmarshal(r.Body, &body) != nil || len(body) != 1 {
+		return -1
+	}
+	for key, raw := range body {
+		if key == "purge_everything" {
+			return 1
+		}
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return -1
+		}
+		return len(items)
+	}
+	return -1
+}
+
+// Response is what the fake answers.
+type Response struct {
+	Status int
+	Header map[string]string
+	Body   string
+	// Hang makes the fake never answer (until the client gives up).
+	Hang bool
+	// Reset closes the connection without an answer.
+	Reset bool
+}
+
+// OK is a successful purge answer with the given ID.
+func OK(id string) Response {
+	return Response{Status: 200, Body: fmt.Sprintf(`{"success":true,"errors":[],"messages":[],"result":{"id":%q}}`, id)}
+}
+
+// Fail is a failed answer with one Cloudflare error.
+func Fail(status, code int, message string) Response {
+	body, _ := json.Marshal(map[string]any{
+		"success": false, "messages": []any{}, "result": nil,
+		"errors": []map[string]any{{"code": code, "message": message}},
+	})
+	return Response{Status: status, Body: string(body)}
+}
+
+// ID is the purge ID the default script gives the n-th request (0-based).
+func ID(n int) string { return fmt.Sprintf("%032x", n+1) }
+
+// Script decides the answer to the n-th request (0-based).
+type Script func(n int, r Request) Response
+
+// Server is the fake API.
+type Server struct {
+	*httptest.Server
+	script  Script
+	latency time.Duration
+	bucket  *Bucket
+
+	mu       sync.Mutex
+	requests []Request
+	hung     chan struct{}
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithScript answers with script instead of always succeeding.
+func WithScript(s Script) Option { return func(f *Server) { f.script = s } }
+
+// WithLatency delays every answer by d.
+func WithLatency(d time.Duration) Option { return func(f *Server) { f.latency = d } }
+
+// WithBucket enforces a token bucket: a request it cannot pay for gets a
+// 429 (Cloudflare's code 971) with Retry-After.
+func WithBucket(b *Bucket) Option { return func(f *Server) { f.bucket = b } }
+
+// New starts a fake on loopback; Close stops it.
+func New(opts ...Option) *Server {
+	f := &Server{script: func(n int, _ Request) Response { return OK(ID(n)) }, hung: make(chan struct{})}
+	for _, o := range opts {
+		o(f)
+	}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	return f
+}
+
+// Close releases hung requests and stops the server.
+func (f *Server) Close() {
+	f.mu.Lock()
+	select {
+	case <-f.hung:
+	default:
+		close(f.hung)
+	}
+	f.mu.Unlock()
+	f.Server.CloseClientConnections()
+	f.Server.Close()
+}
+
+// URL is the base URL to give as api-url.
+func (f *Server) BaseURL() string { return f.Server.URL + "/client/v4" }
+
+// Requests returns every request received so far.
+func (f *Server) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.requests...)
+}
+
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	req := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, At: time.Now()}
+	f.mu.Lock()
+	n := len(f.requests)
+	f.requests = append(f.requests, req)
+	f.mu.Unlock()
+
+	if f.latency > 0 {
+		time.Sleep(f.latency)
+	}
+	var resp Response
+	if f.bucket != nil {
+		if limited, ok := f.bucket.take(req); !ok {
+			resp = limited
+		}
+	}
+	if resp.Status == 0 && !resp.Hang && !resp.Reset {
+		resp = f.script(n, req)
+	}
+	if f.bucket != nil {
+		f.bucket.addHeaders(&resp)
+	}
+	switch {
+	case resp.Hang:
+		select {
+		case <-r.Context().Done():
+		case <-f.hung:
+		}
+		return
+	case resp.Reset:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	for k, v := range resp.Header {
+		w.Header().Set(k, v)
+	}
+	if w.Header().Get("Content-Type") == "" {
+		if strings.HasPrefix(strings.TrimSpace(resp.Body), "{") {
+			w.Header().Set("Content-Type", "application/json")
+		} else {
+			w.Header().Set("Content-Type", "text/html")
+		}
+	}
+	w.WriteHeader(resp.Status)
+	io.WriteString(w, resp.Body)
+}
