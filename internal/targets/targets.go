@@ -121,12 +121,20 @@ func dedupeKey(typ cloudflare.PurgeType, t cloudflare.Target) string {
 // parse checks one target; a non-empty string is the problem, worded to
 // say what a valid value looks like.
 func parse(typ cloudflare.PurgeType, raw string) (cloudflare.Target, string) {
+	if typ == cloudflare.Files && strings.HasPrefix(raw, "{") {
+		// JSON may hold white space between its tokens; the URL inside
+		// gets the full check.
+		if p := encodingProblem(raw); p != "" {
+			return cloudflare.Target{}, p
+		}
+		return parseFileObject(raw)
+	}
 	if p := textProblem(raw); p != "" {
 		return cloudflare.Target{}, p
 	}
 	switch typ {
 	case cloudflare.Files:
-		return parseFile(raw)
+		return cloudflare.Target{Value: raw}, urlProblem(raw)
 	case cloudflare.Tags:
 		return cloudflare.Target{Value: raw}, tagProblem(raw)
 	case cloudflare.Hosts:
@@ -140,13 +148,10 @@ func parse(typ cloudflare.PurgeType, raw string) (cloudflare.Target, string) {
 // textProblem rejects what no purge type allows: invalid UTF-8, control
 // characters (NUL included) and white space inside a target.
 func textProblem(s string) string {
-	if !utf8.ValidString(s) {
-		return fmt.Sprintf("%s is not valid UTF-8", quote(s))
+	if p := encodingProblem(s); p != "" {
+		return p
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
-			return fmt.Sprintf("%s contains a control character (U+%04X)", quote(s), r)
-		}
 		if unicode.IsSpace(r) {
 			return fmt.Sprintf("%s contains white space; targets are one a line (encode spaces in URLs as %%20)", quote(s))
 		}
@@ -154,10 +159,22 @@ func textProblem(s string) string {
 	return ""
 }
 
-func parseFile(raw string) (cloudflare.Target, string) {
-	if !strings.HasPrefix(raw, "{") {
-		return cloudflare.Target{Value: raw}, urlProblem(raw)
+// encodingProblem rejects invalid UTF-8 and control characters (NUL
+// included).
+func encodingProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return fmt.Sprintf("%s is not valid UTF-8", quote(s))
 	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("%s contains a control character (U+%04X)", quote(s), r)
+		}
+	}
+	return ""
+}
+
+// parseFileObject reads {"url": "...", "headers": {"Name": "value"}}.
+func parseFileObject(raw string) (cloudflare.Target, string) {
 	var obj struct {
 		URL     *string             `json:"url"`
 		Headers *map[string]*string `json:"headers"`

@@ -1,0 +1,245 @@
+package cloudflare_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+)
+
+var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+type captured struct {
+	method, path string
+	header       http.Header
+	body         string
+}
+
+// serve starts a server that records the request and answers with status,
+// headers and body.
+func serve(t *testing.T, status int, header map[string]string, body string) (*httptest.Server, *captured) {
+	t.Helper()
+	got := &captured{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		*got = captured{r.Method, r.URL.Path, r.Header.Clone(), string(b)}
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, got
+}
+
+func golden(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+const okBody = `{"success":true,"errors":[],"messages":[],"result":{"id":"023e105f4ecef8ad9ca31a8372d0c353"}}`
+
+func TestPurgeSendsExactRequest(t *testing.T) {
+	t.Parallel()
+	withHeaders := cloudflare.Target{Value: "https://www.example.com/cat.jpg", Headers: map[string]string{"CF-IPCountry": "US", "CF-Device-Type": "desktop"}}
+	tests := []struct {
+		name, env  string
+		body       cloudflare.Body
+		wantPath   string
+		goldenFile string
+	}{
+		{"everything zone", "", cloudflare.NewBody(cloudflare.Everything, nil), "/client/v4/zones/z1/purge_cache", "body-everything.json"},
+		{"everything environment", "e1", cloudflare.NewBody(cloudflare.Everything, nil), "/client/v4/zones/z1/environments/e1/purge_cache", "body-everything.json"},
+		{"files", "e1", cloudflare.NewBody(cloudflare.Files, []cloudflare.Target{{Value: "https://www.example.com/css/styles.css"}, withHeaders}), "/client/v4/zones/z1/environments/e1/purge_cache", "body-files.json"},
+		{"tags", "", cloudflare.NewBody(cloudflare.Tags, []cloudflare.Target{{Value: "a-cache-tag"}, {Value: "another-cache-tag"}}), "/client/v4/zones/z1/purge_cache", "body-tags.json"},
+		{"hosts", "", cloudflare.NewBody(cloudflare.Hosts, []cloudflare.Target{{Value: "www.example.com"}, {Value: "images.example.com"}}), "/client/v4/zones/z1/purge_cache", "body-hosts.json"},
+		{"prefixes", "e1", cloudflare.NewBody(cloudflare.Prefixes, []cloudflare.Target{{Value: "www.example.com/foo"}, {Value: "images.example.com/bar/baz"}}), "/client/v4/zones/z1/environments/e1/purge_cache", "body-prefixes.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, got := serve(t, 200, nil, okBody)
+			c := cloudflare.NewClient(srv.URL+"/client/v4", cloudflare.Credentials{Token: "tok"}, nil, "cloudflare-purge-action/test", nil)
+			res, err := c.Purge(context.Background(), "z1", tt.env, tt.body)
+			if err != nil {
+				t.Fatalf("Purge: %v", err)
+			}
+			if res.ID != "023e105f4ecef8ad9ca31a8372d0c353" {
+				t.Errorf("ID = %q", res.ID)
+			}
+			if got.method != http.MethodPost || got.path != tt.wantPath {
+				t.Errorf("request = %s %s, want POST %s", got.method, got.path, tt.wantPath)
+			}
+			if got.body != golden(t, tt.goldenFile) {
+				t.Errorf("body = %s\nwant %s", got.body, golden(t, tt.goldenFile))
+			}
+			for k, want := range map[string]string{"Content-Type": "application/json", "Authorization": "Bearer tok", "User-Agent": "cloudflare-purge-action/test"} {
+				if v := got.header.Get(k); v != want {
+					t.Errorf("header %s = %q, want %q", k, v, want)
+				}
+			}
+			if got.header.Get("X-Auth-Key") != "" || got.header.Get("X-Auth-Email") != "" {
+				t.Error("legacy auth headers sent with a token")
+			}
+		})
+	}
+}
+
+func TestPurgeLegacyAuthHeaders(t *testing.T) {
+	t.Parallel()
+	srv, got := serve(t, 200, nil, okBody)
+	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Email: "ops@example.com", Key: "k3y"}, nil, "ua", nil)
+	if _, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got.header.Get("X-Auth-Email") != "ops@example.com" || got.header.Get("X-Auth-Key") != "k3y" || got.header.Get("Authorization") != "" {
+		t.Errorf("headers = %v", got.header)
+	}
+}
+
+func TestPurgeEnvelopeErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		status    int
+		header    map[string]string
+		body      string
+		wantMsg   string
+		retryable bool
+		auth      bool
+	}{
+		{"400 with errors", 400, nil, `{"success":false,"errors":[{"code":1012,"message":"Request must contain one of \"purge_everything\", \"files\", \"tags\", \"hosts\" or \"prefixes\""}],"messages":[],"result":null}`,
+			`HTTP 400: 1012 Request must contain one of "purge_everything", "files", "tags", "hosts" or "prefixes"`, false, false},
+		{"403 auth", 403, nil, `{"success":false,"errors":[{"code":10000,"message":"Authentication error"}]}`, "HTTP 403: 10000 Authentication error", false, true},
+		{"400 bad header with chain", 400, nil, `{"success":false,"errors":[{"code":6003,"message":"Invalid request headers","error_chain":[{"code":6111,"message":"Invalid format for Authorization header"}]}]}`,
+			"HTTP 400: 6003 Invalid request headers (6111 Invalid format for Authorization header)", false, true},
+		{"several errors", 400, nil, `{"success":false,"errors":[{"code":1,"message":"a"},{"code":2,"message":"b"}]}`, "HTTP 400: 1 a; 2 b", false, false},
+		{"429", 429, map[string]string{"Retry-After": "7"}, `{"success":false,"errors":[{"code":971,"message":"Please wait and consider throttling your request speed"}]}`,
+			"HTTP 429: 971 Please wait and consider throttling your request speed", true, false},
+		{"502 html", 502, nil, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>cloudflare</center></body></html>",
+			"HTTP 502: response is not a Cloudflare API envelope: 502 Bad Gateway 502 Bad Gateway cloudflare", true, false},
+		{"520 empty", 520, nil, "", "HTTP 520: response is not a Cloudflare API envelope: (empty body)", true, false},
+		{"200 success false", 200, nil, `{"success":false,"errors":[],"result":null}`, `HTTP 200: "success": false with no errors`, false, false},
+		{"200 no result id", 200, nil, `{"success":true,"errors":[],"result":{}}`, `HTTP 200: "success": true but no usable result.id`, false, false},
+		{"200 id with newline", 200, nil, `{"success":true,"errors":[],"result":{"id":"a\nb"}}`, `HTTP 200: "success": true but no usable result.id`, false, false},
+		{"200 truncated json", 200, nil, `{"success":true,"result":{"id":"02`, "HTTP 200: response is not a Cloudflare API envelope: {\"success\":true,\"result\":{\"id\":\"02", false, false},
+		{"302 redirect", 302, map[string]string{"Location": "https://evil.example.net/steal"}, "", "HTTP 302: redirect not followed (to host evil.example.net)", false, false},
+		{"message with newline", 400, nil, `{"success":false,"errors":[{"code":1,"message":"x\n::add-mask::y"}]}`, "HTTP 400: 1 x ::add-mask::y", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := serve(t, tt.status, tt.header, tt.body)
+			c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua", nil)
+			_, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil))
+			var apiErr *cloudflare.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v (%T), want *APIError", err, err)
+			}
+			if err.Error() != tt.wantMsg {
+				t.Errorf("message = %q\nwant      %q", err.Error(), tt.wantMsg)
+			}
+			if apiErr.Retryable() != tt.retryable || apiErr.AuthFailure() != tt.auth {
+				t.Errorf("retryable=%v auth=%v, want %v %v", apiErr.Retryable(), apiErr.AuthFailure(), tt.retryable, tt.auth)
+			}
+		})
+	}
+}
+
+func TestPurgeReadsRetryAfterAndRateLimit(t *testing.T) {
+	t.Parallel()
+	srv, _ := serve(t, 429, map[string]string{
+		"Retry-After":      now.Add(90 * time.Second).Format(http.TimeFormat),
+		"Ratelimit":        `"default";r=0;t=30`,
+		"Ratelimit-Policy": `"default";q=50;w=10`,
+	}, `{"success":false,"errors":[{"code":971,"message":"slow down"}]}`)
+	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua", func() time.Time { return now })
+	_, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil))
+	var apiErr *cloudflare.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("err = %v", err)
+	}
+	if !apiErr.HasRetryAfter || apiErr.RetryAfter != 90*time.Second {
+		t.Errorf("RetryAfter = %v (%v), want 90s", apiErr.RetryAfter, apiErr.HasRetryAfter)
+	}
+	want := cloudflare.RateLimit{HasRemaining: true, Remaining: 0, Reset: 30 * time.Second, HasPolicy: true, Quota: 50, Window: 10 * time.Second}
+	if apiErr.RateLimit != want {
+		t.Errorf("RateLimit = %+v, want %+v", apiErr.RateLimit, want)
+	}
+}
+
+func TestPurgeDoesNotFollowRedirects(t *testing.T) {
+	t.Parallel()
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(true) // any request here means the redirect was followed
+		w.WriteHeader(200)
+		io.WriteString(w, okBody)
+	}))
+	t.Cleanup(other.Close)
+	srv, _ := serve(t, 307, map[string]string{"Location": other.URL + "/zones/z/purge_cache"}, "")
+	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua", nil)
+	if _, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil)); err == nil {
+		t.Fatal("a redirect counted as success")
+	}
+	if leaked.Load() {
+		t.Error("the client followed the redirect to another server")
+	}
+}
+
+func TestPurgeBoundsResponseBody(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		chunk := strings.Repeat("x", 1<<16)
+		for range 50 << 4 { // 50 MiB
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua", nil)
+	_, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil))
+	if err == nil || !strings.Contains(err.Error(), "larger than 1048576 bytes") {
+		t.Fatalf("err = %v, want the body-size error", err)
+	}
+}
+
+func TestPurgeNetworkErrorIsNotAPIError(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	c := cloudflare.NewClient(url, cloudflare.Credentials{Token: "tok"}, nil, "ua", nil)
+	_, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil))
+	var apiErr *cloudflare.APIError
+	if err == nil || errors.As(err, &apiErr) {
+		t.Fatalf("err = %v, want a network error", err)
+	}
+	if strings.Contains(err.Error(), "tok") {
+		t.Error("the token appears in the error")
+	}
+}
+
+func TestEndpointEscapesIDs(t *testing.T) {
+	t.Parallel()
+	got := cloudflare.Endpoint("https://api", "z/../x", "e f")
+	if want := "https://api/zones/z%2F..%2Fx/environments/e%20f/purge_cache"; got != want {
+		t.Errorf("Endpoint = %q, want %q", got, want)
+	}
+}
