@@ -201,9 +201,7 @@ func (r *runner) waitError(ctx context.Context, err, last error) error {
 	if cause := context.Cause(ctx); errors.Is(cause, ErrStopped) {
 		return ErrStopped
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		err = fmt.Errorf("timeout reached before the purge finished: %w", err)
-	}
+	err = interrupted(err)
 	if last != nil {
 		return fmt.Errorf("%w (last attempt: %w)", err, last)
 	}
@@ -214,7 +212,19 @@ func stopReason(ctx context.Context) error {
 	if cause := context.Cause(ctx); errors.Is(cause, ErrStopped) {
 		return ErrStopped
 	}
-	return fmt.Errorf("not sent: timeout reached: %w", ctx.Err())
+	return fmt.Errorf("not sent: %w", interrupted(ctx.Err()))
+}
+
+// interrupted words a context error for the log: the timeout input ran
+// out, or the run was cancelled (the job was cancelled, or SIGTERM).
+func interrupted(err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("timeout reached before the purge finished: %w", err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("run cancelled: %w", err)
+	}
+	return err
 }
 
 // retryable: rate limiting, server-side failures and failed round trips
