@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+
+# The action's image: one static Go binary and a CA bundle on scratch
+# (about 7 MB). Released versions of the action do not build this file:
+# their action.yml names the image the release workflow pushed to GHCR
+# (RELEASE.md). It is built by CI, by the release workflow, and by a
+# workflow that runs this repository's main branch with `uses: ./`.
+
+# The builder is pinned to the exact Go release that go.mod's go line names,
+# so the binary users run is built by the toolchain CI tests with, and
+# GOTOOLCHAIN=local makes a mismatch fail instead of downloading another
+# one; Dependabot proposes the bump (change go.mod in the same PR). The
+# Debian variant is for its CA bundle. --platform=$BUILDPLATFORM runs the
+# builder natively and cross-compiles, so multi-arch builds need no
+# emulation.
+FROM --platform=$BUILDPLATFORM golang:1.26.8-bookworm AS build
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+WORKDIR /src
+# Modules first, in their own layer: a code change does not download them again.
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG TARGETOS
+ARG TARGETARCH
+ARG VERSION=dev
+RUN GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/cloudflare-purge-action .
+
+FROM scratch
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/cloudflare-purge-action /cloudflare-purge-action
+# No USER: the action runs as root because the runner mounts the workspace
+# and the file-command files (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY) owned by
+# its own user, which another user in the container could not write.
+# No WORKDIR: the runner sets --workdir /github/workspace.
+ENTRYPOINT ["/cloudflare-purge-action"]
