@@ -1,0 +1,18 @@
+// Package containertest tests the action's container image the way the
+// GitHub runner runs it: built from the repository's Dockerfile, started
+// with the runner's `docker run` arguments, inputs as INPUT_<NAME>
+// variables, the workspace and file-command folders mounted, against the
+// loopback fake of the Cloudflare API.
+//
+// The tests need podman (or docker) and run only with the container build
+// tag:
+//
+//	go test -tags container -count=1 -v ./internal/containertest/
+//
+// CONTAINERTEST_ENGINE picks the engine (podman, the default, or docker).
+// CONTAINERTEST_IMAGE names an image built beforehand from the whole
+// Dockerfile (as CI does with `docker build`); without it the tests build
+// the Dockerfile's final stage themselves, with the builder stage replaced
+// by a binary built on this machine with the Dockerfile's flags, because
+// the builder's base image cannot be pulled everywhere the tests run.
+package containertest
