@@ -108,7 +108,7 @@ func buildImage() error {
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("go build: %v\n%s", err, out)
+				return fmt.Errorf("go build: %w\n%s", err, out)
 			}
 		case strings.HasSuffix(src, ".crt"):
 			ca, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
@@ -306,8 +306,11 @@ func imageFiles(archive string) (map[string]*tar.Header, error) {
 		}
 	}
 	var manifest []struct{ Layers []string }
-	if err := json.Unmarshal(entries["manifest.json"], &manifest); err != nil || len(manifest) != 1 {
-		return nil, fmt.Errorf("manifest.json: want one image, got %d (%v)", len(manifest), err)
+	if err := json.Unmarshal(entries["manifest.json"], &manifest); err != nil {
+		return nil, fmt.Errorf("manifest.json: %w", err)
+	}
+	if len(manifest) != 1 {
+		return nil, fmt.Errorf("manifest.json: want one image, got %d", len(manifest))
 	}
 	files := map[string]*tar.Header{}
 	for _, layer := range manifest[0].Layers {

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Lints that need tools of their own, at pinned versions (the same as in
+# .github/workflows/ci.yml): actionlint over .github/workflows/ (for the
+# `uses: ./` step it also checks every with: key and output against
+# action.yml), shellcheck (used by actionlint on run: scripts, and on these
+# scripts), and golangci-lint with .golangci.yml. Installs what is missing;
+# safe to run again. Run from anywhere: bash .ci/lint.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ACTIONLINT_VERSION=v1.7.12
+GOLANGCI_LINT_VERSION=v2.15.0
+
+export PATH="/usr/local/go/bin:$PATH"
+PATH="$(go env GOPATH)/bin:$PATH"
+export PATH
+
+# go_install MODULE_PATH VERSION: installs MODULE_PATH/cmd/... at VERSION
+# unless the binary on PATH was already built from exactly that version.
+go_install() {
+	local pkg=$1 module=$2 version=$3 bin
+	bin=$(basename "$pkg")
+	if command -v "$bin" >/dev/null &&
+		go version -m "$(command -v "$bin")" | grep -qE "^[[:space:]]+mod[[:space:]]+${module}[[:space:]]+${version}([[:space:]]|$)"; then
+		return
+	fi
+	echo "installing $pkg@$version"
+	go install "$pkg@$version"
+}
+
+go_install github.com/rhysd/actionlint/cmd/actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION"
+go_install github.com/golangci/golangci-lint/v2/cmd/golangci-lint github.com/golangci/golangci-lint/v2 "$GOLANGCI_LINT_VERSION"
+if ! command -v shellcheck >/dev/null; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends shellcheck
+fi
+
+echo "== actionlint $ACTIONLINT_VERSION"
+actionlint -no-color
+echo "== shellcheck"
+shellcheck .ci/lint.sh .ci/container.sh
+echo "== golangci-lint $GOLANGCI_LINT_VERSION"
+golangci-lint run ./...
