@@ -15,25 +15,25 @@ import (
 // a few lines on purpose: this Dockerfile uses no heredocs or escapes, and
 // a full parser (moby/buildkit) would be a heavy dependency for that.
 
-// instruction is one Dockerfile instruction, continuation lines joined.
-type instruction struct {
+// dockerInstruction is one Dockerfile instruction, continuation lines joined.
+type dockerInstruction struct {
 	Line int    // 1-based line where it starts
 	Cmd  string // upper-cased: FROM, RUN, COPY, ...
 	Args string // the rest, as written
 }
 
-// stage is a FROM and the instructions under it.
-type stage struct {
-	From  instruction
+// dockerStage is a FROM and the instructions under it.
+type dockerStage struct {
+	From  dockerInstruction
 	Image string // the base image or stage it starts from
 	Name  string // the AS name, if any
-	Body  []instruction
+	Body  []dockerInstruction
 }
 
-func parseDockerfile(t *testing.T, text string) []stage {
+func parseDockerfile(t *testing.T, text string) []dockerStage {
 	t.Helper()
-	var instrs []instruction
-	var cur *instruction
+	var instrs []dockerInstruction
+	var cur *dockerInstruction
 	for i, raw := range strings.Split(text, "\n") {
 		line := strings.TrimSpace(raw)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -42,7 +42,7 @@ func parseDockerfile(t *testing.T, text string) []stage {
 		body, continued := strings.CutSuffix(line, `\`)
 		if cur == nil {
 			cmd, args, _ := strings.Cut(body, " ")
-			instrs = append(instrs, instruction{Line: i + 1, Cmd: strings.ToUpper(cmd), Args: strings.TrimSpace(args)})
+			instrs = append(instrs, dockerInstruction{Line: i + 1, Cmd: strings.ToUpper(cmd), Args: strings.TrimSpace(args)})
 			cur = &instrs[len(instrs)-1]
 		} else {
 			cur.Args = strings.TrimSpace(cur.Args + " " + strings.TrimSpace(body))
@@ -51,7 +51,7 @@ func parseDockerfile(t *testing.T, text string) []stage {
 			cur = nil
 		}
 	}
-	var stages []stage
+	var stages []dockerStage
 	for _, in := range instrs {
 		if in.Cmd == "FROM" {
 			var words []string
@@ -60,7 +60,7 @@ func parseDockerfile(t *testing.T, text string) []stage {
 					words = append(words, w)
 				}
 			}
-			s := stage{From: in}
+			s := dockerStage{From: in}
 			if len(words) > 0 {
 				s.Image = words[0]
 			}
@@ -84,7 +84,7 @@ func parseDockerfile(t *testing.T, text string) []stage {
 	return stages
 }
 
-func readDockerfile(t *testing.T) []stage {
+func readDockerfile(t *testing.T) []dockerStage {
 	t.Helper()
 	data, err := os.ReadFile("Dockerfile")
 	if err != nil {
@@ -116,12 +116,12 @@ func TestDockerfileFinalStageIsScratchWithBinaryAndCABundle(t *testing.T) {
 			t.Errorf("line %d: %s in the final stage; want only COPY --from and ENTRYPOINT", in.Line, in.Cmd)
 		}
 	}
-	if len(dests) != 2 || !containsFunc(dests, func(d string) bool { return strings.HasSuffix(d, "ca-certificates.crt") }) {
+	if len(dests) != 2 || !dockerAny(dests, func(d string) bool { return strings.HasSuffix(d, "ca-certificates.crt") }) {
 		t.Errorf("final stage copies %q, want the binary and /etc/ssl/certs/ca-certificates.crt", dests)
 	}
 }
 
-func containsFunc(list []string, f func(string) bool) bool {
+func dockerAny(list []string, f func(string) bool) bool {
 	for _, s := range list {
 		if f(s) {
 			return true
@@ -152,7 +152,7 @@ func TestDockerfileRunsAsRootWithoutWorkdir(t *testing.T) {
 func TestDockerfileEntrypointIsExecFormAbsolute(t *testing.T) {
 	final := readDockerfile(t)
 	last := final[len(final)-1]
-	var entrypoints []instruction
+	var entrypoints []dockerInstruction
 	var dests []string
 	for _, in := range last.Body {
 		switch in.Cmd {
@@ -176,7 +176,7 @@ func TestDockerfileEntrypointIsExecFormAbsolute(t *testing.T) {
 	if !path.IsAbs(argv[0]) {
 		t.Errorf("line %d: ENTRYPOINT %q is not an absolute path", in.Line, argv[0])
 	}
-	if !containsFunc(dests, func(d string) bool { return d == argv[0] }) {
+	if !dockerAny(dests, func(d string) bool { return d == argv[0] }) {
 		t.Errorf("line %d: ENTRYPOINT %q is not a file the final stage copies (%q)", in.Line, argv[0], dests)
 	}
 }
@@ -193,7 +193,7 @@ func TestDockerfileBuilder(t *testing.T) {
 	if goLine == nil {
 		t.Fatal("go.mod has no go line with a full version (go 1.x.y)")
 	}
-	var builder *stage
+	var builder *dockerStage
 	for i := range stages[:len(stages)-1] {
 		if strings.HasPrefix(stages[i].Image, "golang:") {
 			builder = &stages[i]
