@@ -14,8 +14,9 @@ type Bucket struct {
 	Size    float64
 	Rate    float64
 	PerItem bool
-	// Headers adds Ratelimit and Ratelimit-Policy (IETF draft form) to
-	// every answer, in the bucket's units.
+	// Headers adds Ratelimit and Ratelimit-Policy (IETF draft form, in
+	// requests, the draft's unit) to every answer; it needs !PerItem.
+	// Without it only a 429 carries `Ratelimit: r=0;t=<Retry-After>`.
 	Headers bool
 
 	mu        sync.Mutex
@@ -62,13 +63,17 @@ func (b *Bucket) take(r Request) (Response, bool) {
 	b.limited++
 	b.remaining = b.tokens
 	wait := math.Ceil((c - b.tokens) / b.Rate) // Retry-After is whole seconds
+	retryAfter := int(math.Max(wait, 1))
 	resp := Fail(429, 971, "Please wait and consider throttling your request speed")
-	resp.Header = map[string]string{"Retry-After": fmt.Sprint(int(math.Max(wait, 1)))}
+	resp.Header = map[string]string{
+		"Retry-After": fmt.Sprint(retryAfter),
+		"Ratelimit":   fmt.Sprintf(`"purge";r=0;t=%d`, retryAfter),
+	}
 	return resp, false
 }
 
 func (b *Bucket) addHeaders(resp *Response) {
-	if !b.Headers {
+	if !b.Headers || b.PerItem {
 		return
 	}
 	b.mu.Lock()

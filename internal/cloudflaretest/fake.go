@@ -21,6 +21,9 @@ type Request struct {
 	Header http.Header
 	Body   []byte
 	At     time.Time
+	// Status is the answer's HTTP status (0 while unanswered, or when the
+	// fake hung or reset the connection).
+	Status int
 }
 
 // Items is how many targets the request's body holds (1 for
@@ -122,7 +125,7 @@ func (f *Server) Close() {
 	f.Server.Close()
 }
 
-// URL is the base URL to give as api-url.
+// BaseURL is the base URL to give as api-url.
 func (f *Server) BaseURL() string { return f.Server.URL + "/client/v4" }
 
 // Requests returns every request received so far.
@@ -181,6 +184,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 		}
 	}
+	f.mu.Lock()
+	f.requests[n].Status = resp.Status
+	f.mu.Unlock()
 	w.WriteHeader(resp.Status)
 	io.WriteString(w, resp.Body)
 }

@@ -91,7 +91,16 @@ func Run(ctx context.Context, env Env) int {
 	start := clock.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, env.HTTPClient, "cloudflare-purge-action/"+env.Version, clock.Now)
+	httpClient := env.HTTPClient
+	if httpClient == nil {
+		// Keep one connection per worker alive between requests: the
+		// default keeps two, and a new TLS handshake per request would
+		// cost more than the purge itself.
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = cfg.Concurrency
+		httpClient = &http.Client{Transport: transport}
+	}
+	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient, "cloudflare-purge-action/"+env.Version, clock.Now)
 
 	rep.Group(action.PurgeTitle(cfg, batches))
 	results := purge.Run(ctx, client, batches, purge.Options{
