@@ -24,7 +24,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"soon", 0, false},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
 		{"Fri, 27 Nov 2026 12:00:30 GMT", 30 * time.Second, true},
-		{"Friday, 27-Nov-26 12:01:00 GMT", time.Minute, true}, // RFC 850, which RFC 9110 still accepts
+		{"Friday, 27-Nov-26 12:01:00 GMT", time.Minute, true},  // RFC 850, which RFC 9110 still accepts
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true}, // in the past: go now
 		{"99999999999999999999", 0, false},
 	}

@@ -103,7 +103,9 @@ func TestLoadValues(t *testing.T) {
 		{"token from environment", with(base(), "api-token", ""), map[string]string{"CLOUDFLARE_API_TOKEN": "envtok"}, func(c *config.Config) bool { return c.Credentials.Token == "envtok" }},
 		{"input token wins over environment", base(), map[string]string{"CLOUDFLARE_API_TOKEN": "envtok"}, func(c *config.Config) bool { return c.Credentials.Token == "tok" }},
 		{"legacy pair ignores environment token", with(base(), "api-token", "", "api-email", "a@example.com", "api-key", "k"), map[string]string{"CLOUDFLARE_API_TOKEN": "envtok"},
-			func(c *config.Config) bool { return c.Credentials == cloudflare.Credentials{Email: "a@example.com", Key: "k"} }},
+			func(c *config.Config) bool {
+				return c.Credentials == cloudflare.Credentials{Email: "a@example.com", Key: "k"}
+			}},
 		{"api-url trailing slash", with(base(), "api-url", "http://127.0.0.1:8080/client/v4/"), nil, func(c *config.Config) bool { return c.APIURL == "http://127.0.0.1:8080/client/v4" }},
 		{"api-url localhost and ::1", with(base(), "api-url", "http://[::1]:9/x"), nil, func(c *config.Config) bool { return c.APIURL == "http://[::1]:9/x" }},
 		{"everything needs no targets", with(base(), "purge-type", "everything", "targets", ""), nil, func(c *config.Config) bool { return len(c.Targets) == 0 }},
