@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-
 # The action's image: one static Go binary and a CA bundle on scratch
 # (about 7 MB). Released versions of the action do not build this file:
 # their action.yml names the image the release workflow pushed to GHCR
