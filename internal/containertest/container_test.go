@@ -33,7 +33,7 @@ const (
 	// pulling it costs a user's job next to nothing.
 	maxImageBytes = 8_000_000
 	binaryName    = "cloudflare-purge-action"
-	// goBuildFlags are the Dockerfile's build flags (dockerfile_test.go
+	// goLDFlags are the Dockerfile's -ldflags (dockerfile_test.go
 	// at the repository root checks that the Dockerfile still has them).
 	goLDFlags   = "-s -w -X main.version=containertest"
 	builtTag    = "localhost/cloudflare-purge-action:containertest"
