@@ -84,8 +84,13 @@ func (r *Reporter) Infof(format string, args ...any) {
 	r.gh.Infof("%s", fmt.Sprintf(format, args...))
 }
 
-// Debugf prints a line shown only with step debug logging on.
+// Debugf prints a line shown only with step debug logging on. Outside
+// Actions it prints nothing unless RUNNER_DEBUG=1, since there is no
+// runner to hide it.
 func (r *Reporter) Debugf(format string, args ...any) {
+	if r.getenv("GITHUB_ACTIONS") != "true" && r.getenv("RUNNER_DEBUG") != "1" {
+		return
+	}
 	r.gh.Debugf("%s", fmt.Sprintf(format, args...))
 }
 

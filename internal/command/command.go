@@ -103,7 +103,7 @@ func Run(ctx context.Context, env Env) int {
 	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient, "cloudflare-purge-action/"+env.Version, clock.Now)
 
 	rep.Group(action.PurgeTitle(cfg, batches))
-	results := purge.Run(ctx, client, batches, purge.Options{
+	results := purge.Run(ctx, debugPurger{client, rep, cfg}, batches, purge.Options{
 		ZoneID:        cfg.ZoneID,
 		EnvironmentID: cfg.EnvironmentID,
 		Concurrency:   cfg.Concurrency,
@@ -119,4 +119,24 @@ func Run(ctx context.Context, env Env) int {
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// debugPurger logs every request and its outcome as debug lines, shown
+// when the workflow runs with step debug logging on.
+type debugPurger struct {
+	next purge.Purger
+	rep  *action.Reporter
+	cfg  *config.Config
+}
+
+func (d debugPurger) Purge(ctx context.Context, zoneID, environmentID string, body cloudflare.Body) (cloudflare.Result, error) {
+	items := len(body.Files) + len(body.Tags) + len(body.Hosts) + len(body.Prefixes)
+	d.rep.Debugf("POST %s (%d item(s))", cloudflare.Endpoint(d.cfg.APIURL, zoneID, environmentID), items)
+	res, err := d.next.Purge(ctx, zoneID, environmentID, body)
+	if err != nil {
+		d.rep.Debugf("-> %s", action.OneLine(err.Error()))
+	} else {
+		d.rep.Debugf("-> purge ID %s; rate limit %+v", res.ID, res.RateLimit)
+	}
+	return res, err
 }
