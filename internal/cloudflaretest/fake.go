@@ -24,6 +24,9 @@ type Request struct {
 	// Status is the answer's HTTP status (0 while unanswered, or when the
 	// fake hung or reset the connection).
 	Status int
+	// Confirmed says the answer was a successful purge: 2xx, "success":
+	// true and a result.id, which is what the action counts as purged.
+	Confirmed bool
 }
 
 // Items is how many targets the request's body holds (1 for
@@ -186,7 +189,19 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.requests[n].Status = resp.Status
+	f.requests[n].Confirmed = confirms(resp)
 	f.mu.Unlock()
 	w.WriteHeader(resp.Status)
 	io.WriteString(w, resp.Body)
+}
+
+func confirms(resp Response) bool {
+	var env struct {
+		Success bool `json:"success"`
+		Result  struct {
+			ID string `json:"id"`
+		} `json:"result"`
+	}
+	return resp.Status >= 200 && resp.Status < 300 &&
+		json.Unmarshal([]byte(resp.Body), &env) == nil && env.Success && env.Result.ID != ""
 }

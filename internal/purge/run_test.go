@@ -77,7 +77,9 @@ func TestRunKeepsBatchOrderUnderConcurrency(t *testing.T) {
 	}
 	p := &fakePurger{clock: clock, script: func(c call) (cloudflare.Result, error) {
 		var idx int
-		fmt.Sscanf(c.items[0], "tag-%d", &idx)
+		if _, err := fmt.Sscanf(c.items[0], "tag-%d", &idx); err != nil {
+			return cloudflare.Result{}, err // fails the batch, and so the test
+		}
 		if idx+1 < n {
 			<-answered[idx+1]
 		}
