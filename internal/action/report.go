@@ -117,10 +117,10 @@ type Outputs struct {
 	Count    int
 }
 
-// SetOutputs writes purge-id, purge-ids and count. Outside Actions (no
-// GITHUB_OUTPUT) it prints them instead, since go-githubactions would
-// panic writing to a file that is not named.
-func (r *Reporter) SetOutputs(o Outputs) {
+// SetOutputs writes purge-id, purge-ids and count, and reports whether it
+// could. Outside Actions (no GITHUB_OUTPUT) it prints them instead, since
+// go-githubactions would panic writing to a file that is not named.
+func (r *Reporter) SetOutputs(o Outputs) bool {
 	ids := o.PurgeIDs
 	if ids == nil {
 		ids = []string{}
@@ -138,20 +138,30 @@ func (r *Reporter) SetOutputs(o Outputs) {
 			r.Infof("output %s=%s", kv[0], kv[1])
 			continue
 		}
-		r.fileCommand("GITHUB_OUTPUT", func() { r.gh.SetOutput(kv[0], r.redact(kv[1])) })
+		if !r.fileCommand("GITHUB_OUTPUT", func() { r.gh.SetOutput(kv[0], r.redact(kv[1])) }) {
+			return false
+		}
 	}
+	return true
 }
 
 // fileCommand runs a go-githubactions file command, which panics when the
-// file cannot be written; the purge itself already happened, so that
-// becomes a warning instead of a crash.
-func (r *Reporter) fileCommand(file string, write func()) {
+// file cannot be written, and reports whether it worked. A lost output is
+// an error (later steps would read empty values); a lost summary only a
+// warning.
+func (r *Reporter) fileCommand(file string, write func()) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
+			ok = false
+			if file == "GITHUB_OUTPUT" {
+				r.Error("Could not write the step outputs", OneLine(fmt.Sprint(p)))
+				return
+			}
 			r.Warning("Could not write "+file, OneLine(fmt.Sprint(p)))
 		}
 	}()
 	write()
+	return true
 }
 
 // AddSummary appends markdown to the job summary, when there is one.
@@ -159,7 +169,7 @@ func (r *Reporter) AddSummary(markdown string) {
 	if r.getenv("GITHUB_STEP_SUMMARY") == "" {
 		return
 	}
-	r.fileCommand("GITHUB_STEP_SUMMARY", func() { r.gh.AddStepSummary(r.redact(markdown)) })
+	_ = r.fileCommand("GITHUB_STEP_SUMMARY", func() { r.gh.AddStepSummary(r.redact(markdown)) })
 }
 
 // OneLine makes outside text safe for a log line or annotation.

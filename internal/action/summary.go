@@ -49,8 +49,9 @@ func PurgeTitle(cfg *config.Config, batches []purge.Batch) string {
 	return fmt.Sprintf("Purging %d %s of %s in %d request(s)", purge.Total(batches), cfg.PurgeType, Scope(cfg), len(batches))
 }
 
-// DryRun prints every request the run would send.
-func (r *Reporter) DryRun(cfg *config.Config, batches []purge.Batch) {
+// DryRun prints every request the run would send, and reports whether the
+// outputs could be written.
+func (r *Reporter) DryRun(cfg *config.Config, batches []purge.Batch) bool {
 	r.Group(fmt.Sprintf("Dry run: %d request(s) for %s, purge type %s (nothing is sent)", len(batches), Scope(cfg), cfg.PurgeType))
 	url := cloudflare.Endpoint(cfg.APIURL, cfg.ZoneID, cfg.EnvironmentID)
 	for i, b := range batches {
@@ -62,10 +63,11 @@ func (r *Reporter) DryRun(cfg *config.Config, batches []purge.Batch) {
 		r.Infof("%s", body)
 	}
 	r.EndGroup()
-	r.SetOutputs(Outputs{})
+	ok := r.SetOutputs(Outputs{})
 	r.AddSummary(fmt.Sprintf("### Cloudflare cache purge: dry run\n\n"+
 		"Nothing was sent. %d request(s) planned for %s, purge type `%s`, %d target(s).\n",
 		len(batches), Scope(cfg), cfg.PurgeType, purge.Total(batches)))
+	return ok
 }
 
 // Progress logs one finished batch: n/N, items, status, purge ID, attempts.
@@ -78,7 +80,8 @@ func (r *Reporter) Progress(res purge.BatchResult, total int) {
 }
 
 // Finish writes the outputs, the job summary and, when any batch failed,
-// one error annotation saying why. It reports whether every batch succeeded.
+// one error annotation saying why. It reports whether every batch
+// succeeded and the outputs were written.
 func (r *Reporter) Finish(cfg *config.Config, results []purge.BatchResult, took time.Duration) bool {
 	var ids []string
 	purged, total, attempts := 0, 0, 0
@@ -93,7 +96,7 @@ func (r *Reporter) Finish(cfg *config.Config, results []purge.BatchResult, took 
 		ids = append(ids, res.ID)
 		purged += res.Batch.Count()
 	}
-	r.SetOutputs(Outputs{PurgeIDs: ids, Count: purged})
+	outputsOK := r.SetOutputs(Outputs{PurgeIDs: ids, Count: purged})
 
 	var failures []string
 	if len(failed) > 0 {
@@ -135,7 +138,7 @@ func (r *Reporter) Finish(cfg *config.Config, results []purge.BatchResult, took 
 		}
 	}
 	r.AddSummary(md.String())
-	return len(failed) == 0
+	return len(failed) == 0 && outputsOK
 }
 
 // groupFailures lists failed batches, one line per distinct error, so a

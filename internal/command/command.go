@@ -84,7 +84,9 @@ func Run(ctx context.Context, env Env) int {
 
 	batches := purge.Plan(cfg.PurgeType, cfg.Targets, cfg.BatchSize)
 	if cfg.DryRun {
-		rep.DryRun(cfg, batches)
+		if !rep.DryRun(cfg, batches) {
+			return ExitFailure
+		}
 		return ExitOK
 	}
 
