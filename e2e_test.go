@@ -281,6 +281,9 @@ func TestBadInputsSendNothing(t *testing.T) {
 			if strings.Join(titles, "|") != strings.Join(tt.titles, "|") {
 				t.Errorf("annotation titles = %q, want %q", titles, tt.titles)
 			}
+			if !strings.Contains(r.summary, "invalid inputs") || !strings.Contains(r.summary, "Nothing was sent") {
+				t.Errorf("summary:\n%s", r.summary)
+			}
 			if tt.inputs["api-token"] != "" {
 				assertSecretsOnlyMasked(t, r, token)
 			}

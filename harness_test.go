@@ -9,12 +9,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
+	"github.com/cfpurge/cloudflare-purge-action/internal/command"
+	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 )
 
 // The end-to-end harness builds the binary once and runs it the way
@@ -79,6 +83,13 @@ type step struct {
 	timeout time.Duration
 	// setup may change the workspace before the run (symlinks, folders).
 	setup func(t *testing.T, workspace string)
+	// inProcess runs command.Run in the test process, with the same
+	// environment, files and folders, instead of the built binary: for
+	// values no exec can carry (a NUL byte, a variable over Linux's 128 KiB),
+	// and for retry cases, which get a virtual clock so they never sleep.
+	inProcess bool
+	// outputPath replaces GITHUB_OUTPUT's path (relative to the temp root).
+	outputPath string
 }
 
 // run is what a step left behind.
@@ -117,8 +128,14 @@ func runStep(t *testing.T, fake *cloudflaretest.Server, s step) run {
 		s.setup(t, workspace)
 	}
 	outputFile := filepath.Join(fileCommands, "set_output")
+	if s.outputPath != "" {
+		outputFile = filepath.Join(root, s.outputPath)
+	}
 	summaryFile := filepath.Join(fileCommands, "step_summary")
 	for _, f := range []string{outputFile, summaryFile} {
+		if _, err := os.Stat(f); err == nil {
+			continue // made by setup
+		}
 		if err := os.WriteFile(f, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -165,6 +182,10 @@ func runStep(t *testing.T, fake *cloudflaretest.Server, s step) run {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
+	if s.inProcess {
+		r := runInProcess(t, env, workspace, timeout)
+		return finishRun(t, r, outputFile, summaryFile, fake)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary)
@@ -184,14 +205,67 @@ func runStep(t *testing.T, fake *cloudflaretest.Server, s step) run {
 	case err != nil:
 		t.Fatal(err)
 	}
-	out, _ := os.ReadFile(outputFile)
-	r.outputs = parseOutputs(t, string(out))
+	return finishRun(t, r, outputFile, summaryFile, fake)
+}
+
+func finishRun(t *testing.T, r run, outputFile, summaryFile string, fake *cloudflaretest.Server) run {
+	t.Helper()
+	if out, err := os.ReadFile(outputFile); err == nil {
+		r.outputs = parseOutputs(t, string(out))
+	}
 	sum, _ := os.ReadFile(summaryFile)
 	r.summary = string(sum)
 	if fake != nil {
 		r.requests = fake.Requests()
 	}
 	return r
+}
+
+// runInProcess runs command.Run with the environment env, a virtual clock
+// (sleeps pass at once) and a constant one-second backoff.
+func runInProcess(t *testing.T, env []string, workspace string, timeout time.Duration) run {
+	t.Helper()
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	start := time.Now()
+	go func() {
+		done <- command.Run(context.Background(), command.Env{
+			Getenv: func(k string) string { return vars[k] }, Stdout: &stdout, Stderr: &stderr,
+			WorkDir: workspace, Version: "e2e", Clock: &virtualClock{now: time.Now()},
+			NewBackOff: func() purge.BackOff { return backoff.NewConstantBackOff(time.Second) },
+		})
+	}()
+	select {
+	case code := <-done:
+		return run{code: code, stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	case <-time.After(timeout):
+		t.Fatalf("the action did not end within %s", timeout)
+		return run{}
+	}
+}
+
+// virtualClock is time that passes only when someone sleeps.
+type virtualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *virtualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *virtualClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	return ctx.Err()
 }
 
 // parseOutputs reads GITHUB_OUTPUT: name=value or name<<DELIM ... DELIM.

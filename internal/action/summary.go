@@ -31,6 +31,12 @@ func (r *Reporter) InvalidInputs(err *config.InvalidError) {
 		r.Error("Invalid input "+p.Input, p.Message)
 	}
 	r.Infof("Nothing was sent: fix the input(s) above.")
+	var md strings.Builder
+	md.WriteString("### Cloudflare cache purge: invalid inputs\n\nNothing was sent.\n\n")
+	for _, p := range problems {
+		fmt.Fprintf(&md, "- `%s`: %s\n", p.Input, markdownText(p.Message))
+	}
+	r.AddSummary(md.String())
 }
 
 // Scope describes what is purged: a zone, or an environment of it.

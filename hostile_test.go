@@ -1,0 +1,465 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
+)
+
+const apiKey = "9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6"
+
+// withDebug runs a scenario twice: as a normal step, and with step debug
+// logging on (RUNNER_DEBUG=1), which prints more and so has more chances
+// to leak a secret.
+func withDebug(t *testing.T, scenario func(t *testing.T, debug bool)) {
+	t.Helper()
+	for _, debug := range []bool{false, true} {
+		t.Run(fmt.Sprintf("debug=%v", debug), func(t *testing.T) {
+			t.Parallel()
+			scenario(t, debug)
+		})
+	}
+}
+
+func symlink(target, name string) func(t *testing.T, workspace string) {
+	return func(t *testing.T, workspace string) {
+		t.Helper()
+		if err := os.Symlink(target, filepath.Join(workspace, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestBadInputTable(t *testing.T) {
+	t.Parallel()
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "urls.txt"), []byte("https://www.example.com/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tags := func(kv ...string) map[string]string {
+		return inputs(append([]string{"purge-type", "tags", "targets", "blog"}, kv...)...)
+	}
+	files := func(kv ...string) map[string]string {
+		return inputs(append([]string{"purge-type", "files", "targets", ""}, kv...)...)
+	}
+	tests := []struct {
+		name      string
+		inputs    map[string]string
+		files     map[string]string
+		setup     func(*testing.T, string)
+		inProcess bool
+		input     string // the input the annotation must name
+		msg       string // and, where set, what its message must say
+	}{
+		{name: "zone-id empty", inputs: tags("zone-id", ""), input: "zone-id"},
+		{name: "zone-id with a space", inputs: tags("zone-id", "023e105f 4ecef8ad"), input: "zone-id"},
+		{name: "zone-id with a slash", inputs: tags("zone-id", "abc/def"), input: "zone-id"},
+		{name: "zone-id dot-dot", inputs: tags("zone-id", ".."), input: "zone-id"},
+		{name: "zone-id percent-escape", inputs: tags("zone-id", "%2e%2e%2fx"), input: "zone-id"},
+		{name: "zone-id control character", inputs: tags("zone-id", "abc\x1bdef"), input: "zone-id"},
+		{name: "zone-id line break", inputs: tags("zone-id", "abc\ndef"), input: "zone-id"},
+		{name: "zone-id 33 characters", inputs: tags("zone-id", strings.Repeat("a", 33)), input: "zone-id"},
+		{name: "environment-id dot-dot slash", inputs: tags("environment-id", "../x"), input: "environment-id"},
+		{name: "environment-id percent-escape", inputs: tags("environment-id", "e%2F1"), input: "environment-id"},
+		{name: "environment-id with a space", inputs: tags("environment-id", "e 1"), input: "environment-id"},
+		{name: "environment-id NUL byte", inputs: tags("environment-id", "e\x001"), inProcess: true, input: "environment-id"},
+		{name: "purge-type empty", inputs: tags("purge-type", ""), input: "purge-type"},
+		{name: "purge-type unknown", inputs: tags("purge-type", "purge_everything"), input: "purge-type"},
+		{name: "purge-type list", inputs: tags("purge-type", "files,tags"), input: "purge-type"},
+		{name: "targets with everything", inputs: tags("purge-type", "everything"), input: "targets"},
+		{name: "no targets", inputs: tags("targets", "# only a comment\n\n"), input: "targets"},
+		{name: "relative URL", inputs: files("targets", "/index.html"), input: "targets"},
+		{name: "ftp URL", inputs: files("targets", "ftp://www.example.com/a"), input: "targets"},
+		{name: "files JSON with null headers", inputs: files("targets", `{"url": "https://www.example.com/a", "headers": null}`), input: "targets"},
+		{name: "files JSON with a null header value", inputs: files("targets", `{"url": "https://www.example.com/a", "headers": {"CF-IPCountry": null}}`), input: "targets"},
+		{name: "files JSON cut short", inputs: files("targets", `{"url": "https://www.example.com/a"`), input: "targets"},
+		{name: "host with a scheme", inputs: inputs("purge-type", "hosts", "targets", "https://www.example.com"), input: "targets"},
+		{name: "prefix with a query", inputs: inputs("purge-type", "prefixes", "targets", "www.example.com/a?b=1"), input: "targets"},
+		{name: "tag with a space", inputs: tags("targets", "blog posts"), input: "targets"},
+		{name: "NUL byte in targets", inputs: tags("targets", "blog\x00home"), inProcess: true, input: "targets"},
+		{name: "1 MB targets", inputs: tags("targets", strings.Repeat("tag-0123456789\n", 70_000)), inProcess: true, input: "targets", msg: "put long lists in targets-file"},
+		{name: "NUL byte in targets-file", inputs: files("targets-file", "urls.txt"), files: map[string]string{"urls.txt": "https://www.example.com/a\x00b\n"}, input: "targets-file", msg: "control character"},
+		{name: "targets-file is a folder", inputs: files("targets-file", "purge"), files: map[string]string{"purge/x.txt": "x"}, input: "targets-file", msg: "not a regular file"},
+		{name: "targets-file missing", inputs: files("targets-file", "nope.txt"), input: "targets-file", msg: "does not exist"},
+		{name: "targets-file symlink outside", inputs: files("targets-file", "urls.txt"), setup: symlink(filepath.Join(outside, "urls.txt"), "urls.txt"), input: "targets-file", msg: "outside the workspace"},
+		{name: "targets-file dot-dot", inputs: files("targets-file", "../../../../../../etc/passwd"), input: "targets-file", msg: "outside the workspace"},
+		{name: "targets-file absolute outside", inputs: files("targets-file", "/etc/passwd"), input: "targets-file", msg: "outside the workspace"},
+		{name: "batch-size above the API's 100", inputs: tags("batch-size", "101"), input: "batch-size"},
+		{name: "batch-size above the API's 500 URLs", inputs: files("targets", "https://www.example.com/", "batch-size", "501"), input: "batch-size"},
+		{name: "batch-size zero", inputs: tags("batch-size", "0"), input: "batch-size"},
+		{name: "batch-size not a number", inputs: tags("batch-size", "ten"), input: "batch-size"},
+		{name: "max-retries negative", inputs: tags("max-retries", "-1"), input: "max-retries"},
+		{name: "timeout 0", inputs: tags("timeout", "0"), input: "timeout"},
+		{name: "timeout negative", inputs: tags("timeout", "-1m"), input: "timeout"},
+		{name: "timeout unparseable", inputs: tags("timeout", "ten minutes"), input: "timeout"},
+		{name: "dry-run not a bool", inputs: tags("dry-run", "maybe"), input: "dry-run"},
+		{name: "concurrency zero", inputs: tags("concurrency", "0"), input: "concurrency"},
+		{name: "plan unknown", inputs: tags("plan", "platinum"), input: "plan"},
+		{name: "api-url plain http to a remote host", inputs: tags("api-url", "http://api.cloudflare.com/client/v4"), input: "api-url"},
+		{name: "api-url plain http to a private address", inputs: tags("api-url", "http://10.0.0.1/client/v4"), input: "api-url"},
+		{name: "api-url not http", inputs: tags("api-url", "ftp://api.cloudflare.com"), input: "api-url"},
+		{name: "no credentials", inputs: tags("api-token", ""), input: "api-token"},
+		{name: "email without key", inputs: tags("api-token", "", "api-email", "ops@example.com"), input: "api-key"},
+		{name: "key without email", inputs: tags("api-token", "", "api-key", apiKey), input: "api-email"},
+		{name: "token and key together", inputs: tags("api-email", "ops@example.com", "api-key", apiKey), input: "api-token"},
+		{name: "token with a line break", inputs: tags("api-token", token+"\nX"), input: "api-token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			withDebug(t, func(t *testing.T, debug bool) {
+				fake := cloudflaretest.New()
+				defer fake.Close()
+				r := runStep(t, fake, step{inputs: tt.inputs, files: tt.files, setup: tt.setup, inProcess: tt.inProcess, debug: debug})
+				if r.code != 1 {
+					t.Errorf("exit %d, want 1", r.code)
+				}
+				if len(r.requests) != 0 {
+					t.Errorf("%d requests sent; bad input must send nothing", len(r.requests))
+				}
+				var titles []string
+				named := false
+				for _, a := range r.annotations("error") {
+					titles = append(titles, a.title)
+					named = named || a.title == "Invalid input "+tt.input && strings.Contains(a.message, tt.msg)
+				}
+				if !named {
+					t.Errorf("annotations = %+v, want one titled for %s saying %q", r.annotations("error"), tt.input, tt.msg)
+				}
+				assertNoSecrets(t, r, tt.inputs)
+			})
+		})
+	}
+	if len(tests) < 30 {
+		t.Errorf("the table has %d cases; keep at least 30", len(tests))
+	}
+}
+
+// assertNoSecrets checks whichever secrets the inputs gave.
+func assertNoSecrets(t *testing.T, r run, in map[string]string) {
+	t.Helper()
+	var secrets []string
+	for _, k := range []string{"api-token", "api-key"} {
+		if v := strings.TrimSpace(in[k]); v != "" {
+			secrets = append(secrets, v)
+		}
+	}
+	if len(secrets) == 0 {
+		return
+	}
+	// A secret with a line break is masked line by line: check the lines.
+	var parts []string
+	for _, s := range secrets {
+		parts = append(parts, strings.Split(s, "\n")...)
+	}
+	assertSecretsOnlyMasked(t, r, parts...)
+}
+
+// Input that looks odd but is valid works, rather than failing a deploy.
+func TestOddButValidInputsWork(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		inputs   map[string]string
+		files    map[string]string
+		wantBody string
+	}{
+		{"CRLF targets-file (saved on Windows)", inputs("purge-type", "files", "targets-file", "urls.txt"),
+			map[string]string{"urls.txt": "https://www.example.com/a\r\nhttps://www.example.com/b\r\n"}, `{"files":["https://www.example.com/a","https://www.example.com/b"]}`},
+		{"UTF-8 byte order mark", inputs("purge-type", "tags", "targets-file", "tags.txt"),
+			map[string]string{"tags.txt": "\uFEFFblog\nhome\n"}, `{"tags":["blog","home"]}`},
+		{"CRLF in targets", inputs("purge-type", "hosts", "targets", "www.example.com\r\nimg.example.com\r\n"), nil, `{"hosts":["www.example.com","img.example.com"]}`},
+		{"mixed-case purge type (accepted)", inputs("purge-type", "Prefixes", "targets", "www.example.com/a"), nil, `{"prefixes":["www.example.com/a"]}`},
+		{"upper-case purge type (accepted)", inputs("purge-type", "EVERYTHING"), nil, `{"purge_everything":true}`},
+		{"empty headers object", inputs("purge-type", "files", "targets", `{"url": "https://www.example.com/a", "headers": {}}`), nil, `{"files":[{"url":"https://www.example.com/a","headers":{}}]}`},
+		{"spaces around values", inputs("purge-type", " tags ", "targets", "  blog , home  ", "zone-id", "  "+zone+"  "), nil, `{"tags":["blog","home"]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := cloudflaretest.New()
+			defer fake.Close()
+			r := runStep(t, fake, step{inputs: tt.inputs, files: tt.files})
+			if r.code != 0 || len(r.requests) != 1 || string(r.requests[0].Body) != tt.wantBody {
+				t.Fatalf("exit %d, requests %d, want 0 and one with %s\n%s", r.code, len(r.requests), tt.wantBody, r.stdout)
+			}
+		})
+	}
+}
+
+// faultInputs purges five tags in three batches, one request at a time,
+// so a script can tell requests apart by their number.
+func faultInputs(kv ...string) map[string]string {
+	return inputs(append([]string{"purge-type", "tags", "targets", "t0\nt1\nt2\nt3\nt4", "batch-size", "2", "concurrency", "1"}, kv...)...)
+}
+
+var faultTargets = []string{"t0", "t1", "t2", "t3", "t4"}
+
+func html(status int) cloudflaretest.Response {
+	return cloudflaretest.Response{Status: status, Body: fmt.Sprintf("<html><head><title>%d</title></head><body><h1>Error %d</h1><p>cloudflare</p></body></html>", status, status)}
+}
+
+func rateLimited(retryAfter string) cloudflaretest.Response {
+	r := cloudflaretest.Fail(429, 971, "Please wait and consider throttling your request speed")
+	if retryAfter != "" {
+		r.Header = map[string]string{"Retry-After": retryAfter}
+	}
+	return r
+}
+
+func TestFaultTable(t *testing.T) {
+	t.Parallel()
+	// The other host a redirect points at: it must never be reached.
+	other := cloudflaretest.New()
+	t.Cleanup(other.Close)
+	big := strings.Repeat("x", 50<<20)
+	tests := []struct {
+		name      string
+		script    cloudflaretest.Script
+		kv        []string // extra inputs
+		exec      bool     // run the built binary (real time) rather than in-process
+		wantCode  int
+		wantTitle string // substring of the error annotation's title
+		wantMsg   string // substring of its message
+		wantReqs  int    // requests the fake should see; -1: any
+	}{
+		{name: "429 with Retry-After", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 0 {
+				return rateLimited("3")
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantReqs: 4},
+		{name: "429 with Retry-After, real time", exec: true, script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 0 {
+				return rateLimited("1")
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantReqs: 4},
+		{name: "429 without Retry-After", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 0 {
+				return rateLimited("")
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantReqs: 4},
+		{name: "429 with Retry-After as an HTTP date", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 0 {
+				return rateLimited(time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat))
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantReqs: 4},
+		{name: "Retry-After longer than the time left", kv: []string{"timeout", "1m"}, script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			return rateLimited("3600")
+		}, wantCode: 1, wantTitle: "rate limited (HTTP 429)", wantMsg: "Retry-After asks to wait 1h0m0s, longer than the 1m0s left of timeout", wantReqs: 3},
+		{name: "500 storm with HTML", script: func(int, cloudflaretest.Request) cloudflaretest.Response { return html(500) },
+			wantCode: 1, wantTitle: "HTTP 500", wantMsg: "gave up after 4 attempts: HTTP 500: response is not a Cloudflare API envelope: 500 Error 500 cloudflare", wantReqs: 12},
+		{name: "502 storm with HTML", script: func(int, cloudflaretest.Request) cloudflaretest.Response { return html(502) },
+			wantCode: 1, wantTitle: "HTTP 502", wantMsg: "HTTP 502: response is not a Cloudflare API envelope", wantReqs: 12},
+		{name: "503 storm with HTML", script: func(int, cloudflaretest.Request) cloudflaretest.Response { return html(503) },
+			wantCode: 1, wantTitle: "HTTP 503", wantMsg: "HTTP 503", wantReqs: 12},
+		{name: "520 storm with HTML", script: func(int, cloudflaretest.Request) cloudflaretest.Response { return html(520) },
+			wantCode: 1, wantTitle: "HTTP 520", wantMsg: "HTTP 520", wantReqs: 12},
+		{name: "5xx then success", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n < 2 {
+				return html(502 + n)
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantReqs: 5},
+		{name: "connection reset, then success", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 0 {
+				return cloudflaretest.Response{Reset: true}
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantReqs: 4},
+		{name: "connection reset storm", script: func(int, cloudflaretest.Request) cloudflaretest.Response { return cloudflaretest.Response{Reset: true} },
+			wantCode: 1, wantTitle: "request error", wantMsg: "request failed", wantReqs: 12},
+		{name: "server never answers", kv: []string{"timeout", "2s"}, script: func(int, cloudflaretest.Request) cloudflaretest.Response { return cloudflaretest.Response{Hang: true} },
+			wantCode: 1, wantTitle: "timeout", wantMsg: "timeout reached before the purge finished", wantReqs: 1},
+		{name: "truncated JSON", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 0 {
+				return cloudflaretest.Response{Status: 200, Body: `{"success":true,"result":{"id":"02`}
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantCode: 1, wantTitle: "HTTP 200", wantMsg: "not a Cloudflare API envelope", wantReqs: 3},
+		{name: "2xx with success false", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 1 {
+				return cloudflaretest.Response{Status: 200, Body: `{"success":false,"errors":[],"messages":[],"result":null}`}
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantCode: 1, wantTitle: "HTTP 200", wantMsg: `request 2 of 3: HTTP 200: "success": false with no errors`, wantReqs: 3},
+		{name: "2xx with no result.id", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 2 {
+				return cloudflaretest.Response{Status: 200, Body: `{"success":true,"errors":[],"messages":[],"result":{}}`}
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantCode: 1, wantTitle: "HTTP 200", wantMsg: `request 3 of 3: HTTP 200: "success": true but no usable result.id`, wantReqs: 3},
+		{name: "50 MB response body", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 0 {
+				return cloudflaretest.Response{Status: 200, Body: big}
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantCode: 1, wantTitle: "HTTP 200", wantMsg: "response body is larger than 1048576 bytes", wantReqs: 3},
+		{name: "redirect to another host", script: func(int, cloudflaretest.Request) cloudflaretest.Response {
+			return cloudflaretest.Response{Status: 307, Header: map[string]string{"Location": other.BaseURL() + "/zones/" + zone + "/purge_cache"}}
+		}, wantCode: 1, wantTitle: "HTTP 307", wantMsg: "redirect not followed (to host 127.0.0.1", wantReqs: 3},
+		{name: "failure in the middle of a multi-batch purge", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 1 {
+				return cloudflaretest.Fail(400, 1012, `Request must contain one of "purge_everything", "files", "tags", "hosts" or "prefixes"`)
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantCode: 1, wantTitle: "HTTP 400", wantMsg: "request 2 of 3: HTTP 400: 1012 Request must contain one of", wantReqs: 3},
+		{name: "auth failure in the middle stops the rest", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+			if n == 1 {
+				return cloudflaretest.Fail(401, 10000, "Authentication error")
+			}
+			return cloudflaretest.OK(cloudflaretest.ID(n))
+		}, wantCode: 1, wantTitle: "authentication error (HTTP 401)", wantMsg: "request 3 of 3: not sent", wantReqs: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			withDebug(t, func(t *testing.T, debug bool) {
+				fake := cloudflaretest.New(cloudflaretest.WithScript(tt.script))
+				defer fake.Close()
+				in := faultInputs(tt.kv...)
+				r := runStep(t, fake, step{inputs: in, debug: debug, inProcess: !tt.exec, timeout: 20 * time.Second})
+				if r.code != tt.wantCode {
+					t.Fatalf("exit %d, want %d\n%s", r.code, tt.wantCode, r.stdout)
+				}
+				if tt.wantReqs >= 0 && len(r.requests) != tt.wantReqs {
+					t.Errorf("%d requests, want %d", len(r.requests), tt.wantReqs)
+				}
+				errs := r.annotations("error")
+				if tt.wantCode == 0 && len(errs) != 0 {
+					t.Errorf("annotations on success: %+v", errs)
+				}
+				if tt.wantCode != 0 {
+					if len(errs) != 1 || !strings.HasPrefix(errs[0].title, "Cloudflare purge failed: ") ||
+						!strings.Contains(errs[0].title, tt.wantTitle) || !strings.Contains(errs[0].message, tt.wantMsg) {
+						t.Errorf("annotations = %+v\nwant one titled ...%q saying ...%q", errs, tt.wantTitle, tt.wantMsg)
+					}
+				}
+				assertNoTargetLost(t, r, faultTargets)
+				assertSecretsOnlyMasked(t, r, token)
+				if got := other.Requests(); len(got) != 0 {
+					t.Errorf("%d requests reached the host a redirect pointed at", len(got))
+				}
+			})
+		})
+	}
+}
+
+// assertNoTargetLost checks that every target is either in a batch the API
+// confirmed or reported as not purged, and that count, purge-ids and the
+// summary agree with what the fake recorded.
+func assertNoTargetLost(t *testing.T, r run, all []string) {
+	t.Helper()
+	confirmed := map[string]bool{}
+	var confirmedIDs []string
+	for i, req := range r.requests {
+		if !req.Confirmed {
+			continue
+		}
+		confirmedIDs = append(confirmedIDs, cloudflaretest.ID(i))
+		var body map[string][]string
+		if err := json.Unmarshal(req.Body, &body); err != nil {
+			t.Fatalf("request %d body %s: %v", i, req.Body, err)
+		}
+		for _, list := range body {
+			for _, target := range list {
+				if confirmed[target] {
+					t.Errorf("target %s confirmed twice", target)
+				}
+				confirmed[target] = true
+			}
+		}
+	}
+	if r.outputs["count"] != fmt.Sprint(len(confirmed)) {
+		t.Errorf("count = %q, but the API confirmed %d targets", r.outputs["count"], len(confirmed))
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(r.outputs["purge-ids"]), &ids); err != nil {
+		t.Fatalf("purge-ids = %q: %v", r.outputs["purge-ids"], err)
+	}
+	sort.Strings(ids)
+	sort.Strings(confirmedIDs)
+	if fmt.Sprint(ids) != fmt.Sprint(confirmedIDs) {
+		t.Errorf("purge-ids = %v, the API confirmed %v", ids, confirmedIDs)
+	}
+	if !strings.Contains(r.summary, fmt.Sprintf("| Targets | %d (%d purged) |", len(all), len(confirmed))) {
+		t.Errorf("summary does not agree with %d of %d purged:\n%s", len(confirmed), len(all), r.summary)
+	}
+	if lost := len(all) - len(confirmed); lost > 0 {
+		msg := ""
+		if errs := r.annotations("error"); len(errs) > 0 {
+			msg = errs[0].message
+		}
+		if !strings.Contains(msg, fmt.Sprintf("%d of %d target(s) not purged", lost, len(all))) {
+			t.Errorf("%d targets not purged, but the annotation does not say so: %q", lost, msg)
+		}
+	}
+}
+
+// Text from the API reaches the log; it must not be able to start a
+// workflow command (add a mask, forge an annotation, stop commands).
+func TestAPITextCannotStartWorkflowCommands(t *testing.T) {
+	t.Parallel()
+	withDebug(t, func(t *testing.T, debug bool) {
+		evil := "bad\n::add-mask::x\n::error::forged\r\n::stop-commands::tok\n::endgroup::"
+		fake := cloudflaretest.New(cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response {
+			r := cloudflaretest.Fail(400, 1, evil)
+			r.Header = map[string]string{"X-Evil": "y"}
+			return r
+		}))
+		defer fake.Close()
+		r := runStep(t, fake, step{inputs: inputs("purge-type", "tags", "targets", "a"), debug: debug})
+		if r.code != 1 {
+			t.Fatalf("exit %d", r.code)
+		}
+		errorLines := 0
+		for _, line := range strings.Split(r.stdout, "\n") {
+			switch {
+			case line == "::add-mask::"+token:
+			case strings.HasPrefix(line, "::add-mask::"), strings.HasPrefix(line, "::stop-commands::"), strings.HasPrefix(line, "::error::"):
+				t.Errorf("API text started a workflow command: %q", line)
+			case strings.HasPrefix(line, "::error "):
+				errorLines++
+			}
+		}
+		if errorLines != 1 {
+			t.Errorf("%d error annotations, want exactly the action's own one", errorLines)
+		}
+		if errs := r.annotations("error"); len(errs) != 1 || !strings.Contains(errs[0].message, "bad ::add-mask::x ::error::forged") {
+			t.Errorf("annotation = %+v; want the API text on one line", errs)
+		}
+	})
+}
+
+func TestUnwritableOutputFailsTheStep(t *testing.T) {
+	t.Parallel()
+	fake := cloudflaretest.New()
+	defer fake.Close()
+	r := runStep(t, fake, step{
+		inputs:     inputs("purge-type", "everything"),
+		outputPath: "output-folder",
+		setup: func(t *testing.T, workspace string) {
+			// GITHUB_OUTPUT names a folder, which cannot be appended to.
+			if err := os.Mkdir(filepath.Join(filepath.Dir(workspace), "output-folder"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	if r.code != 1 || len(r.requests) != 1 {
+		t.Fatalf("exit %d, %d requests; want 1 and the purge sent", r.code, len(r.requests))
+	}
+	if errs := r.annotations("error"); len(errs) != 1 || errs[0].title != "Could not write the step outputs" {
+		t.Errorf("annotations = %+v", errs)
+	}
+}
