@@ -1,7 +1,5 @@
 package cloudflare
 
-import "time"
-
 // Plan is a Cloudflare plan, whose purge limits differ by a factor of 600.
 // The empty Plan means "unknown": no pacing up front, only what the
 // server's answers teach.
@@ -96,12 +94,4 @@ func MaxBatchSize(typ PurgeType) int {
 		return MaxFilesPerRequest
 	}
 	return MaxItemsPerRequest
-}
-
-// Interval is how long the bucket takes to refill one unit.
-func (r Rate) Interval() time.Duration {
-	if r.PerSecond <= 0 {
-		return 0
-	}
-	return time.Duration(float64(time.Second) / r.PerSecond)
 }
