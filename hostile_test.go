@@ -125,10 +125,8 @@ func TestBadInputTable(t *testing.T) {
 				if len(r.requests) != 0 {
 					t.Errorf("%d requests sent; bad input must send nothing", len(r.requests))
 				}
-				var titles []string
 				named := false
 				for _, a := range r.annotations("error") {
-					titles = append(titles, a.title)
 					named = named || a.title == "Invalid input "+tt.input && strings.Contains(a.message, tt.msg)
 				}
 				if !named {
