@@ -210,7 +210,10 @@ func (v *validator) apiURL(s string) string {
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		v.add("api-url", "%s is not %s", quoteShort(s), want)
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+	case u.User != nil || strings.ContainsAny(s, "?#"):
+		// ContainsAny, not u.RawQuery and u.Fragment: a bare trailing ?
+		// or # leaves both empty, yet the request path appended to the
+		// base URL would land in the query or fragment.
 		v.add("api-url", "must not hold credentials, a query or a fragment; want %s", want)
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
 		v.add("api-url", "%s uses plain http:// to a host that is not loopback, which would send the token in clear text; want %s", quoteShort(s), want)

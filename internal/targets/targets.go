@@ -202,10 +202,18 @@ func parseFileObject(raw string) (cloudflare.Target, string) {
 		return t, ""
 	}
 	t.Headers = make(map[string]string, len(*obj.Headers))
+	lower := make(map[string]bool, len(*obj.Headers))
 	for name, value := range *obj.Headers {
 		if !validHeaderName(name) {
 			return cloudflare.Target{}, fmt.Sprintf("%s has a header name %s that is not a valid HTTP header name", quote(raw), quote(name))
 		}
+		// Header names are case-insensitive: two spellings of one name
+		// would leave it to Cloudflare which value counts.
+		l := strings.ToLower(name)
+		if lower[l] {
+			return cloudflare.Target{}, fmt.Sprintf("%s has header %s more than once (header names are case-insensitive)", quote(raw), quote(l))
+		}
+		lower[l] = true
 		if value == nil {
 			return cloudflare.Target{}, fmt.Sprintf("%s has a null value for header %s; give a string", quote(raw), quote(name))
 		}
