@@ -58,7 +58,7 @@ func ParseRateLimit(h http.Header) RateLimit {
 				rl.HasRemaining, rl.Remaining, name = true, r, item.name
 				rl.Reset = 0
 				if t, ok := item.intParam("t", "reset"); ok {
-					rl.Reset = time.Duration(t) * time.Second
+					rl.Reset = seconds(t)
 				}
 			}
 		}
@@ -67,7 +67,7 @@ func ParseRateLimit(h http.Header) RateLimit {
 		if r, err := strconv.Atoi(strings.TrimSpace(h.Get("Ratelimit-Remaining"))); err == nil && r >= 0 {
 			rl.HasRemaining, rl.Remaining = true, r
 			if t, err := strconv.Atoi(strings.TrimSpace(h.Get("Ratelimit-Reset"))); err == nil && t >= 0 {
-				rl.Reset = time.Duration(t) * time.Second
+				rl.Reset = seconds(t)
 			}
 		}
 	}
@@ -86,12 +86,17 @@ func ParseRateLimit(h http.Header) RateLimit {
 		}
 		w, okW := item.intParam("w")
 		if okQ && okW && q > 0 && w > 0 {
-			rl.HasPolicy, rl.Quota, rl.Window = true, q, time.Duration(w)*time.Second
+			rl.HasPolicy, rl.Quota, rl.Window = true, q, seconds(w)
 			break
 		}
 	}
 	return rl
 }
+
+// seconds turns a header's whole seconds into a Duration, capped far
+// beyond any run's timeout so a huge value cannot overflow into a
+// negative one.
+func seconds(n int) time.Duration { return time.Duration(min(n, 1<<31)) * time.Second }
 
 // listItem is one member of a structured-field list: a name and its
 // parameters (`"default";r=50;t=30`, or `remaining=50` in the old form,
