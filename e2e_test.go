@@ -323,6 +323,11 @@ func TestLocalRunWithoutGitHubFiles(t *testing.T) {
 	if help.code != 0 || !strings.Contains(help.stderr, "-zone-id") {
 		t.Errorf("--help: exit %d\n%s", help.code, help.stderr)
 	}
+	// With a token and no runner, nothing prints it: not even a mask line.
+	withToken := execLocal(t, []string{"--zone-id", zone, "--purge-type", "everything", "--api-token", token, "--api-url", "http://127.0.0.1:9", "--timeout", "1s", "--max-retries", "0"})
+	if withToken.code != 1 || strings.Contains(withToken.stdout+withToken.stderr, token) {
+		t.Errorf("local run with a token: exit %d, output:\n%s%s", withToken.code, withToken.stdout, withToken.stderr)
+	}
 	bad := execLocal(t, []string{"--no-such-flag"})
 	if bad.code != 2 {
 		t.Errorf("unknown flag: exit %d, want 2", bad.code)

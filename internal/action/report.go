@@ -32,8 +32,11 @@ func New(w io.Writer, getenv func(string) string) *Reporter {
 }
 
 // Mask registers the secrets with the runner (the first lines printed) and
-// blanks them in everything printed afterwards.
+// blanks them in everything printed afterwards. Outside GitHub Actions
+// there is no runner to hide them, so no mask line is printed: it would
+// show the secret in clear.
 func (r *Reporter) Mask(secrets []string) {
+	inActions := r.getenv("GITHUB_ACTIONS") == "true"
 	masker := githubactions.New(githubactions.WithWriter(r.out), githubactions.WithGetenv(r.getenv))
 	for _, s := range secrets {
 		// A secret with a line break is masked line by line too, because
@@ -41,7 +44,9 @@ func (r *Reporter) Mask(secrets []string) {
 		parts := append([]string{s}, strings.Split(strings.ReplaceAll(s, "\r", "\n"), "\n")...)
 		for _, p := range parts {
 			if p = strings.TrimSpace(p); p != "" && !contains(r.secrets, p) {
-				masker.AddMask(p)
+				if inActions {
+					masker.AddMask(p)
+				}
 				r.secrets = append(r.secrets, p)
 			}
 		}
