@@ -96,7 +96,9 @@ func (l *List) split(line string) []string {
 func dedupeKey(typ cloudflare.PurgeType, t cloudflare.Target) string {
 	switch typ {
 	case cloudflare.Tags, cloudflare.Hosts:
-		return strings.ToLower(t.Value)
+		// ASCII only: Unicode case folding would make different host
+		// names (İ.example and i.example) one.
+		return asciiLower(t.Value)
 	case cloudflare.Files:
 		if t.Headers == nil {
 			return t.Value
@@ -330,4 +332,14 @@ func quote(s string) string {
 		return fmt.Sprintf("%q…", s[:cut])
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
