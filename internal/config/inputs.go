@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -102,7 +103,9 @@ var ErrHelp = flag.ErrHelp
 // returns the flags that were given, by input name.
 func ParseFlags(args []string, usageOut io.Writer) (map[string]string, error) {
 	fs := flag.NewFlagSet("cloudflare-purge-action", flag.ContinueOnError)
-	fs.SetOutput(usageOut)
+	// The flag package prints its own error and the usage on any bad flag;
+	// the caller reports errors, so only --help prints the usage.
+	fs.SetOutput(io.Discard)
 	values := map[string]*string{}
 	dryRun := fs.Bool("dry-run", false, "")
 	for _, f := range InputFields() {
@@ -112,7 +115,9 @@ func ParseFlags(args []string, usageOut io.Writer) (map[string]string, error) {
 		}
 		values[f.Name] = fs.String(f.Name, "", f.Help+defaultNote(f.Default))
 	}
-	fs.Usage = func() {
+	fs.Usage = func() {}
+	usage := func() {
+		fs.SetOutput(usageOut)
 		fmt.Fprintf(usageOut, "Usage: cloudflare-purge-action [flags]\n\n"+
 			"Purges Cloudflare's cache for a zone, or one environment of it. In GitHub Actions\n"+
 			"the flags come as inputs; locally the token comes from CLOUDFLARE_API_TOKEN.\n\n"+
@@ -120,6 +125,9 @@ func ParseFlags(args []string, usageOut io.Writer) (map[string]string, error) {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+		}
 		return nil, err
 	}
 	if fs.NArg() > 0 {
