@@ -192,7 +192,7 @@ func headline(err error) string {
 		return fmt.Sprintf("authentication error (HTTP %d)", apiErr.Status)
 	case errors.As(err, &apiErr) && apiErr.Status == 429:
 		return "rate limited (HTTP 429)"
-	case strings.Contains(err.Error(), "timeout"):
+	case purge.TimedOut(err):
 		return "timeout"
 	case errors.As(err, &apiErr):
 		return fmt.Sprintf("HTTP %d", apiErr.Status)
@@ -208,7 +208,7 @@ func hint(err error) string {
 		return "Check that the token is valid and has the Zone > Cache Purge permission for this zone (or that api-email and api-key belong together)."
 	case errors.As(err, &apiErr) && apiErr.Status == 429:
 		return "Cloudflare's purge rate limit was hit: set the plan input to pace requests, lower concurrency, or raise timeout."
-	case strings.Contains(err.Error(), "timeout"):
+	case purge.TimedOut(err):
 		return "Raise the timeout input, or set plan so requests are paced from the start."
 	}
 	return ""

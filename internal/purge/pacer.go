@@ -2,6 +2,7 @@ package purge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -49,14 +50,22 @@ func newPacer(clock Clock, deadline time.Time, planned cloudflare.Rate, maxCost 
 	return p
 }
 
-// errPastDeadline says a wait would end after the run's timeout.
-type errPastDeadline struct {
+// DeadlineError says a wait (Retry-After, backoff or pacing) would end
+// after the run's timeout, so the batch failed at once instead.
+type DeadlineError struct {
 	reason string
 	wait   time.Duration
 	left   time.Duration
 }
 
-func (e *errPastDeadline) Error() string {
+// TimedOut reports whether err means the run's timeout was, or would
+// have been, passed.
+func TimedOut(err error) bool {
+	var d *DeadlineError
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &d)
+}
+
+func (e *DeadlineError) Error() string {
 	return fmt.Sprintf("%s asks to wait %s, longer than the %s left of timeout; not waiting",
 		e.reason, e.wait.Round(time.Second), max(e.left, 0).Round(time.Second))
 }
@@ -92,7 +101,7 @@ func (p *pacer) wait(ctx context.Context, cost int) error {
 			return nil
 		}
 		if until.After(p.deadline) {
-			return &errPastDeadline{reason: reason, wait: until.Sub(now), left: p.deadline.Sub(now)}
+			return &DeadlineError{reason: reason, wait: until.Sub(now), left: p.deadline.Sub(now)}
 		}
 		if err := p.clock.Sleep(ctx, until.Sub(now)); err != nil {
 			return err

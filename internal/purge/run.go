@@ -180,7 +180,7 @@ func (r *runner) send(ctx context.Context, b Batch) BatchResult {
 			if isAPI && apiErr.HasRetryAfter {
 				reason = "the API's Retry-After"
 			}
-			res.Err = fmt.Errorf("%w; %w", err, &errPastDeadline{reason: reason, wait: delay, left: left})
+			res.Err = fmt.Errorf("%w; %w", err, &DeadlineError{reason: reason, wait: delay, left: left})
 			return res
 		}
 		if isAPI && apiErr.Status == http.StatusTooManyRequests {
