@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -107,10 +108,11 @@ func (r *Reporter) Finish(cfg *config.Config, results []purge.BatchResult, took 
 	var failures []string
 	if len(failed) > 0 {
 		failures = groupFailures(failed, len(results))
-		title := "Cloudflare purge failed: " + headline(failed[0].Err)
+		why, hint := explain(failed[0].Err)
+		title := "Cloudflare purge failed: " + why
 		msg := fmt.Sprintf("%d of %d request(s) failed; %d of %d target(s) not purged.\n%s",
 			len(failed), len(results), total-purged, total, strings.Join(failures, "\n"))
-		if hint := hint(failed[0].Err); hint != "" {
+		if hint != "" {
 			msg += "\n" + hint
 		}
 		r.Error(title, msg)
@@ -184,34 +186,24 @@ func ranges(ns []int) string {
 	return strings.Join(parts, ", ")
 }
 
-// headline says in a few words why the purge failed, for the title.
-func headline(err error) string {
+// explain says in a few words why the purge failed, for the title, and
+// what to do about the most common failures.
+func explain(err error) (why, hint string) {
 	var apiErr *cloudflare.APIError
+	isAPI := errors.As(err, &apiErr)
 	switch {
-	case errors.As(err, &apiErr) && apiErr.AuthFailure():
-		return fmt.Sprintf("authentication error (HTTP %d)", apiErr.Status)
-	case errors.As(err, &apiErr) && apiErr.Status == 429:
-		return "rate limited (HTTP 429)"
+	case isAPI && apiErr.AuthFailure():
+		return fmt.Sprintf("authentication error (HTTP %d)", apiErr.Status),
+			"Check that the token is valid and has the Zone > Cache Purge permission for this zone (or that api-email and api-key belong together)."
+	case isAPI && apiErr.Status == http.StatusTooManyRequests:
+		return "rate limited (HTTP 429)",
+			"Cloudflare's purge rate limit was hit: set the plan input to pace requests, lower concurrency, or raise timeout."
 	case purge.TimedOut(err):
-		return "timeout"
-	case errors.As(err, &apiErr):
-		return fmt.Sprintf("HTTP %d", apiErr.Status)
+		return "timeout", "Raise the timeout input, or set plan so requests are paced from the start."
+	case isAPI:
+		return fmt.Sprintf("HTTP %d", apiErr.Status), ""
 	}
-	return "request error"
-}
-
-// hint says what to do about the most common failures.
-func hint(err error) string {
-	var apiErr *cloudflare.APIError
-	switch {
-	case errors.As(err, &apiErr) && apiErr.AuthFailure():
-		return "Check that the token is valid and has the Zone > Cache Purge permission for this zone (or that api-email and api-key belong together)."
-	case errors.As(err, &apiErr) && apiErr.Status == 429:
-		return "Cloudflare's purge rate limit was hit: set the plan input to pace requests, lower concurrency, or raise timeout."
-	case purge.TimedOut(err):
-		return "Raise the timeout input, or set plan so requests are paced from the start."
-	}
-	return ""
+	return "request error", ""
 }
 
 // markdownText keeps API text from being read as markup in the summary.

@@ -79,13 +79,22 @@ func (l Limits) BatchSize(typ PurgeType) int {
 	return l.ItemsPerRequest
 }
 
-// Bucket is the bucket a request of the given type and size draws from,
-// and how many units it takes.
-func (l Limits) Bucket(typ PurgeType, items int) (Rate, int) {
+// Bucket is the bucket that requests of typ draw from: URLs for files
+// purges, requests for every other type.
+func (l Limits) Bucket(typ PurgeType) Rate {
 	if typ == Files {
-		return l.URLs, items
+		return l.URLs
 	}
-	return l.Requests, 1
+	return l.Requests
+}
+
+// Cost is how many units of its Bucket a request of typ with items
+// targets takes.
+func Cost(typ PurgeType, items int) int {
+	if typ == Files {
+		return items
+	}
+	return 1
 }
 
 // MaxBatchSize is the most items the API takes in one request of typ.

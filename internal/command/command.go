@@ -55,14 +55,9 @@ func Run(ctx context.Context, env Env) int {
 	}
 
 	rep := action.New(env.Stdout, env.Getenv)
-	in, readErr := config.ReadInputs(ctx, flags, env.Getenv)
-	// Secrets are masked before anything else is printed.
+	cfg, in, err := config.Load(ctx, flags, config.Env{Getenv: env.Getenv, WorkDir: env.WorkDir})
+	// Secrets are masked before anything else is printed, errors included.
 	rep.Mask(in.Secrets(env.Getenv))
-	if readErr != nil {
-		rep.Error("Invalid inputs", readErr.Error())
-		return ExitFailure
-	}
-	cfg, err := config.Validate(in, config.Env{Getenv: env.Getenv, WorkDir: env.WorkDir})
 	if err != nil {
 		var invalid *config.InvalidError
 		if errors.As(err, &invalid) {

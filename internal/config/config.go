@@ -422,7 +422,9 @@ func quoteShort(s string) string {
 }
 
 // Load reads and validates the configuration: flags first, then the
-// runner's inputs, then defaults.
+// runner's inputs, then defaults. It prints nothing, and returns the
+// inputs as read even when they are invalid, so the caller can mask the
+// secrets among them before it reports anything.
 func Load(ctx context.Context, flags map[string]string, env Env) (*Config, Inputs, error) {
 	in, err := ReadInputs(ctx, flags, env.Getenv)
 	if err != nil {

@@ -93,7 +93,7 @@ func (p *pacer) wait(ctx context.Context, cost int) error {
 		p.mu.Lock()
 		until, reason := at, "the rate limit"
 		if p.pausedUntil.After(until) {
-			until, reason = p.pausedUntil, "the API's Retry-After"
+			until, reason = p.pausedUntil, "the API's pause (Retry-After or an empty Ratelimit)"
 		}
 		now := p.clock.Now()
 		p.mu.Unlock()

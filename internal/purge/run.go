@@ -82,7 +82,7 @@ func Run(ctx context.Context, purger Purger, batches []Batch, opts Options) []Ba
 	}
 	var planned cloudflare.Rate
 	if len(batches) > 0 {
-		planned, _ = opts.Limits.Bucket(batches[0].Type, 0)
+		planned = opts.Limits.Bucket(batches[0].Type)
 	}
 	r := &runner{
 		purger: purger,
@@ -133,7 +133,7 @@ func (r *runner) finish(res BatchResult) BatchResult {
 func (r *runner) send(ctx context.Context, b Batch) BatchResult {
 	res := BatchResult{Batch: b}
 	bo := r.opts.NewBackOff()
-	_, cost := r.opts.Limits.Bucket(b.Type, b.Count())
+	cost := cloudflare.Cost(b.Type, b.Count())
 	for {
 		if ctx.Err() != nil {
 			res.Err = r.waitError(ctx, ctx.Err(), res.Err)
