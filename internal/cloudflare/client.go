@@ -42,7 +42,11 @@ type Client struct {
 // credentials are only ever sent to baseURL's host. now is used to read
 // Retry-After dates; nil means time.Now.
 func NewClient(baseURL string, creds Credentials, httpClient *http.Client, userAgent string, now func() time.Time) *Client {
-	hc := &http.Client{}
+	// A private transport, never http.DefaultTransport: anything else in the
+	// process may call CloseIdleConnections on the shared one (httptest's
+	// Server.Close does), which breaks a connection this client has just
+	// dialed.
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	if httpClient != nil {
 		copied := *httpClient
 		hc = &copied

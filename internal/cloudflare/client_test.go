@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -222,11 +223,25 @@ func TestPurgeBoundsResponseBody(t *testing.T) {
 
 func TestPurgeNetworkErrorIsNotAPIError(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close()
-	c := cloudflare.NewClient(url, cloudflare.Credentials{Token: "tok"}, nil, "ua", nil)
-	_, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil))
+	// A listener that hangs up on every connection. (Closing a test server
+	// and dialing its old port is not a network error for sure: a parallel
+	// test may be listening there by then.)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	c := cloudflare.NewClient("http://"+ln.Addr().String(), cloudflare.Credentials{Token: "tok"}, nil, "ua", nil)
+	_, err = c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil))
 	var apiErr *cloudflare.APIError
 	if err == nil || errors.As(err, &apiErr) {
 		t.Fatalf("err = %v, want a network error", err)
