@@ -39,6 +39,6 @@ fi
 echo "== actionlint $ACTIONLINT_VERSION"
 actionlint -no-color
 echo "== shellcheck"
-shellcheck .ci/lint.sh .ci/container.sh
+shellcheck .ci/run .ci/lint.sh .ci/container.sh .ci/fuzz.sh
 echo "== golangci-lint $GOLANGCI_LINT_VERSION"
 golangci-lint run ./...
