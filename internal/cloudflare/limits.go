@@ -1,5 +1,7 @@
 package cloudflare
 
+import "time"
+
 // Plan is a Cloudflare plan, whose purge limits differ by a factor of 600.
 // The empty Plan means "unknown": no pacing up front, only what the
 // server's answers teach.
@@ -39,6 +41,15 @@ type Limits struct {
 	FilesPerRequest int
 	ItemsPerRequest int
 }
+
+// Cloudflare's global API limit, separate from the purge buckets and the
+// same on every plan: at most APIRequestLimit requests per user in any
+// APIRequestWindow, counting every API call the user's token or key makes.
+// At 30 URLs a request, a purge of 36,000 URLs reaches it.
+const (
+	APIRequestLimit  = 1200
+	APIRequestWindow = 5 * time.Minute
+)
 
 // The API's hard maximum items per request, on the most generous plan;
 // batch-size may not go above them.

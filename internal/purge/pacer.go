@@ -20,10 +20,16 @@ import (
 //     requests (the IETF draft's default unit), kept in step with the
 //     Ratelimit header's remaining count so requests slow before it is empty;
 //   - pausedUntil: a gate every worker waits behind after a 429 or an
-//     empty bucket, until Retry-After has passed.
+//     empty bucket, until Retry-After has passed;
+//   - window: Cloudflare's global API limit (1,200 requests in any 5
+//     minutes, every plan), which only purges of over a thousand requests
+//     reach.
 //
 // The token buckets are golang.org/x/time/rate limiters, driven through
-// their *At/*N methods with the injected clock's time.
+// their *At/*N methods with the injected clock's time. The global limit is
+// a count in a sliding window, which no token bucket expresses without
+// halving the rate (a bucket lets burst + rate × window through in one
+// window), hence the small window type below.
 type pacer struct {
 	clock    Clock
 	deadline time.Time
@@ -33,6 +39,36 @@ type pacer struct {
 	learned     *rate.Limiter // nil: no Ratelimit-Policy seen yet
 	policy      cloudflare.RateLimit
 	pausedUntil time.Time
+	window      window
+}
+
+// window remembers when the last limit requests went, so that no span of
+// time holds more than limit of them.
+type window struct {
+	limit int
+	span  time.Duration
+	sent  []time.Time // a ring of send times, oldest at next once full
+	next  int
+}
+
+// free is the earliest time a request may go: now while fewer than limit
+// requests are remembered, else when the oldest leaves the window.
+func (w *window) free(now time.Time) time.Time {
+	if len(w.sent) < w.limit {
+		return now
+	}
+	return w.sent[w.next].Add(w.span)
+}
+
+// record notes a request sent at now (times come in order: callers hold
+// the pacer's lock and read one clock).
+func (w *window) record(now time.Time) {
+	if len(w.sent) < w.limit {
+		w.sent = append(w.sent, now)
+		return
+	}
+	w.sent[w.next] = now
+	w.next = (w.next + 1) % w.limit
 }
 
 // plannedMargin is the share of a plan's documented rate the pacer uses.
@@ -42,13 +78,33 @@ type pacer struct {
 // second of Retry-After; 5% less costs less than that.
 const plannedMargin = 0.95
 
+// windowLimit is the most requests the pacer sends in any
+// APIRequestWindow: the same margin under Cloudflare's global limit.
+const windowLimit = int(cloudflare.APIRequestLimit * plannedMargin)
+
+// LeastDuration is the shortest time the pacer can send requests requests
+// in, whatever the plan: each windowLimit requests past the first lot wait
+// a whole APIRequestWindow.
+func LeastDuration(requests int) time.Duration {
+	if requests <= 0 {
+		return 0
+	}
+	return time.Duration((requests-1)/windowLimit) * cloudflare.APIRequestWindow
+}
+
 func newPacer(clock Clock, deadline time.Time, planned cloudflare.Rate, maxCost int) *pacer {
-	p := &pacer{clock: clock, deadline: deadline}
+	p := &pacer{clock: clock, deadline: deadline, window: window{
+		limit: windowLimit,
+		span:  cloudflare.APIRequestWindow,
+	}}
 	if planned.PerSecond > 0 {
 		p.planned = rate.NewLimiter(rate.Limit(planned.PerSecond*plannedMargin), max(planned.Burst, maxCost))
 	}
 	return p
 }
+
+var apiLimitText = fmt.Sprintf("Cloudflare's API limit of %d requests per %d minutes",
+	cloudflare.APIRequestLimit, int(cloudflare.APIRequestWindow.Minutes()))
 
 // DeadlineError says a wait (Retry-After, backoff or pacing) would end
 // after the run's timeout, so the batch failed at once instead.
@@ -91,15 +147,22 @@ func (p *pacer) wait(ctx context.Context, cost int) error {
 
 	for {
 		p.mu.Lock()
+		now := p.clock.Now()
 		until, reason := at, "the rate limit"
 		if p.pausedUntil.After(until) {
 			until, reason = p.pausedUntil, "the API's pause (Retry-After or an empty Ratelimit)"
 		}
-		now := p.clock.Now()
-		p.mu.Unlock()
+		if free := p.window.free(now); free.After(until) {
+			until, reason = free, apiLimitText
+		}
 		if !now.Before(until) {
+			// Counted in the window the moment it may go, under the lock,
+			// so that workers woken together cannot overfill it.
+			p.window.record(now)
+			p.mu.Unlock()
 			return nil
 		}
+		p.mu.Unlock()
 		if until.After(p.deadline) {
 			return &DeadlineError{reason: reason, wait: until.Sub(now), left: p.deadline.Sub(now)}
 		}
