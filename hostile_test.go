@@ -19,6 +19,15 @@ const apiKey = "9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6"
 // withDebug runs a scenario twice: as a normal step, and with step debug
 // logging on (RUNNER_DEBUG=1), which prints more and so has more chances
 // to leak a secret.
+// manyURLs is n distinct URLs, one a line.
+func manyURLs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "https://www.example.com/page/%d\n", i)
+	}
+	return b.String()
+}
+
 func withDebug(t *testing.T, scenario func(t *testing.T, debug bool)) {
 	t.Helper()
 	for _, debug := range []bool{false, true} {
@@ -100,6 +109,8 @@ func TestBadInputTable(t *testing.T) {
 		{name: "timeout 0", inputs: tags("timeout", "0"), input: "timeout"},
 		{name: "timeout negative", inputs: tags("timeout", "-1m"), input: "timeout"},
 		{name: "timeout unparseable", inputs: tags("timeout", "ten minutes"), input: "timeout"},
+		{name: "timeout too short for 34,500 URLs under the API limit", inputs: files("targets-file", "urls.txt", "timeout", "5m"), files: map[string]string{"urls.txt": manyURLs(34_500)},
+			input: "timeout", msg: "34500 targets at 30 a request are 1150 requests, which take at least 5m under Cloudflare's API limit of 1200 requests per 5 minutes"},
 		{name: "dry-run not a bool", inputs: tags("dry-run", "maybe"), input: "dry-run"},
 		{name: "concurrency zero", inputs: tags("concurrency", "0"), input: "concurrency"},
 		{name: "plan unknown", inputs: tags("plan", "platinum"), input: "plan"},

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
 
@@ -109,6 +110,9 @@ func Validate(in Inputs, env Env) (*Config, error) {
 	cfg.Credentials = v.credentials(in, env.Getenv, cfg.DryRun)
 	cfg.BatchSize = v.batchSize(in.BatchSize, cfg.PurgeType, cfg.Plan)
 	cfg.Targets = v.targets(in, env, cfg.PurgeType)
+	if len(v.problems) == 0 {
+		v.timeBudget(cfg)
+	}
 	if len(v.problems) > 0 {
 		return nil, &InvalidError{Problems: v.problems}
 	}
@@ -200,6 +204,30 @@ func (v *validator) timeout(s string) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// timeBudget refuses a timeout the purge cannot finish in, before anything
+// is sent: past about a thousand requests, Cloudflare's global API limit
+// makes every further lot wait five minutes, so a big purge with a short
+// timeout would purge the first part and fail the rest.
+func (v *validator) timeBudget(cfg *Config) {
+	requests := len(purge.Plan(cfg.PurgeType, cfg.Targets, cfg.BatchSize))
+	least := purge.LeastDuration(requests)
+	if least == 0 || least < cfg.Timeout {
+		return
+	}
+	v.add("timeout", "%s is too short: %d targets at %d a request are %d requests, which take at least %s under Cloudflare's API limit of %d requests per %d minutes; want a timeout over %s (e.g. %s), or a larger batch-size",
+		minutes(cfg.Timeout), len(cfg.Targets), cfg.BatchSize, requests, minutes(least),
+		cloudflare.APIRequestLimit, int(cloudflare.APIRequestWindow.Minutes()), minutes(least), minutes(least+cloudflare.APIRequestWindow))
+}
+
+// minutes prints a duration without a trailing "0s" (10m, not 10m0s).
+func minutes(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	return s
 }
 
 // apiURL allows plain http:// only to loopback hosts (tests, local

@@ -3,6 +3,7 @@ package config_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,6 +54,15 @@ func base() map[string]string {
 	return map[string]string{"zone-id": "023e105f4ecef8ad9ca31a8372d0c353", "purge-type": "tags", "targets": "a", "api-token": "tok"}
 }
 
+// manyTags is n distinct tags, one a line.
+func manyTags(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "tag-%d\n", i)
+	}
+	return b.String()
+}
+
 func with(m map[string]string, kv ...string) map[string]string {
 	out := map[string]string{}
 	for k, v := range m {
@@ -99,6 +109,8 @@ func TestLoadValues(t *testing.T) {
 		{"explicit batch", with(base(), "batch-size", "7"), nil, func(c *config.Config) bool { return c.BatchSize == 7 }},
 		{"zero retries", with(base(), "max-retries", "0"), nil, func(c *config.Config) bool { return c.MaxRetries == 0 }},
 		{"timeout", with(base(), "timeout", "1h30m"), nil, func(c *config.Config) bool { return c.Timeout == 90*time.Minute }},
+		{"timeout just over the API limit's wait", with(base(), "targets", manyTags(1141), "batch-size", "1", "timeout", "5m1s"), nil, func(c *config.Config) bool { return len(c.Targets) == 1141 }},
+		{"1140 requests need no wait", with(base(), "targets", manyTags(1140), "batch-size", "1", "timeout", "1s"), nil, func(c *config.Config) bool { return len(c.Targets) == 1140 }},
 		{"dry run without token", with(base(), "api-token", "", "dry-run", "TRUE"), nil, func(c *config.Config) bool { return c.DryRun && c.Credentials == cloudflare.Credentials{} }},
 		{"token from environment", with(base(), "api-token", ""), map[string]string{"CLOUDFLARE_API_TOKEN": "envtok"}, func(c *config.Config) bool { return c.Credentials.Token == "envtok" }},
 		{"input token wins over environment", base(), map[string]string{"CLOUDFLARE_API_TOKEN": "envtok"}, func(c *config.Config) bool { return c.Credentials.Token == "tok" }},
@@ -155,6 +167,8 @@ func TestLoadRejects(t *testing.T) {
 		{"timeout zero", with(base(), "timeout", "0"), nil, "timeout", "positive Go duration"},
 		{"timeout negative", with(base(), "timeout", "-5m"), nil, "timeout", "positive Go duration"},
 		{"timeout without unit", with(base(), "timeout", "600"), nil, "timeout", "positive Go duration"},
+		{"timeout too short for the API limit", with(base(), "targets", manyTags(1141), "batch-size", "1", "timeout", "5m"), nil, "timeout",
+			"1141 targets at 1 a request are 1141 requests, which take at least 5m under Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 5m (e.g. 10m)"},
 		{"dry-run not bool", with(base(), "dry-run", "yes please"), nil, "dry-run", "true or false"},
 		{"concurrency zero", with(base(), "concurrency", "0"), nil, "concurrency", "from 1 to 64"},
 		{"unknown plan", with(base(), "plan", "gold"), nil, "plan", "free, pro, business, enterprise"},

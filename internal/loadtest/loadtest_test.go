@@ -12,6 +12,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -181,12 +182,18 @@ func BenchmarkDryRunPlan100kURLs(b *testing.B) {
 	var peak int64
 	b.ResetTimer()
 	for range b.N {
-		cmd := exec.Command(bin, "--dry-run", "--zone-id", zone, "--purge-type", "files", "--targets-file", "urls.txt")
+		// 3,334 requests need a timeout over 10m under Cloudflare's
+		// global API limit, or validation refuses the run.
+		cmd := exec.Command(bin, "--dry-run", "--zone-id", zone, "--purge-type", "files", "--targets-file", "urls.txt", "--timeout", "20m")
 		cmd.Dir = dir
 		cmd.Env = []string{"HOME=" + dir}
-		cmd.Stdout = io.Discard
+		var out bytes.Buffer
+		cmd.Stdout = &out
 		if err := cmd.Run(); err != nil {
-			b.Fatal(err)
+			b.Fatalf("%v\n%.2000s", err, out.String())
+		}
+		if n := bytes.Count(out.Bytes(), []byte("] POST ")); n != 3334 {
+			b.Fatalf("the dry run printed %d requests, want 3334", n)
 		}
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && runtime.GOOS == "linux" {
 			peak = max(peak, ru.Maxrss*1024) // Linux reports KiB
