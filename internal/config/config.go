@@ -236,7 +236,8 @@ func (v *validator) apiURL(s string) string {
 	const want = "an https:// URL like " + cloudflare.DefaultBaseURL
 	u, err := url.Parse(s)
 	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		// Hostname, not Host: "https://:" has a Host (":") but no host.
 		v.add("api-url", "%s is not %s", quoteShort(s), want)
 	case u.User != nil || strings.ContainsAny(s, "?#"):
 		// ContainsAny, not u.RawQuery and u.Fragment: a bare trailing ?

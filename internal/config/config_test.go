@@ -174,6 +174,7 @@ func TestLoadRejects(t *testing.T) {
 		{"unknown plan", with(base(), "plan", "gold"), nil, "plan", "free, pro, business, enterprise"},
 		{"plain http to remote host", with(base(), "api-url", "http://api.cloudflare.com/client/v4"), nil, "api-url", "not loopback"},
 		{"api-url not a url", with(base(), "api-url", "api.cloudflare.com"), nil, "api-url", "https:// URL"},
+		{"api-url with a port and no host", with(base(), "api-url", "https://:443/client/v4"), nil, "api-url", "https:// URL"},
 		{"api-url with query", with(base(), "api-url", "https://a.example/?x=1"), nil, "api-url", "query"},
 		{"no credentials", with(base(), "api-token", ""), nil, "api-token", "no credentials"},
 		{"email without key", with(base(), "api-token", "", "api-email", "a@example.com"), nil, "api-key", "api-email is set"},
