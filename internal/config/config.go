@@ -216,9 +216,9 @@ func (v *validator) timeBudget(cfg *Config) {
 	if least == 0 || least < cfg.Timeout {
 		return
 	}
-	v.add("timeout", "%s is too short: %d targets at %d a request are %d requests, which take at least %s under Cloudflare's API limit of %d requests per %d minutes; want a timeout over %s (e.g. %s), or a larger batch-size",
+	v.add("timeout", "%s is too short: %d targets at %d a request are %d requests, which take at least %s under %s; want a timeout over %s (e.g. %s), or a larger batch-size",
 		minutes(cfg.Timeout), len(cfg.Targets), cfg.BatchSize, requests, minutes(least),
-		cloudflare.APIRequestLimit, int(cloudflare.APIRequestWindow.Minutes()), minutes(least), minutes(least+cloudflare.APIRequestWindow))
+		purge.APILimitText, minutes(least), minutes(least+cloudflare.APIRequestWindow))
 }
 
 // minutes prints a duration without a trailing "0s" (10m, not 10m0s).

@@ -103,7 +103,8 @@ func newPacer(clock Clock, deadline time.Time, planned cloudflare.Rate, maxCost 
 	return p
 }
 
-var apiLimitText = fmt.Sprintf("Cloudflare's API limit of %d requests per %d minutes",
+// APILimitText names Cloudflare's global API limit in messages.
+var APILimitText = fmt.Sprintf("Cloudflare's API limit of %d requests per %d minutes",
 	cloudflare.APIRequestLimit, int(cloudflare.APIRequestWindow.Minutes()))
 
 // DeadlineError says a wait (Retry-After, backoff or pacing) would end
@@ -153,7 +154,7 @@ func (p *pacer) wait(ctx context.Context, cost int) error {
 			until, reason = p.pausedUntil, "the API's pause (Retry-After or an empty Ratelimit)"
 		}
 		if free := p.window.free(now); free.After(until) {
-			until, reason = free, apiLimitText
+			until, reason = free, APILimitText
 		}
 		if !now.Before(until) {
 			// Counted in the window the moment it may go, under the lock,
