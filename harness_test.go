@@ -9,13 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cfpurge/cloudflare-purge-action/internal/clocktest"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
 	"github.com/cfpurge/cloudflare-purge-action/internal/command"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
@@ -236,7 +236,7 @@ func runInProcess(t *testing.T, env []string, workspace string, timeout time.Dur
 	go func() {
 		done <- command.Run(context.Background(), command.Env{
 			Getenv: func(k string) string { return vars[k] }, Stdout: &stdout, Stderr: &stderr,
-			WorkDir: workspace, Version: "e2e", Clock: &virtualClock{now: time.Now()},
+			WorkDir: workspace, Version: "e2e", Clock: clocktest.New(time.Now(), true),
 			NewBackOff: func() purge.BackOff { return backoff.NewConstantBackOff(time.Second) },
 		})
 	}()
@@ -247,25 +247,6 @@ func runInProcess(t *testing.T, env []string, workspace string, timeout time.Dur
 		t.Fatalf("the action did not end within %s", timeout)
 		return run{}
 	}
-}
-
-// virtualClock is time that passes only when someone sleeps.
-type virtualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *virtualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *virtualClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-	return ctx.Err()
 }
 
 // parseOutputs reads GITHUB_OUTPUT: name=value or name<<DELIM ... DELIM.

@@ -5,98 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"testing"
 	"time"
 
+	"github.com/cfpurge/cloudflare-purge-action/internal/clocktest"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 )
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-// fakeClock is virtual time. With auto set, Sleep advances time at once
-// (for one worker at a time). Otherwise Sleep blocks until Advance moves
-// time past its end, so a test can look at the run while workers wait.
-type fakeClock struct {
-	mu       sync.Mutex
-	cond     *sync.Cond
-	now      time.Time
-	auto     bool
-	sleepers map[chan struct{}]time.Time
-	slept    []time.Duration
-}
-
-func newClock(auto bool) *fakeClock {
-	c := &fakeClock{now: t0, auto: auto, sleepers: map[chan struct{}]time.Time{}}
-	c.cond = sync.NewCond(&c.mu)
-	return c
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.slept = append(c.slept, d)
-	if c.auto {
-		c.now = c.now.Add(d)
-		c.mu.Unlock()
-		return ctx.Err()
-	}
-	ch := make(chan struct{})
-	c.sleepers[ch] = c.now.Add(d)
-	c.cond.Broadcast()
-	c.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.sleepers, ch)
-		c.mu.Unlock()
-		return ctx.Err()
-	}
-}
-
-// Advance moves time on and wakes the sleepers whose time has come.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	for ch, until := range c.sleepers {
-		if !until.After(c.now) {
-			close(ch)
-			delete(c.sleepers, ch)
-		}
-	}
-}
-
-// waitSleepers blocks until n workers are asleep (or fails the test).
-func (c *fakeClock) waitSleepers(t *testing.T, n int) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		c.mu.Lock()
-		for len(c.sleepers) < n {
-			c.cond.Wait()
-		}
-		c.mu.Unlock()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("fewer than %d workers went to sleep", n)
-	}
-}
-
-func (c *fakeClock) Slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.slept...)
-}
+// newClock is virtual time from t0; see clocktest.Clock for auto.
+func newClock(auto bool) *clocktest.Clock { return clocktest.New(t0, auto) }
 
 // call is one request the fake purger received.
 type call struct {
@@ -107,7 +25,7 @@ type call struct {
 
 // fakePurger answers from a script and records calls with clock time.
 type fakePurger struct {
-	clock  *fakeClock
+	clock  *clocktest.Clock
 	script func(c call) (cloudflare.Result, error)
 
 	mu    sync.Mutex

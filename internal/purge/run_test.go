@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/cfpurge/cloudflare-purge-action/internal/clocktest"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 )
@@ -23,7 +24,7 @@ func tags(n int) []cloudflare.Target {
 	return out
 }
 
-func opts(clock *fakeClock) purge.Options {
+func opts(clock *clocktest.Clock) purge.Options {
 	return purge.Options{
 		ZoneID: "z", Concurrency: 1, MaxRetries: 3, Clock: clock,
 		Deadline:   t0.Add(10 * time.Minute),
@@ -177,7 +178,7 @@ func TestRun429PausesEveryWorker(t *testing.T) {
 			return cloudflare.Result{}, apiErr(429, 30*time.Second)
 		case c.items[0] == "tag-1" && c.n < 2:
 			once.Do(func() { close(firstInFlight) })
-			clock.waitSleepers(t, 1) // tag-0's worker is paused
+			clock.WaitSleepers(t, 1) // tag-0's worker is paused
 			return cloudflare.Result{ID: "one"}, nil
 		}
 		return cloudflare.Result{ID: c.items[0]}, nil
@@ -189,7 +190,7 @@ func TestRun429PausesEveryWorker(t *testing.T) {
 
 	// Both workers wait now: the one that got the 429, and the one that
 	// finished tag-1 and would otherwise send tag-2 at once.
-	clock.waitSleepers(t, 2)
+	clock.WaitSleepers(t, 2)
 	if n := len(p.Calls()); n != 2 {
 		t.Fatalf("%d requests before Retry-After passed, want 2", n)
 	}

@@ -44,7 +44,7 @@ func TestRunAPIWindowHoldsEveryWorker(t *testing.T) {
 	go func() { done <- purge.Run(context.Background(), p, purge.Plan(cloudflare.Tags, tags(n), 1), o) }()
 
 	for lot, want := range []int{windowLimit, 2 * windowLimit} {
-		clock.waitSleepers(t, o.Concurrency) // every worker waits for the window
+		clock.WaitSleepers(t, o.Concurrency) // every worker waits for the window
 		calls := p.Calls()
 		if len(calls) != want {
 			t.Fatalf("%d requests before the window moved on, want %d", len(calls), want)
