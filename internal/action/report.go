@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
@@ -43,7 +44,7 @@ func (r *Reporter) Mask(secrets []string) {
 		// the runner masks each log line on its own.
 		parts := append([]string{s}, strings.Split(strings.ReplaceAll(s, "\r", "\n"), "\n")...)
 		for _, p := range parts {
-			if p = strings.TrimSpace(p); p != "" && !contains(r.secrets, p) {
+			if p = strings.TrimSpace(p); p != "" && !slices.Contains(r.secrets, p) {
 				if inActions {
 					masker.AddMask(p)
 				}
@@ -51,15 +52,6 @@ func (r *Reporter) Mask(secrets []string) {
 			}
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // redact blanks every secret in s.

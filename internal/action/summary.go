@@ -207,10 +207,9 @@ func explain(err error) (why, hint string) {
 }
 
 // markdownText keeps API text from being read as markup in the summary.
-func markdownText(s string) string {
-	r := strings.NewReplacer("`", "'", "<", "&lt;", ">", "&gt;", "|", "\\|", "*", "\\*", "_", "\\_", "[", "\\[")
-	return r.Replace(s)
-}
+func markdownText(s string) string { return markdownEscaper.Replace(s) }
+
+var markdownEscaper = strings.NewReplacer("`", "'", "<", "&lt;", ">", "&gt;", "|", "\\|", "*", "\\*", "_", "\\_", "[", "\\[")
 
 func marshalBody(b purge.Batch) (string, error) {
 	data, err := json.Marshal(b.Body())

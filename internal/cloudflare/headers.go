@@ -19,8 +19,7 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 		if secs < 0 {
 			return 0, false
 		}
-		// Cap far beyond any run's timeout so the multiplication cannot overflow.
-		return time.Duration(min(secs, 1<<31)) * time.Second, true
+		return seconds(secs), true
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
@@ -58,7 +57,7 @@ func ParseRateLimit(h http.Header) RateLimit {
 				rl.HasRemaining, rl.Remaining, name = true, r, item.name
 				rl.Reset = 0
 				if t, ok := item.intParam("t", "reset"); ok {
-					rl.Reset = seconds(t)
+					rl.Reset = seconds(int64(t))
 				}
 			}
 		}
@@ -67,7 +66,7 @@ func ParseRateLimit(h http.Header) RateLimit {
 		if r, err := strconv.Atoi(strings.TrimSpace(h.Get("Ratelimit-Remaining"))); err == nil && r >= 0 {
 			rl.HasRemaining, rl.Remaining = true, r
 			if t, err := strconv.Atoi(strings.TrimSpace(h.Get("Ratelimit-Reset"))); err == nil && t >= 0 {
-				rl.Reset = seconds(t)
+				rl.Reset = seconds(int64(t))
 			}
 		}
 	}
@@ -86,7 +85,7 @@ func ParseRateLimit(h http.Header) RateLimit {
 		}
 		w, okW := item.intParam("w")
 		if okQ && okW && q > 0 && w > 0 {
-			rl.HasPolicy, rl.Quota, rl.Window = true, q, seconds(w)
+			rl.HasPolicy, rl.Quota, rl.Window = true, q, seconds(int64(w))
 			break
 		}
 	}
@@ -96,7 +95,7 @@ func ParseRateLimit(h http.Header) RateLimit {
 // seconds turns a header's whole seconds into a Duration, capped far
 // beyond any run's timeout so a huge value cannot overflow into a
 // negative one.
-func seconds(n int) time.Duration { return time.Duration(min(n, 1<<31)) * time.Second }
+func seconds(n int64) time.Duration { return time.Duration(min(n, 1<<31)) * time.Second }
 
 // listItem is one member of a structured-field list: a name and its
 // parameters (`"default";r=50;t=30`, or `remaining=50` in the old form,

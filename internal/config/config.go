@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,34 +154,25 @@ func (v *validator) purgeType(s string) cloudflare.PurgeType {
 		v.add("purge-type", "is required; want %s", want)
 		return ""
 	}
-	t := cloudflare.PurgeType(strings.ToLower(s))
-	for _, known := range cloudflare.PurgeTypes {
-		if t == known {
-			return t
-		}
+	if t := cloudflare.PurgeType(strings.ToLower(s)); slices.Contains(cloudflare.PurgeTypes, t) {
+		return t
 	}
-	v.add("purge-type", "%s is not a purge type; want %s", quoteShort(s), want)
+	v.add("purge-type", "%s is not a purge type; want %s", targets.Quote(s), want)
 	return ""
 }
 
 func (v *validator) plan(s string) cloudflare.Plan {
-	p := cloudflare.Plan(strings.ToLower(s))
-	if p == cloudflare.PlanUnknown {
+	if p := cloudflare.Plan(strings.ToLower(s)); p == cloudflare.PlanUnknown || slices.Contains(cloudflare.Plans, p) {
 		return p
 	}
-	for _, known := range cloudflare.Plans {
-		if p == known {
-			return p
-		}
-	}
-	v.add("plan", "%s is not a plan; want free, pro, business, enterprise, or empty when unknown", quoteShort(s))
+	v.add("plan", "%s is not a plan; want free, pro, business, enterprise, or empty when unknown", targets.Quote(s))
 	return cloudflare.PlanUnknown
 }
 
 func (v *validator) intRange(input, s string, lo, hi int) int {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		v.add(input, "%s is not a whole number from %d to %d", quoteShort(s), lo, hi)
+		v.add(input, "%s is not a whole number from %d to %d", targets.Quote(s), lo, hi)
 		return lo
 	}
 	return n
@@ -193,14 +185,14 @@ func (v *validator) boolean(input, s string) bool {
 	case "false", "":
 		return false
 	}
-	v.add(input, "%s is not true or false", quoteShort(s))
+	v.add(input, "%s is not true or false", targets.Quote(s))
 	return false
 }
 
 func (v *validator) timeout(s string) time.Duration {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		v.add("timeout", "%s is not a positive Go duration; want e.g. 10m, 90s or 1h30m", quoteShort(s))
+		v.add("timeout", "%s is not a positive Go duration; want e.g. 10m, 90s or 1h30m", targets.Quote(s))
 		return 0
 	}
 	return d
@@ -211,7 +203,7 @@ func (v *validator) timeout(s string) time.Duration {
 // makes every further lot wait five minutes, so a big purge with a short
 // timeout would purge the first part and fail the rest.
 func (v *validator) timeBudget(cfg *Config) {
-	requests := len(purge.Plan(cfg.PurgeType, cfg.Targets, cfg.BatchSize))
+	requests := purge.Requests(cfg.PurgeType, len(cfg.Targets), cfg.BatchSize)
 	least := purge.LeastDuration(requests)
 	if least == 0 || least < cfg.Timeout {
 		return
@@ -238,14 +230,14 @@ func (v *validator) apiURL(s string) string {
 	switch {
 	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		// Hostname, not Host: "https://:" has a Host (":") but no host.
-		v.add("api-url", "%s is not %s", quoteShort(s), want)
+		v.add("api-url", "%s is not %s", targets.Quote(s), want)
 	case u.User != nil || strings.ContainsAny(s, "?#"):
 		// ContainsAny, not u.RawQuery and u.Fragment: a bare trailing ?
 		// or # leaves both empty, yet the request path appended to the
 		// base URL would land in the query or fragment.
 		v.add("api-url", "must not hold credentials, a query or a fragment; want %s", want)
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		v.add("api-url", "%s uses plain http:// to a host that is not loopback, which would send the token in clear text; want %s", quoteShort(s), want)
+		v.add("api-url", "%s uses plain http:// to a host that is not loopback, which would send the token in clear text; want %s", targets.Quote(s), want)
 	default:
 		return strings.TrimRight(s, "/")
 	}
@@ -299,7 +291,7 @@ func (v *validator) batchSize(s string, typ cloudflare.PurgeType, plan cloudflar
 	hi := cloudflare.MaxBatchSize(typ)
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > hi {
-		v.add("batch-size", "%s is not auto or a whole number from 1 to %d (the API's most %s in one request)", quoteShort(s), hi, itemNoun(typ))
+		v.add("batch-size", "%s is not auto or a whole number from 1 to %d (the API's most %s in one request)", targets.Quote(s), hi, itemNoun(typ))
 		return auto
 	}
 	return n
@@ -362,12 +354,7 @@ func exampleTarget(typ cloudflare.PurgeType) string {
 }
 
 func (v *validator) has(input string) bool {
-	for _, p := range v.problems {
-		if p.Input == input {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(v.problems, func(p Problem) bool { return p.Input == input })
 }
 
 func (v *validator) lines(input string, errs []targets.LineError) {
@@ -406,48 +393,40 @@ func (v *validator) readTargetsFile(name string, env Env) (string, bool) {
 	resolved, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			v.add("targets-file", "%s does not exist; want %s", quoteShort(name), want)
+			v.add("targets-file", "%s does not exist; want %s", targets.Quote(name), want)
 		} else {
-			v.add("targets-file", "%s cannot be read (%v); want %s", quoteShort(name), errors.Unwrap(err), want)
+			v.add("targets-file", "%s cannot be read (%v); want %s", targets.Quote(name), errors.Unwrap(err), want)
 		}
 		return "", false
 	}
 	if rel, err := filepath.Rel(root, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		v.add("targets-file", "%s lies outside the workspace; want %s", quoteShort(name), want)
+		v.add("targets-file", "%s lies outside the workspace; want %s", targets.Quote(name), want)
 		return "", false
 	}
 	f, err := os.Open(resolved)
 	if err != nil {
-		v.add("targets-file", "%s cannot be opened (%v); want %s", quoteShort(name), errors.Unwrap(err), want)
+		v.add("targets-file", "%s cannot be opened (%v); want %s", targets.Quote(name), errors.Unwrap(err), want)
 		return "", false
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	switch {
 	case err != nil:
-		v.add("targets-file", "%s cannot be read; want %s", quoteShort(name), want)
+		v.add("targets-file", "%s cannot be read; want %s", targets.Quote(name), want)
 		return "", false
 	case !info.Mode().IsRegular():
-		v.add("targets-file", "%s is not a regular file (a folder?); want %s", quoteShort(name), want)
+		v.add("targets-file", "%s is not a regular file (a folder?); want %s", targets.Quote(name), want)
 		return "", false
 	case info.Size() > maxTargetsFileBytes:
-		v.add("targets-file", "%s is %d bytes; at most %d are read", quoteShort(name), info.Size(), maxTargetsFileBytes)
+		v.add("targets-file", "%s is %d bytes; at most %d are read", targets.Quote(name), info.Size(), maxTargetsFileBytes)
 		return "", false
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxTargetsFileBytes))
 	if err != nil {
-		v.add("targets-file", "%s cannot be read (%v)", quoteShort(name), err)
+		v.add("targets-file", "%s cannot be read (%v)", targets.Quote(name), err)
 		return "", false
 	}
 	return string(data), true
-}
-
-// quoteShort quotes a value for a message, cut short.
-func quoteShort(s string) string {
-	if len(s) > 80 {
-		return strconv.Quote(s[:80]) + "…"
-	}
-	return strconv.Quote(s)
 }
 
 // Load reads and validates the configuration: flags first, then the

@@ -661,8 +661,8 @@ func TestInvalidInputExits1BeforeAnyRequest(t *testing.T) {
 		t.Fatalf("exit %d, want 1", res.Code)
 	}
 	checkMasked(t, res)
-	if !regexp.MustCompile(`(?m)^::error title=[^:]*::.*`).MatchString(res.Stdout) || !strings.Contains(res.Stdout, "zone-id") {
-		t.Errorf("no ::error annotation naming zone-id in stdout")
+	if !regexp.MustCompile(`(?m)^::error title=Invalid input zone-id::.*is required`).MatchString(res.Stdout) {
+		t.Errorf("no ::error annotation titled with zone-id saying it is required in stdout:\n%s", res.Stdout)
 	}
 	if n := len(fake.Requests()); n != 0 {
 		t.Errorf("fake got %d requests, want none", n)

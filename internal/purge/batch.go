@@ -23,6 +23,16 @@ func (b Batch) Count() int {
 	return len(b.Targets)
 }
 
+// Requests is how many batches Plan makes of n targets of typ at size a
+// request.
+func Requests(typ cloudflare.PurgeType, n, size int) int {
+	if typ == cloudflare.Everything {
+		return 1
+	}
+	size = max(size, 1)
+	return (n + size - 1) / size
+}
+
 // Plan splits targets into batches of at most size, keeping their order,
 // so that every target is sent exactly once. Purging everything is one
 // batch with no targets.
@@ -31,7 +41,7 @@ func Plan(typ cloudflare.PurgeType, targets []cloudflare.Target, size int) []Bat
 		return []Batch{{Index: 0, Type: typ}}
 	}
 	size = max(size, 1)
-	batches := make([]Batch, 0, (len(targets)+size-1)/size)
+	batches := make([]Batch, 0, Requests(typ, len(targets), size))
 	for start := 0; start < len(targets); start += size {
 		end := min(start+size, len(targets))
 		batches = append(batches, Batch{Index: len(batches), Type: typ, Targets: targets[start:end:end]})

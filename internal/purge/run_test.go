@@ -49,6 +49,9 @@ func TestPlan(t *testing.T) {
 		if len(batches) != tt.wantBatches {
 			t.Fatalf("Plan(%d, %d) = %d batches, want %d", tt.n, tt.size, len(batches), tt.wantBatches)
 		}
+		if got := purge.Requests(cloudflare.Tags, tt.n, tt.size); got != tt.wantBatches {
+			t.Errorf("Requests(%d, %d) = %d, want %d", tt.n, tt.size, got, tt.wantBatches)
+		}
 		var seen []cloudflare.Target
 		for i, b := range batches {
 			if b.Index != i || len(b.Targets) > tt.size {
@@ -63,6 +66,9 @@ func TestPlan(t *testing.T) {
 	everything := purge.Plan(cloudflare.Everything, nil, 30)
 	if len(everything) != 1 || everything[0].Count() != 1 || !everything[0].Body().PurgeEverything {
 		t.Errorf("Plan(everything) = %+v", everything)
+	}
+	if got := purge.Requests(cloudflare.Everything, 0, 30); got != 1 {
+		t.Errorf("Requests(everything) = %d, want 1", got)
 	}
 }
 

@@ -5,7 +5,6 @@
 package targets
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -155,7 +154,7 @@ func textProblem(s string) string {
 	}
 	for _, r := range s {
 		if unicode.IsSpace(r) {
-			return fmt.Sprintf("%s contains white space; targets are one a line (encode spaces in URLs as %%20)", quote(s))
+			return fmt.Sprintf("%s contains white space; targets are one a line (encode spaces in URLs as %%20)", Quote(s))
 		}
 	}
 	return ""
@@ -165,11 +164,11 @@ func textProblem(s string) string {
 // included).
 func encodingProblem(s string) string {
 	if !utf8.ValidString(s) {
-		return fmt.Sprintf("%s is not valid UTF-8", quote(s))
+		return fmt.Sprintf("%s is not valid UTF-8", Quote(s))
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) {
-			return fmt.Sprintf("%s contains a control character (U+%04X)", quote(s), r)
+			return fmt.Sprintf("%s contains a control character (U+%04X)", Quote(s), r)
 		}
 	}
 	return ""
@@ -181,14 +180,14 @@ func parseFileObject(raw string) (cloudflare.Target, string) {
 		URL     *string             `json:"url"`
 		Headers *map[string]*string `json:"headers"`
 	}
-	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()
 	const want = `a JSON object like {"url": "https://example.com/a.jpg", "headers": {"CF-IPCountry": "US"}}`
 	if err := dec.Decode(&obj); err != nil || dec.More() {
-		return cloudflare.Target{}, fmt.Sprintf("%s is not %s", quote(raw), want)
+		return cloudflare.Target{}, fmt.Sprintf("%s is not %s", Quote(raw), want)
 	}
 	if obj.URL == nil {
-		return cloudflare.Target{}, fmt.Sprintf("%s has no \"url\"; want %s", quote(raw), want)
+		return cloudflare.Target{}, fmt.Sprintf("%s has no \"url\"; want %s", Quote(raw), want)
 	}
 	t := cloudflare.Target{Value: *obj.URL}
 	if p := textProblem(t.Value); p != "" {
@@ -199,7 +198,7 @@ func parseFileObject(raw string) (cloudflare.Target, string) {
 	}
 	if obj.Headers == nil {
 		if strings.Contains(raw, `"headers"`) {
-			return cloudflare.Target{}, fmt.Sprintf(`%s has "headers": null; give an object of header names and string values, or leave "headers" out`, quote(raw))
+			return cloudflare.Target{}, fmt.Sprintf(`%s has "headers": null; give an object of header names and string values, or leave "headers" out`, Quote(raw))
 		}
 		return t, ""
 	}
@@ -207,21 +206,21 @@ func parseFileObject(raw string) (cloudflare.Target, string) {
 	lower := make(map[string]bool, len(*obj.Headers))
 	for name, value := range *obj.Headers {
 		if !validHeaderName(name) {
-			return cloudflare.Target{}, fmt.Sprintf("%s has a header name %s that is not a valid HTTP header name", quote(raw), quote(name))
+			return cloudflare.Target{}, fmt.Sprintf("%s has a header name %s that is not a valid HTTP header name", Quote(raw), Quote(name))
 		}
 		// Header names are case-insensitive: two spellings of one name
 		// would leave it to Cloudflare which value counts.
 		l := strings.ToLower(name)
 		if lower[l] {
-			return cloudflare.Target{}, fmt.Sprintf("%s has header %s more than once (header names are case-insensitive)", quote(raw), quote(l))
+			return cloudflare.Target{}, fmt.Sprintf("%s has header %s more than once (header names are case-insensitive)", Quote(raw), Quote(l))
 		}
 		lower[l] = true
 		if value == nil {
-			return cloudflare.Target{}, fmt.Sprintf("%s has a null value for header %s; give a string", quote(raw), quote(name))
+			return cloudflare.Target{}, fmt.Sprintf("%s has a null value for header %s; give a string", Quote(raw), Quote(name))
 		}
 		for _, r := range *value {
 			if unicode.IsControl(r) {
-				return cloudflare.Target{}, fmt.Sprintf("%s has a control character in header %s", quote(raw), quote(name))
+				return cloudflare.Target{}, fmt.Sprintf("%s has a control character in header %s", Quote(raw), Quote(name))
 			}
 		}
 		t.Headers[name] = *value
@@ -234,13 +233,13 @@ func urlProblem(s string) string {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		return fmt.Sprintf("%s is not %s", quote(s), want)
+		return fmt.Sprintf("%s is not %s", Quote(s), want)
 	case u.User != nil:
-		return fmt.Sprintf("%s has user credentials in it; want %s", quote(s), want)
+		return fmt.Sprintf("%s has user credentials in it; want %s", Quote(s), want)
 	case strings.Contains(s, "*"):
-		return fmt.Sprintf("%s has a wildcard; Cloudflare purges exact URLs only (use prefixes for a path)", quote(s))
+		return fmt.Sprintf("%s has a wildcard; Cloudflare purges exact URLs only (use prefixes for a path)", Quote(s))
 	case u.Fragment != "" || strings.HasSuffix(s, "#"):
-		return fmt.Sprintf("%s has a #fragment, which is never sent to Cloudflare; remove it", quote(s))
+		return fmt.Sprintf("%s has a #fragment, which is never sent to Cloudflare; remove it", Quote(s))
 	}
 	if p := hostProblem(u.Hostname(), "URL host"); p != "" && !strings.HasPrefix(u.Host, "[") {
 		return p
@@ -250,11 +249,11 @@ func urlProblem(s string) string {
 
 func tagProblem(s string) string {
 	if len(s) > maxTagLength {
-		return fmt.Sprintf("tag %s is %d characters; Cloudflare allows at most %d", quote(s), len(s), maxTagLength)
+		return fmt.Sprintf("tag %s is %d characters; Cloudflare allows at most %d", Quote(s), len(s), maxTagLength)
 	}
 	for _, r := range s {
 		if r < 0x21 || r > 0x7e {
-			return fmt.Sprintf("tag %s has %q; tags are printable ASCII without spaces or commas", quote(s), r)
+			return fmt.Sprintf("tag %s has %q; tags are printable ASCII without spaces or commas", Quote(s), r)
 		}
 	}
 	return ""
@@ -266,21 +265,21 @@ func hostProblem(s, what string) string {
 	const want = "a bare host name like www.example.com"
 	switch {
 	case strings.Contains(s, "://"):
-		return fmt.Sprintf("%s %s has a scheme; want %s", what, quote(s), want)
+		return fmt.Sprintf("%s %s has a scheme; want %s", what, Quote(s), want)
 	case strings.ContainsAny(s, "/?#"):
-		return fmt.Sprintf("%s %s has a path; want %s", what, quote(s), want)
+		return fmt.Sprintf("%s %s has a path; want %s", what, Quote(s), want)
 	case strings.Contains(s, ":"):
-		return fmt.Sprintf("%s %s has a port; want %s", what, quote(s), want)
+		return fmt.Sprintf("%s %s has a port; want %s", what, Quote(s), want)
 	case len(s) > maxHostnameLength:
-		return fmt.Sprintf("%s %s is longer than %d characters", what, quote(s), maxHostnameLength)
+		return fmt.Sprintf("%s %s is longer than %d characters", what, Quote(s), maxHostnameLength)
 	}
 	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
 		if label == "" || utf8.RuneCountInString(label) > 63 {
-			return fmt.Sprintf("%s %s is not %s", what, quote(s), want)
+			return fmt.Sprintf("%s %s is not %s", what, Quote(s), want)
 		}
 		for _, r := range label {
 			if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_') {
-				return fmt.Sprintf("%s %s has %q; want %s", what, quote(s), r, want)
+				return fmt.Sprintf("%s %s has %q; want %s", what, Quote(s), r, want)
 			}
 		}
 	}
@@ -290,20 +289,20 @@ func hostProblem(s, what string) string {
 func prefixProblem(s string) string {
 	const want = "host/path without a scheme, like www.example.com/images"
 	if strings.Contains(s, "://") {
-		return fmt.Sprintf("prefix %s has a scheme; want %s", quote(s), want)
+		return fmt.Sprintf("prefix %s has a scheme; want %s", Quote(s), want)
 	}
 	if strings.ContainsAny(s, "?#") {
-		return fmt.Sprintf("prefix %s has a query string or fragment; want %s", quote(s), want)
+		return fmt.Sprintf("prefix %s has a query string or fragment; want %s", Quote(s), want)
 	}
 	host, _, _ := strings.Cut(s, "/")
 	if p := hostProblem(host, "prefix host"); p != "" {
 		return p
 	}
 	if n := strings.Count(s, "/"); n > maxPrefixSlashes {
-		return fmt.Sprintf("prefix %s has %d path separators; Cloudflare allows at most %d", quote(s), n, maxPrefixSlashes)
+		return fmt.Sprintf("prefix %s has %d path separators; Cloudflare allows at most %d", Quote(s), n, maxPrefixSlashes)
 	}
 	if strings.Contains(s, "*") {
-		return fmt.Sprintf("prefix %s has a wildcard; a prefix already matches everything below it", quote(s))
+		return fmt.Sprintf("prefix %s has a wildcard; a prefix already matches everything below it", Quote(s))
 	}
 	return ""
 }
@@ -320,9 +319,10 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// quote shows a value in a message: quoted, with anything unprintable
-// escaped, and cut short so one huge line cannot flood the log.
-func quote(s string) string {
+// Quote shows a value in a message: quoted, with anything unprintable
+// escaped, and cut short (on a character boundary) so one huge line
+// cannot flood the log.
+func Quote(s string) string {
 	const max = 120
 	if len(s) > max {
 		cut := max
