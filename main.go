@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,12 +16,17 @@ import (
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
+// actionYML is the table of inputs: names, defaults, help.
+//
+//go:embed action.yml
+var actionYML []byte
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	wd, _ := os.Getwd() // only used to resolve targets-file outside Actions
 	code := command.Run(ctx, command.Env{
 		Args: os.Args[1:], Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr,
-		WorkDir: wd, Version: version,
+		WorkDir: wd, ActionYML: actionYML, Version: version,
 	})
 	stop()
 	os.Exit(code)

@@ -1,35 +1,72 @@
-// Package action is the GitHub side of a run: masking secrets, log lines
-// and groups, annotations, step outputs and the job summary. Everything it
-// prints goes through a writer that blanks the secrets, so a secret that
-// slips into a message still never reaches the log.
+// Package action is the runner side of a run: masking secrets, log lines
+// and groups, annotations, step outputs and the job summary. It renders
+// plain values it is handed and knows nothing of how they were made: it
+// imports only safetext and go-githubactions.
+//
+// Every text it is handed is treated as possibly holding a secret or
+// text from outside: it is redacted first, on the raw text, and only then
+// folded to one line, shortened or escaped (package safetext).
+//
+// Outside GitHub Actions (GITHUB_ACTIONS is not "true") it prints no
+// workflow commands: plain lines, errors and warnings on stderr, outputs
+// as name=value, no summary.
 package action
 
 import (
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
-	"slices"
+	"os"
 	"strings"
+	"sync"
 
 	"github.com/sethvargo/go-githubactions"
 
-	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 )
 
-// Reporter writes to the runner.
+// maxLine is the most runes one log line or annotation line shows of a
+// text from outside.
+const maxLine = 1000
+
+// Reporter writes to the runner, or to a terminal outside Actions.
 type Reporter struct {
-	gh      *githubactions.Action
-	out     io.Writer // raw, for the mask lines only
-	getenv  func(string) string
-	secrets []string
+	getenv    func(string) string
+	inActions bool
+	debug     bool
+
+	mu       sync.Mutex // workers log at once: one line at a time
+	stdout   io.Writer
+	stderr   io.Writer
+	gh       *githubactions.Action // writes through the lock and the redactor
+	redactor safetext.Redactor
 }
 
-// New returns a reporter writing workflow commands to w and file commands
-// to the files the environment names.
-func New(w io.Writer, getenv func(string) string) *Reporter {
-	r := &Reporter{out: w, getenv: getenv}
-	r.gh = githubactions.New(githubactions.WithWriter(&redactor{w: w, r: r}), githubactions.WithGetenv(getenv))
+// New returns a reporter writing to stdout and stderr, and to the files
+// the environment names.
+func New(stdout, stderr io.Writer, getenv func(string) string) *Reporter {
+	r := &Reporter{
+		getenv:    getenv,
+		inActions: getenv("GITHUB_ACTIONS") == "true",
+		stdout:    stdout,
+		stderr:    stderr,
+	}
+	r.debug = r.inActions || getenv("RUNNER_DEBUG") == "1"
+	r.gh = githubactions.New(githubactions.WithWriter(redactingWriter{r}), githubactions.WithGetenv(getenv))
 	return r
+}
+
+// redactingWriter is the last guard: whatever go-githubactions writes is
+// redacted again on its way out. The reporter's lock is held by the
+// caller.
+type redactingWriter struct{ r *Reporter }
+
+func (w redactingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(w.r.stdout, w.r.redactor.Redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // Mask registers the secrets with the runner (the first lines printed) and
@@ -37,137 +74,180 @@ func New(w io.Writer, getenv func(string) string) *Reporter {
 // there is no runner to hide them, so no mask line is printed: it would
 // show the secret in clear.
 func (r *Reporter) Mask(secrets []string) {
-	inActions := r.getenv("GITHUB_ACTIONS") == "true"
-	masker := githubactions.New(githubactions.WithWriter(r.out), githubactions.WithGetenv(r.getenv))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	masker := githubactions.New(githubactions.WithWriter(r.stdout), githubactions.WithGetenv(r.getenv))
 	for _, s := range secrets {
 		// A secret with a line break is masked line by line too, because
 		// the runner masks each log line on its own.
 		parts := append([]string{s}, strings.Split(strings.ReplaceAll(s, "\r", "\n"), "\n")...)
 		for _, p := range parts {
-			if p = strings.TrimSpace(p); p != "" && !slices.Contains(r.secrets, p) {
-				if inActions {
+			if p = strings.TrimSpace(p); p != "" {
+				if r.inActions {
 					masker.AddMask(p)
 				}
-				r.secrets = append(r.secrets, p)
+				r.redactor.Add(p)
 			}
 		}
 	}
 }
 
-// redact blanks every secret in s.
-func (r *Reporter) redact(s string) string {
-	for _, secret := range r.secrets {
-		s = strings.ReplaceAll(s, secret, "***")
+// line makes one line of text safe to print: redacted, then folded and cut.
+func (r *Reporter) line(s string) string {
+	return safetext.OneLine(r.redactor.Redact(s), maxLine)
+}
+
+// lines is line for each line of a message.
+func (r *Reporter) lines(s string) string {
+	s = r.redactor.Redact(s)
+	parts := strings.Split(s, "\n")
+	for i, p := range parts {
+		parts[i] = safetext.OneLine(p, maxLine)
 	}
-	return s
+	return strings.Join(parts, "\n")
 }
 
-type redactor struct {
-	w io.Writer
-	r *Reporter
-}
-
-func (x *redactor) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(x.w, x.r.redact(string(p))); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// Infof prints a log line. Text from outside (API answers) must already
-// be one line (cloudflare.Sanitize): a line break could start a workflow
-// command.
+// Infof prints a log line.
 func (r *Reporter) Infof(format string, args ...any) {
-	r.gh.Infof("%s", fmt.Sprintf(format, args...))
+	text := r.line(fmt.Sprintf(format, args...))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inActions {
+		r.gh.Infof("%s", text)
+		return
+	}
+	fmt.Fprintln(r.stdout, text)
 }
 
 // Debugf prints a line shown only with step debug logging on. Outside
 // Actions it prints nothing unless RUNNER_DEBUG=1, since there is no
 // runner to hide it.
 func (r *Reporter) Debugf(format string, args ...any) {
-	if r.getenv("GITHUB_ACTIONS") != "true" && r.getenv("RUNNER_DEBUG") != "1" {
+	if !r.debug {
 		return
 	}
-	r.gh.Debugf("%s", fmt.Sprintf(format, args...))
+	text := r.line(fmt.Sprintf(format, args...))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inActions {
+		r.gh.Debugf("%s", text)
+		return
+	}
+	fmt.Fprintln(r.stderr, "debug: "+text)
 }
 
-// Group starts a collapsible log section; EndGroup ends it.
-func (r *Reporter) Group(title string) { r.gh.Group(title) }
+// Group starts a collapsible log section; EndGroup ends it. Outside
+// Actions the title is a plain line.
+func (r *Reporter) Group(title string) {
+	title = r.line(title)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inActions {
+		r.gh.Group(title)
+		return
+	}
+	fmt.Fprintln(r.stdout, title)
+}
 
 // EndGroup ends the section Group started.
-func (r *Reporter) EndGroup() { r.gh.EndGroup() }
+func (r *Reporter) EndGroup() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inActions {
+		r.gh.EndGroup()
+	}
+}
 
 // Error writes an error annotation. The runner keeps at most 10 a step,
 // so callers combine related problems into one.
-func (r *Reporter) Error(title, message string) {
-	r.gh.WithFieldsMap(map[string]string{"title": title}).Errorf("%s", message)
-}
+func (r *Reporter) Error(title, message string) { r.annotate("error", title, message) }
 
 // Warning writes a warning annotation.
-func (r *Reporter) Warning(title, message string) {
-	r.gh.WithFieldsMap(map[string]string{"title": title}).Warningf("%s", message)
-}
+func (r *Reporter) Warning(title, message string) { r.annotate("warning", title, message) }
 
-// Outputs are the step's outputs.
-type Outputs struct {
-	PurgeIDs []string // in batch order
-	Count    int
-}
-
-// SetOutputs writes purge-id, purge-ids and count, and reports whether it
-// could. Outside Actions (no GITHUB_OUTPUT) it prints them instead, since
-// go-githubactions would panic writing to a file that is not named.
-func (r *Reporter) SetOutputs(o Outputs) bool {
-	ids := o.PurgeIDs
-	if ids == nil {
-		ids = []string{}
-	}
-	first := ""
-	if len(ids) > 0 {
-		first = ids[0]
-	}
-	idsJSON, _ := json.Marshal(ids) // a []string always marshals
-	outputs := [][2]string{{"purge-id", first}, {"purge-ids", string(idsJSON)}, {"count", fmt.Sprint(o.Count)}}
-	for _, kv := range outputs {
-		// IDs are checked by the client (letters, digits, -_.:), so no
-		// value can hold a line break that would end the heredoc early.
-		if r.getenv("GITHUB_OUTPUT") == "" {
-			r.Infof("output %s=%s", kv[0], kv[1])
-			continue
+func (r *Reporter) annotate(level, title, message string) {
+	title, message = r.line(title), r.lines(message)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.inActions {
+		// "error: zone-id: is required; ..." reads like any CLI.
+		if title != "" {
+			title += ": "
 		}
-		if !r.fileCommand("GITHUB_OUTPUT", func() { r.gh.SetOutput(kv[0], r.redact(kv[1])) }) {
-			return false
-		}
-	}
-	return true
-}
-
-// fileCommand runs a go-githubactions file command, which panics when the
-// file cannot be written, and reports whether it worked. A lost output is
-// an error (later steps would read empty values); a lost summary only a
-// warning.
-func (r *Reporter) fileCommand(file string, write func()) (ok bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			ok = false
-			if file == "GITHUB_OUTPUT" {
-				r.Error("Could not write the step outputs", OneLine(fmt.Sprint(p)))
-				return
-			}
-			r.Warning("Could not write "+file, OneLine(fmt.Sprint(p)))
-		}
-	}()
-	write()
-	return true
-}
-
-// AddSummary appends markdown to the job summary, when there is one.
-func (r *Reporter) AddSummary(markdown string) {
-	if r.getenv("GITHUB_STEP_SUMMARY") == "" {
+		fmt.Fprintf(r.stderr, "%s: %s%s\n", level, title, strings.ReplaceAll(message, "\n", "\n  "))
 		return
 	}
-	_ = r.fileCommand("GITHUB_STEP_SUMMARY", func() { r.gh.AddStepSummary(r.redact(markdown)) })
+	gh := r.gh.WithFieldsMap(map[string]string{"title": title})
+	if level == "error" {
+		gh.Errorf("%s", message)
+	} else {
+		gh.Warningf("%s", message)
+	}
 }
 
-// OneLine makes outside text safe for a log line or annotation.
-func OneLine(s string) string { return cloudflare.Sanitize(s, 1000) }
+// SetOutput writes one step output, and reports whether it could. Outside
+// Actions (no GITHUB_OUTPUT) it prints name=value instead.
+//
+// It writes the file itself rather than through go-githubactions, whose
+// one fixed heredoc delimiter a value could hold on a line of its own,
+// ending the block early (the runner then rejects the whole file): here
+// each value gets a random delimiter, as the runner's own toolkit does.
+func (r *Reporter) SetOutput(name, value string) bool {
+	value = r.redactor.Redact(value)
+	path := r.getenv("GITHUB_OUTPUT")
+	if path == "" {
+		r.mu.Lock()
+		fmt.Fprintf(r.stdout, "%s=%s\n", name, strings.ReplaceAll(value, "\n", " "))
+		r.mu.Unlock()
+		return true
+	}
+	delim := delimiter(value)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err == nil {
+		_, err = fmt.Fprintf(f, "%s<<%s\n%s\n%s\n", name, delim, value, delim)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		r.Error("Could not write the step outputs", err.Error())
+		return false
+	}
+	return true
+}
+
+// delimiter is a heredoc delimiter that value does not hold.
+func delimiter(value string) string {
+	for {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b) // never fails (crypto/rand)
+		d := "ghadelimiter_" + hex.EncodeToString(b)
+		if !strings.Contains(value, d) {
+			return d
+		}
+	}
+}
+
+// AddSummary appends markdown to the job summary, when there is one. The
+// markdown must already be safe: built with Markdown for every text from
+// outside. A summary that cannot be written only warns: the step's work
+// is done.
+func (r *Reporter) AddSummary(markdown string) {
+	if !r.inActions || r.getenv("GITHUB_STEP_SUMMARY") == "" {
+		return
+	}
+	markdown = r.redactor.Redact(markdown)
+	defer func() {
+		// go-githubactions panics when the file cannot be written.
+		if p := recover(); p != nil {
+			r.Warning("Could not write GITHUB_STEP_SUMMARY", fmt.Sprint(p))
+		}
+	}()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gh.AddStepSummary(markdown)
+}
+
+// Markdown makes one line of text safe for the summary: redacted first,
+// then folded, cut and escaped.
+func (r *Reporter) Markdown(s string) string { return safetext.Markdown(r.line(s)) }

@@ -1,7 +1,11 @@
-// Package cloudflare is a small client for Cloudflare's two cache purge
-// endpoints: the zone-level one and the one for an environment of a zone.
-// It sends one request per call and reports what came back; retries and
-// pacing belong to the caller (package purge).
+// Package cloudflare is what this project knows of Cloudflare's API: the
+// request bodies, the endpoints of a zone and of an environment of it, the
+// response envelope and its typed error, the rate-limit headers, and every
+// documented limit (limits.go is their one home). Its Client sends one
+// request per call and reports what came back; retries and pacing belong
+// to the caller (package purge).
+//
+// It imports only the standard library.
 package cloudflare
 
 import "encoding/json"

@@ -28,20 +28,49 @@ type Credentials struct {
 	Key   string
 }
 
-// Client sends purge requests to one API base URL.
+// Scope is what a request applies to: a zone, or one environment of it
+// when EnvironmentID is set.
+type Scope struct {
+	ZoneID        string
+	EnvironmentID string
+}
+
+func (s Scope) String() string {
+	if s.EnvironmentID == "" {
+		return "zone " + s.ZoneID
+	}
+	return fmt.Sprintf("environment %s of zone %s", s.EnvironmentID, s.ZoneID)
+}
+
+// Operation is what a request does to cached content; the path alone
+// decides it, the bodies are the same.
+type Operation string
+
+// The operations.
+const (
+	// Purge deletes the cached content.
+	Purge Operation = "purge_cache"
+)
+
+// Request is one call: an operation on a scope with one body.
+type Request struct {
+	Scope     Scope
+	Operation Operation
+	Body      Body
+}
+
+// Client sends requests to one API base URL.
 type Client struct {
 	baseURL   string
 	creds     Credentials
 	http      *http.Client
 	userAgent string
-	now       func() time.Time
 }
 
 // NewClient returns a client for baseURL (no trailing slash). httpClient
 // may be nil; either way the client never follows redirects, so the
-// credentials are only ever sent to baseURL's host. now is used to read
-// Retry-After dates; nil means time.Now.
-func NewClient(baseURL string, creds Credentials, httpClient *http.Client, userAgent string, now func() time.Time) *Client {
+// credentials are only ever sent to baseURL's host.
+func NewClient(baseURL string, creds Credentials, httpClient *http.Client, userAgent string) *Client {
 	// A private transport, never http.DefaultTransport: anything else in the
 	// process may call CloseIdleConnections on the shared one (httptest's
 	// Server.Close does), which breaks a connection this client has just
@@ -52,39 +81,35 @@ func NewClient(baseURL string, creds Credentials, httpClient *http.Client, userA
 		hc = &copied
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if now == nil {
-		now = time.Now
-	}
-	return &Client{baseURL: baseURL, creds: creds, http: hc, userAgent: userAgent, now: now}
+	return &Client{baseURL: baseURL, creds: creds, http: hc, userAgent: userAgent}
 }
 
-// Endpoint is the URL a purge for the zone, or for one of its environments
-// when environmentID is not empty, is sent to. The IDs are validated by the
+// Endpoint is the URL a request is sent to. The IDs are validated by the
 // caller; they are escaped anyway so that no value can change the path.
-func Endpoint(baseURL, zoneID, environmentID string) string {
-	if environmentID == "" {
-		return fmt.Sprintf("%s/zones/%s/purge_cache", baseURL, url.PathEscape(zoneID))
+func Endpoint(baseURL string, s Scope, op Operation) string {
+	if s.EnvironmentID == "" {
+		return fmt.Sprintf("%s/zones/%s/%s", baseURL, url.PathEscape(s.ZoneID), op)
 	}
-	return fmt.Sprintf("%s/zones/%s/environments/%s/purge_cache",
-		baseURL, url.PathEscape(zoneID), url.PathEscape(environmentID))
+	return fmt.Sprintf("%s/zones/%s/environments/%s/%s",
+		baseURL, url.PathEscape(s.ZoneID), url.PathEscape(s.EnvironmentID), op)
 }
 
-// Result is a successful purge: the ID Cloudflare gave it, and what the
+// Result is a successful request: the ID Cloudflare gave it, and what the
 // response said about the rate limit.
 type Result struct {
 	ID        string
 	RateLimit RateLimit
 }
 
-// Purge sends one purge request. It returns a *APIError when the server
-// answered with anything but a successful envelope, and another error when
-// no answer came (network failure, cancelled context).
-func (c *Client) Purge(ctx context.Context, zoneID, environmentID string, body Body) (Result, error) {
-	payload, err := json.Marshal(body)
+// Send sends one request. It returns a *APIError when the server answered
+// with anything but a successful envelope, and another error when no
+// answer came (network failure, cancelled context).
+func (c *Client) Send(ctx context.Context, r Request) (Result, error) {
+	payload, err := json.Marshal(r.Body)
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding request body: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, Endpoint(c.baseURL, zoneID, environmentID), bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, Endpoint(c.baseURL, r.Scope, r.Operation), bytes.NewReader(payload))
 	if err != nil {
 		return Result{}, fmt.Errorf("building request: %w", err)
 	}
@@ -104,15 +129,14 @@ func (c *Client) Purge(ctx context.Context, zoneID, environmentID string, body B
 	}
 	defer resp.Body.Close()
 	raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	return Decode(resp, raw, readErr, c.now())
+	return Decode(resp, raw, readErr, time.Now())
 }
 
 // networkError keeps the cause of a failed round trip but drops url.Error's
 // `Post "https://…":` prefix, which repeats the endpoint the log already
 // names. The cause stays wrapped, so errors.Is still sees context errors.
 func networkError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		err = ue.Err
 	}
 	return fmt.Errorf("request failed: %w", err)

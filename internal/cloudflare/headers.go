@@ -1,6 +1,7 @@
 package cloudflare
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -176,4 +177,20 @@ func splitOutsideQuotes(s string, sep byte) []string {
 		out = append(out, s[start:])
 	}
 	return out
+}
+
+// String describes the headers for a debug line, e.g. "Ratelimit: 49
+// left, resets in 30s; policy 50 per 1m0s".
+func (rl RateLimit) String() string {
+	var parts []string
+	if rl.HasRemaining {
+		parts = append(parts, fmt.Sprintf("%d left, resets in %s", rl.Remaining, rl.Reset))
+	}
+	if rl.HasPolicy {
+		parts = append(parts, fmt.Sprintf("policy %d per %s", rl.Quota, rl.Window))
+	}
+	if len(parts) == 0 {
+		return "no Ratelimit headers"
+	}
+	return "Ratelimit: " + strings.Join(parts, "; ")
 }

@@ -1,6 +1,9 @@
 package cloudflare
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Plan is a Cloudflare plan, whose purge limits differ by a factor of 600.
 // The empty Plan means "unknown": no pacing up front, only what the
@@ -50,6 +53,20 @@ const (
 	APIRequestLimit  = 1200
 	APIRequestWindow = 5 * time.Minute
 )
+
+// APILimitText names the global API limit in messages.
+var APILimitText = fmt.Sprintf("Cloudflare's API limit of %d requests per %d minutes",
+	APIRequestLimit, int(APIRequestWindow.Minutes()))
+
+// Limits on single targets (Cloudflare docs: purge by tag, by prefix).
+const (
+	MaxTagLength     = 1024
+	MaxPrefixSlashes = 31
+)
+
+// MaxIDLength is the longest zone or environment ID the API reference
+// allows in a path (maxLength: 32 for both).
+const MaxIDLength = 32
 
 // The API's hard maximum items per request, on the most generous plan;
 // batch-size may not go above them.

@@ -20,7 +20,9 @@ type ErrorItem struct {
 }
 
 func (e ErrorItem) String() string {
-	s := strings.TrimSpace(fmt.Sprintf("%d %s", e.Code, Sanitize(e.Message, 300)))
+	// The message is kept whole: whoever prints it redacts secrets first
+	// and only then shortens it (package safetext).
+	s := strings.TrimSpace(fmt.Sprintf("%d %s", e.Code, e.Message))
 	if len(e.ErrorChain) > 0 {
 		chain := make([]string, len(e.ErrorChain))
 		for i, c := range e.ErrorChain {
@@ -64,9 +66,11 @@ func (e *APIError) Error() string {
 
 // Retryable reports whether sending the same request again may succeed:
 // rate limiting (429) and server-side failures (5xx, including
-// Cloudflare's 520–527 edge errors).
+// Cloudflare's 520–527 edge errors), but not 501 Not Implemented, which
+// says the server does not support the request at all.
 func (e *APIError) Retryable() bool {
-	return e.Status == http.StatusTooManyRequests || e.Status >= 500
+	return e.Status == http.StatusTooManyRequests ||
+		e.Status >= 500 && e.Status != http.StatusNotImplemented
 }
 
 // authCodes are Cloudflare error codes that mean the credentials are
@@ -147,7 +151,7 @@ func redirectTarget(resp *http.Response) string {
 	if err != nil || loc.Host == "" {
 		return ""
 	}
-	return " (to host " + Sanitize(loc.Host, 100) + ")"
+	return " (to host " + loc.Host + ")"
 }
 
 // validID accepts what a purge ID can safely be written as: a step output,
@@ -164,19 +168,16 @@ func validID(id string) bool {
 	return true
 }
 
-// snippet shortens a body that is not JSON (often an HTML error page) to
-// its text, so the log shows "502 Bad Gateway cloudflare" rather than markup.
+// snippet turns a body that is not JSON (often an HTML error page) into
+// its text, so the log shows "502 Bad Gateway cloudflare" rather than
+// markup. It does not shorten: that is for the printer, after redaction.
 func snippet(raw []byte) string {
 	if len(raw) == 0 {
 		return "(empty body)"
 	}
-	text := string(raw)
-	if len(text) > 64<<10 {
-		text = text[:64<<10]
-	}
 	var b strings.Builder
 	inTag := false
-	for _, r := range text {
+	for _, r := range strings.ToValidUTF8(string(raw), "\uFFFD") {
 		switch {
 		case r == '<':
 			inTag = true
@@ -187,33 +188,5 @@ func snippet(raw []byte) string {
 			b.WriteRune(r)
 		}
 	}
-	return Sanitize(b.String(), 200)
-}
-
-// Sanitize makes text that came from the server safe and short enough for
-// one log line or annotation: control characters (newlines included, which
-// could otherwise start a workflow command) become spaces, runs of spaces
-// fold into one, invalid UTF-8 is replaced, and the result is cut to max
-// runes with an ellipsis.
-func Sanitize(s string, max int) string {
-	var b strings.Builder
-	space, n := false, 0
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			space = b.Len() > 0
-			continue
-		}
-		if n >= max {
-			b.WriteString("…")
-			return b.String()
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-			n++
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
+	return strings.Join(strings.Fields(b.String()), " ")
 }

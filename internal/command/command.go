@@ -1,6 +1,11 @@
-// Package command is the action's whole run, from inputs to exit code,
-// with every outside dependency (environment, output, HTTP client, clock)
-// passed in, so tests drive it with a map and a buffer.
+// Package command is the action's whole run, from inputs to exit code:
+// flags and inputs -> config -> jobs -> purge -> report. Every outside
+// dependency (environment, output, HTTP client, backoff) is passed in, so
+// tests drive it with a map and a buffer.
+//
+// It is the one package that wires the others together: config, purge,
+// cloudflare and action (the runner side) never import each other across
+// that line.
 package command
 
 import (
@@ -9,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/action"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
@@ -30,10 +36,10 @@ type Env struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	WorkDir string
+	// ActionYML is the action's action.yml: the table of inputs.
+	ActionYML []byte
 	// HTTPClient sends the requests; nil means a default client.
 	HTTPClient *http.Client
-	// Clock paces and times the run; nil means the wall clock.
-	Clock purge.Clock
 	// NewBackOff gives retry delays; nil means purge.DefaultBackOff.
 	NewBackOff func() purge.BackOff
 	Version    string
@@ -41,7 +47,12 @@ type Env struct {
 
 // Run runs the action and returns the process exit code.
 func Run(ctx context.Context, env Env) int {
-	flags, err := config.ParseFlags(env.Args, env.Stderr)
+	spec, err := config.ParseSpec(env.ActionYML)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "error: %v\n", err) // a build without its action.yml
+		return ExitFailure
+	}
+	flags, err := config.ParseFlags(env.Args, spec, env.Stderr)
 	if errors.Is(err, config.ErrHelp) {
 		return ExitOK
 	}
@@ -49,91 +60,100 @@ func Run(ctx context.Context, env Env) int {
 		fmt.Fprintf(env.Stderr, "error: %v\nRun with --help to see the flags.\n", err)
 		return ExitUsage
 	}
-	clock := env.Clock
-	if clock == nil {
-		clock = purge.RealClock{}
-	}
 
-	rep := action.New(env.Stdout, env.Getenv)
-	cfg, in, err := config.Load(ctx, flags, config.Env{Getenv: env.Getenv, WorkDir: env.WorkDir})
+	rep := action.New(env.Stdout, env.Stderr, env.Getenv)
+	cfg, in, err := config.Load(ctx, flags, config.Env{Getenv: env.Getenv, WorkDir: env.WorkDir, Spec: spec})
 	// Secrets are masked before anything else is printed, errors included.
 	rep.Mask(in.Secrets(env.Getenv))
 	if err != nil {
-		var invalid *config.InvalidError
-		if errors.As(err, &invalid) {
-			rep.InvalidInputs(invalid)
-		} else {
-			rep.Error("Invalid inputs", err.Error())
-		}
+		reportInvalid(rep, err)
 		return ExitFailure
 	}
-	auth := "API token"
-	switch {
-	case cfg.Credentials.Key != "":
-		auth = "Global API Key"
-	case cfg.Credentials.Token == "":
-		auth = "none (dry run)"
+	scope := cloudflare.Scope{ZoneID: cfg.ZoneID, EnvironmentID: cfg.EnvironmentID}
+	jobs := []purge.Job{purge.NewJob(scope, cloudflare.Purge, cfg.PurgeType, cfg.Targets, cfg.BatchSize)}
+	if err := purge.CheckBudget(jobs, cfg.BatchSize, cfg.Timeout); err != nil {
+		reportInvalid(rep, &config.InvalidError{Problems: []config.Problem{{Input: "timeout", Message: err.Error()}}})
+		return ExitFailure
 	}
 	rep.Debugf("version %s; %s; purge type %s; %d target(s); batch size %d; concurrency %d; max retries %d; timeout %s; plan %q; auth %s; api-url %s",
-		env.Version, action.Scope(cfg), cfg.PurgeType, len(cfg.Targets), cfg.BatchSize, cfg.Concurrency, cfg.MaxRetries, cfg.Timeout, cfg.Plan, auth, cfg.APIURL)
+		env.Version, scope, cfg.PurgeType, len(cfg.Targets), cfg.BatchSize, cfg.Concurrency, cfg.MaxRetries, cfg.Timeout, cfg.Plan, authKind(cfg), cfg.APIURL)
 
-	batches := purge.Plan(cfg.PurgeType, cfg.Targets, cfg.BatchSize)
 	if cfg.DryRun {
-		if !rep.DryRun(cfg, batches) {
+		if !rep.DryRun(dryRun(cfg, jobs)) {
 			return ExitFailure
 		}
 		return ExitOK
 	}
 
-	start := clock.Now()
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	httpClient := env.HTTPClient
-	if httpClient == nil {
-		// Keep one connection per worker alive between requests: the
-		// default keeps two, and a new TLS handshake per request would
-		// cost more than the purge itself.
-		transport := http.DefaultTransport.(*http.Transport).Clone()
-		transport.MaxIdleConnsPerHost = cfg.Concurrency
-		httpClient = &http.Client{Transport: transport}
-	}
-	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient, "cloudflare-purge-action/"+env.Version, clock.Now)
+	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version)
 
-	rep.Group(action.PurgeTitle(cfg, batches))
-	results := purge.Run(ctx, debugPurger{client, rep, cfg}, batches, purge.Options{
-		ZoneID:        cfg.ZoneID,
-		EnvironmentID: cfg.EnvironmentID,
-		Concurrency:   cfg.Concurrency,
-		MaxRetries:    cfg.MaxRetries,
-		Limits:        cfg.Plan.Limits(),
-		Deadline:      start.Add(cfg.Timeout),
-		Clock:         clock,
-		NewBackOff:    env.NewBackOff,
-		OnDone:        func(res purge.BatchResult) { rep.Progress(res, len(batches)) },
+	total := 0
+	for _, j := range jobs {
+		total += len(j.Batches)
+	}
+	rep.Group(title(jobs))
+	done := 0
+	results := purge.Run(ctx, client, jobs, purge.Options{
+		Concurrency: cfg.Concurrency,
+		MaxRetries:  cfg.MaxRetries,
+		Limits:      cfg.Plan.Limits(),
+		Deadline:    start.Add(cfg.Timeout),
+		NewBackOff:  env.NewBackOff,
+		OnDone: func(res purge.BatchResult) { // called one at a time
+			done++
+			rep.Infof("%s", progress(res, done, total))
+		},
 	})
 	rep.EndGroup()
-	if !rep.Finish(cfg, results, clock.Now().Sub(start)) {
+	if !rep.Finish(summarize(jobs, results, time.Since(start))) {
 		return ExitFailure
 	}
 	return ExitOK
 }
 
-// debugPurger logs every request and its outcome as debug lines, shown
-// when the workflow runs with step debug logging on.
-type debugPurger struct {
-	next purge.Purger
-	rep  *action.Reporter
-	cfg  *config.Config
+// httpClient is the client requests go through: the given one or a new
+// one, with every request logged as a debug line.
+func httpClient(given *http.Client, concurrency int, rep *action.Reporter) *http.Client {
+	hc := &http.Client{}
+	if given != nil {
+		copied := *given
+		hc = &copied
+	}
+	next := hc.Transport
+	if next == nil {
+		// Keep one connection per worker alive between requests: the
+		// default keeps two, and a new TLS handshake per request would
+		// cost more than the purge itself.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = concurrency
+		next = t
+	}
+	hc.Transport = cloudflare.DebugTransport{Next: next, Logf: rep.Debugf}
+	return hc
 }
 
-func (d debugPurger) Purge(ctx context.Context, zoneID, environmentID string, body cloudflare.Body) (cloudflare.Result, error) {
-	items := len(body.Files) + len(body.Tags) + len(body.Hosts) + len(body.Prefixes)
-	d.rep.Debugf("POST %s (%d item(s))", cloudflare.Endpoint(d.cfg.APIURL, zoneID, environmentID), items)
-	res, err := d.next.Purge(ctx, zoneID, environmentID, body)
-	if err != nil {
-		d.rep.Debugf("-> %s", action.OneLine(err.Error()))
-	} else {
-		d.rep.Debugf("-> purge ID %s; rate limit %+v", res.ID, res.RateLimit)
+func reportInvalid(rep *action.Reporter, err error) {
+	invalid, ok := errors.AsType[*config.InvalidError](err)
+	if !ok {
+		rep.Error("Invalid inputs", err.Error())
+		return
 	}
-	return res, err
+	problems := make([]action.Problem, len(invalid.Problems))
+	for i, p := range invalid.Problems {
+		problems[i] = action.Problem{Input: p.Input, Message: p.Message}
+	}
+	rep.InvalidInputs(problems)
+}
+
+func authKind(cfg *config.Config) string {
+	switch {
+	case cfg.Credentials.Key != "":
+		return "Global API Key"
+	case cfg.Credentials.Token == "":
+		return "none (dry run)"
+	}
+	return "API token"
 }

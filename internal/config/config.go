@@ -1,7 +1,11 @@
 // Package config turns the action's inputs (or the same names as
 // command-line flags) into a validated Config. Every problem names its
 // input and says what a valid value looks like, and all of them are
-// reported together, before any request is sent.
+// reported together, before any request is sent. The inputs' names and
+// defaults come from action.yml (Spec).
+//
+// It knows nothing of scheduling or of the runner: it imports cloudflare
+// (types and limits), targets and safetext, never purge or action.
 package config
 
 import (
@@ -16,10 +20,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
-	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
 
@@ -34,9 +41,6 @@ const (
 	maxTargetsFileBytes = 64 << 20
 	maxRetriesLimit     = 100
 	maxConcurrency      = 64
-	maxIDLength         = 32
-	// maxListedLines is how many bad target lines one message lists.
-	maxListedLines = 10
 )
 
 // Config is a validated configuration: everything needed to plan and send
@@ -85,9 +89,11 @@ func (e *InvalidError) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
-// Env is what validation reads from outside the inputs.
+// Env is what loading reads from outside the inputs.
 type Env struct {
 	Getenv func(string) string
+	// Spec is action.yml's table of inputs, for the defaults.
+	Spec Spec
 	// WorkDir is where targets-file is resolved when GITHUB_WORKSPACE is
 	// not set (a local run): the current directory.
 	WorkDir string
@@ -111,9 +117,6 @@ func Validate(in Inputs, env Env) (*Config, error) {
 	cfg.Credentials = v.credentials(in, env.Getenv, cfg.DryRun)
 	cfg.BatchSize = v.batchSize(in.BatchSize, cfg.PurgeType, cfg.Plan)
 	cfg.Targets = v.targets(in, env, cfg.PurgeType)
-	if len(v.problems) == 0 {
-		v.timeBudget(cfg)
-	}
 	if len(v.problems) > 0 {
 		return nil, &InvalidError{Problems: v.problems}
 	}
@@ -133,7 +136,7 @@ func (v *validator) id(input, s string, required bool) string {
 	switch {
 	case s == "" && required:
 		v.add(input, "is required; want %s", want)
-	case len(s) > maxIDLength:
+	case len(s) > cloudflare.MaxIDLength:
 		v.add(input, "is %d characters long; want %s", len(s), want)
 	default:
 		for _, r := range s {
@@ -157,7 +160,7 @@ func (v *validator) purgeType(s string) cloudflare.PurgeType {
 	if t := cloudflare.PurgeType(strings.ToLower(s)); slices.Contains(cloudflare.PurgeTypes, t) {
 		return t
 	}
-	v.add("purge-type", "%s is not a purge type; want %s", targets.Quote(s), want)
+	v.add("purge-type", "%s is not a purge type; want %s", safetext.Quote(s), want)
 	return ""
 }
 
@@ -165,14 +168,14 @@ func (v *validator) plan(s string) cloudflare.Plan {
 	if p := cloudflare.Plan(strings.ToLower(s)); p == cloudflare.PlanUnknown || slices.Contains(cloudflare.Plans, p) {
 		return p
 	}
-	v.add("plan", "%s is not a plan; want free, pro, business, enterprise, or empty when unknown", targets.Quote(s))
+	v.add("plan", "%s is not a plan; want free, pro, business, enterprise, or empty when unknown", safetext.Quote(s))
 	return cloudflare.PlanUnknown
 }
 
 func (v *validator) intRange(input, s string, lo, hi int) int {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		v.add(input, "%s is not a whole number from %d to %d", targets.Quote(s), lo, hi)
+		v.add(input, "%s is not a whole number from %d to %d", safetext.Quote(s), lo, hi)
 		return lo
 	}
 	return n
@@ -185,41 +188,17 @@ func (v *validator) boolean(input, s string) bool {
 	case "false", "":
 		return false
 	}
-	v.add(input, "%s is not true or false", targets.Quote(s))
+	v.add(input, "%s is not true or false", safetext.Quote(s))
 	return false
 }
 
 func (v *validator) timeout(s string) time.Duration {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		v.add("timeout", "%s is not a positive Go duration; want e.g. 10m, 90s or 1h30m", targets.Quote(s))
+		v.add("timeout", "%s is not a positive Go duration; want e.g. 10m, 90s or 1h30m", safetext.Quote(s))
 		return 0
 	}
 	return d
-}
-
-// timeBudget refuses a timeout the purge cannot finish in, before anything
-// is sent: past about a thousand requests, Cloudflare's global API limit
-// makes every further lot wait five minutes, so a big purge with a short
-// timeout would purge the first part and fail the rest.
-func (v *validator) timeBudget(cfg *Config) {
-	requests := purge.Requests(cfg.PurgeType, len(cfg.Targets), cfg.BatchSize)
-	least := purge.LeastDuration(requests)
-	if least == 0 || least < cfg.Timeout {
-		return
-	}
-	v.add("timeout", "%s is too short: %d targets at %d a request are %d requests, which take at least %s under %s; want a timeout over %s (e.g. %s), or a larger batch-size",
-		minutes(cfg.Timeout), len(cfg.Targets), cfg.BatchSize, requests, minutes(least),
-		purge.APILimitText, minutes(least), minutes(least+cloudflare.APIRequestWindow))
-}
-
-// minutes prints a duration without a trailing "0s" (10m, not 10m0s).
-func minutes(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	return s
 }
 
 // apiURL allows plain http:// only to loopback hosts (tests, local
@@ -230,14 +209,14 @@ func (v *validator) apiURL(s string) string {
 	switch {
 	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		// Hostname, not Host: "https://:" has a Host (":") but no host.
-		v.add("api-url", "%s is not %s", targets.Quote(s), want)
+		v.add("api-url", "%s is not %s", safetext.Quote(s), want)
 	case u.User != nil || strings.ContainsAny(s, "?#"):
 		// ContainsAny, not u.RawQuery and u.Fragment: a bare trailing ?
 		// or # leaves both empty, yet the request path appended to the
 		// base URL would land in the query or fragment.
 		v.add("api-url", "must not hold credentials, a query or a fragment; want %s", want)
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		v.add("api-url", "%s uses plain http:// to a host that is not loopback, which would send the token in clear text; want %s", targets.Quote(s), want)
+		v.add("api-url", "%s uses plain http:// to a host that is not loopback, which would send the token in clear text; want %s", safetext.Quote(s), want)
 	default:
 		return strings.TrimRight(s, "/")
 	}
@@ -273,8 +252,10 @@ func (v *validator) credentials(in Inputs, getenv func(string) string, dryRun bo
 	}
 	// The secret itself is never quoted: only where it is bad.
 	for _, s := range []struct{ input, secret string }{{"api-token", c.Token}, {"api-key", c.Key}} {
-		if strings.ContainsFunc(s.secret, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			v.add(s.input, "contains white space or a control character; paste the value without line breaks")
+		// Any Unicode space or control character (a no-break space, U+2028,
+		// C1 controls), not only ASCII ones: none belongs in a credential.
+		if strings.ContainsFunc(s.secret, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError }) {
+			v.add(s.input, "contains white space, a control character or invalid UTF-8; paste the value alone, without spaces or line breaks")
 		}
 	}
 	if strings.ContainsAny(c.Email, "\r\n\x00") {
@@ -291,7 +272,7 @@ func (v *validator) batchSize(s string, typ cloudflare.PurgeType, plan cloudflar
 	hi := cloudflare.MaxBatchSize(typ)
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > hi {
-		v.add("batch-size", "%s is not auto or a whole number from 1 to %d (the API's most %s in one request)", targets.Quote(s), hi, itemNoun(typ))
+		v.add("batch-size", "%s is not auto or a whole number from 1 to %d (the API's most %s in one request)", safetext.Quote(s), hi, itemNoun(typ))
 		return auto
 	}
 	return n
@@ -357,76 +338,101 @@ func (v *validator) has(input string) bool {
 	return slices.ContainsFunc(v.problems, func(p Problem) bool { return p.Input == input })
 }
 
-func (v *validator) lines(input string, errs []targets.LineError) {
-	if len(errs) == 0 {
-		return
+func (v *validator) lines(input string, err error) {
+	if err != nil {
+		v.add(input, "%v", err)
 	}
-	msgs := make([]string, 0, maxListedLines+1)
-	for i, e := range errs {
-		if i == maxListedLines {
-			msgs = append(msgs, fmt.Sprintf("and %d more", len(errs)-maxListedLines))
-			break
-		}
-		msgs = append(msgs, e.Error())
-	}
-	v.add(input, "%d bad target(s): %s", len(errs), strings.Join(msgs, "; "))
 }
 
 // readTargetsFile reads the file, which must be a regular file inside the
 // workspace once every symlink is resolved: a workflow must not be able to
 // make the action read (and print, in error messages) files elsewhere.
+// os.OpenInRoot enforces that in the open itself, so nothing can swap a
+// link between a check and the open.
 func (v *validator) readTargetsFile(name string, env Env) (string, bool) {
 	workspace := env.Getenv("GITHUB_WORKSPACE")
 	if workspace == "" {
 		workspace = env.WorkDir
 	}
 	const want = "a file inside the workspace, given relative to it (like purge/urls.txt)"
-	root, err := filepath.EvalSymlinks(workspace)
-	if err != nil {
-		v.add("targets-file", "cannot resolve the workspace folder: %v", err)
+	bad := func(format string, args ...any) (string, bool) {
+		v.add("targets-file", "%s %s; want %s", safetext.Quote(name), fmt.Sprintf(format, args...), want)
 		return "", false
 	}
-	path := name
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(workspace, path)
-	}
-	resolved, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			v.add("targets-file", "%s does not exist; want %s", targets.Quote(name), want)
-		} else {
-			v.add("targets-file", "%s cannot be read (%v); want %s", targets.Quote(name), errors.Unwrap(err), want)
+	rel := name
+	if filepath.IsAbs(name) {
+		r, err := filepath.Rel(workspace, name)
+		if err != nil || !filepath.IsLocal(r) {
+			return bad("lies outside the workspace")
 		}
-		return "", false
+		rel = r
 	}
-	if rel, err := filepath.Rel(root, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		v.add("targets-file", "%s lies outside the workspace; want %s", targets.Quote(name), want)
-		return "", false
-	}
-	f, err := os.Open(resolved)
+	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	// writer forever; it is refused below as not a regular file.
+	root, err := os.OpenRoot(workspace)
 	if err != nil {
-		v.add("targets-file", "%s cannot be opened (%v); want %s", targets.Quote(name), errors.Unwrap(err), want)
+		v.add("targets-file", "cannot open the workspace folder: %v", errors.Unwrap(err))
 		return "", false
+	}
+	defer root.Close()
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return bad("%s", openProblem(workspace, rel, err))
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	switch {
 	case err != nil:
-		v.add("targets-file", "%s cannot be read; want %s", targets.Quote(name), want)
-		return "", false
+		return bad("cannot be read (%v)", errors.Unwrap(err))
 	case !info.Mode().IsRegular():
-		v.add("targets-file", "%s is not a regular file (a folder?); want %s", targets.Quote(name), want)
-		return "", false
+		return bad("is not a regular file but %s", fileKind(info.Mode()))
 	case info.Size() > maxTargetsFileBytes:
-		v.add("targets-file", "%s is %d bytes; at most %d are read", targets.Quote(name), info.Size(), maxTargetsFileBytes)
-		return "", false
+		return bad("is %d bytes, larger than the %d read", info.Size(), maxTargetsFileBytes)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxTargetsFileBytes))
 	if err != nil {
-		v.add("targets-file", "%s cannot be read (%v)", targets.Quote(name), err)
-		return "", false
+		return bad("cannot be read (%v)", errors.Unwrap(err))
 	}
 	return string(data), true
+}
+
+// openProblem says in a user's words why the file could not be opened.
+func openProblem(workspace, rel string, err error) string {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "does not exist"
+	case errors.Is(err, syscall.ELOOP):
+		return "is a symbolic link loop"
+	case errors.Is(err, os.ErrPermission):
+		return "cannot be read (permission denied)"
+	}
+	// The open was refused for leaving the workspace (the error is not
+	// exported): resolve the links only to word the message.
+	if resolved, e := filepath.EvalSymlinks(filepath.Join(workspace, rel)); e == nil {
+		if root, e := filepath.EvalSymlinks(workspace); e == nil {
+			if r, e := filepath.Rel(root, resolved); e == nil && !filepath.IsLocal(r) {
+				return "lies outside the workspace"
+			}
+		}
+	}
+	if !filepath.IsLocal(rel) {
+		return "lies outside the workspace"
+	}
+	return fmt.Sprintf("cannot be opened (%v)", errors.Unwrap(err))
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&os.ModeDevice != 0, m&os.ModeCharDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a special file"
 }
 
 // Load reads and validates the configuration: flags first, then the
@@ -434,7 +440,7 @@ func (v *validator) readTargetsFile(name string, env Env) (string, bool) {
 // inputs as read even when they are invalid, so the caller can mask the
 // secrets among them before it reports anything.
 func Load(ctx context.Context, flags map[string]string, env Env) (*Config, Inputs, error) {
-	in, err := ReadInputs(ctx, flags, env.Getenv)
+	in, err := ReadInputs(ctx, flags, env.Getenv, env.Spec)
 	if err != nil {
 		return nil, in, fmt.Errorf("reading inputs: %w", err)
 	}

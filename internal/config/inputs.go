@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"reflect"
 	"strings"
 
 	"github.com/sethvargo/go-envconfig"
@@ -14,27 +13,28 @@ import (
 )
 
 // Inputs holds the action's inputs as given, before validation. Every
-// field is a string, and none is `required`, because envconfig stops at the
-// first field it cannot decode, and the action reports every bad input at
-// once; Validate does the decoding. The env key of each field is its input
-// name upper-cased with underscores for hyphens (envconfig keys cannot
-// hold hyphens); defaults match action.yml, which a test checks.
+// field is a string, and none is `required`, because envconfig stops at
+// the first field it cannot decode, and the action reports every bad input
+// at once; Validate does the decoding. The env key of each field is its
+// input name upper-cased with underscores for hyphens (envconfig keys
+// cannot hold hyphens). Names, defaults and help come from action.yml
+// (Spec); a test checks that every field is declared there and back.
 type Inputs struct {
-	APIToken      string `env:"API_TOKEN" help:"Cloudflare API token with Zone > Cache Purge permission (default: $CLOUDFLARE_API_TOKEN)"`
-	APIEmail      string `env:"API_EMAIL" help:"account email, for legacy Global API Key auth (with --api-key)"`
-	APIKey        string `env:"API_KEY" help:"legacy Global API Key (with --api-email)"`
-	ZoneID        string `env:"ZONE_ID" help:"zone ID: 1-32 letters and digits (required)"`
-	EnvironmentID string `env:"ENVIRONMENT_ID" help:"environment ID; empty purges the zone"`
-	PurgeType     string `env:"PURGE_TYPE" help:"everything, files, tags, hosts or prefixes (required)"`
-	Targets       string `env:"TARGETS" help:"targets, one a line (tags and hosts may be comma-separated)"`
-	TargetsFile   string `env:"TARGETS_FILE" help:"file of targets, relative to the workspace (the current folder outside Actions)"`
-	BatchSize     string `env:"BATCH_SIZE,default=auto" help:"most targets in one request (auto: 30 URLs, or 500 on enterprise; 100 tags, hosts or prefixes)"`
-	MaxRetries    string `env:"MAX_RETRIES,default=5" help:"retries of one request after 429, 5xx or a network error"`
-	Timeout       string `env:"TIMEOUT,default=10m" help:"bound on the whole run, a Go duration"`
-	DryRun        string `env:"DRY_RUN,default=false" help:"print the requests instead of sending them; needs no token"`
-	APIURL        string `env:"API_URL,default=https://api.cloudflare.com/client/v4" help:"API base URL"`
-	Concurrency   string `env:"CONCURRENCY,default=8" help:"most requests in flight at once"`
-	Plan          string `env:"PLAN" help:"free, pro, business or enterprise: paces requests to the plan's documented limits"`
+	APIToken      string `env:"API_TOKEN"`
+	APIEmail      string `env:"API_EMAIL"`
+	APIKey        string `env:"API_KEY"`
+	ZoneID        string `env:"ZONE_ID"`
+	EnvironmentID string `env:"ENVIRONMENT_ID"`
+	PurgeType     string `env:"PURGE_TYPE"`
+	Targets       string `env:"TARGETS"`
+	TargetsFile   string `env:"TARGETS_FILE"`
+	BatchSize     string `env:"BATCH_SIZE"`
+	MaxRetries    string `env:"MAX_RETRIES"`
+	Timeout       string `env:"TIMEOUT"`
+	DryRun        string `env:"DRY_RUN"`
+	APIURL        string `env:"API_URL"`
+	Concurrency   string `env:"CONCURRENCY"`
+	Plan          string `env:"PLAN"`
 }
 
 // InputName turns an envconfig key (ZONE_ID) into the input name (zone-id).
@@ -44,13 +44,13 @@ func InputName(key string) string {
 
 // lookuper finds an input's value: a command-line flag first (local
 // runs), then the runner's INPUT_<NAME> variable, read through
-// go-githubactions (which keeps the hyphens, as the runner does). An empty
-// value counts as not set: the runner exports every declared input, empty
-// when the workflow does not set it, and envconfig's defaults must still
-// apply.
+// go-githubactions (which keeps the hyphens, as the runner does), then
+// action.yml's default. An empty value counts as not set: the runner
+// exports every declared input, empty when the workflow does not set it.
 type lookuper struct {
 	flags map[string]string
 	gh    *githubactions.Action
+	spec  Spec
 }
 
 func (l lookuper) Lookup(key string) (string, bool) {
@@ -58,40 +58,24 @@ func (l lookuper) Lookup(key string) (string, bool) {
 	if v := strings.TrimSpace(l.flags[name]); v != "" {
 		return v, true
 	}
-	v := l.gh.GetInput(name)
+	if v := l.gh.GetInput(name); v != "" {
+		return v, true
+	}
+	v := l.spec.Default(name)
 	return v, v != ""
 }
 
 // Key names the input in envconfig's own error messages.
 func (l lookuper) Key(key string) string { return "input " + InputName(key) }
 
-// ReadInputs loads the inputs from flags and the environment.
-func ReadInputs(ctx context.Context, flags map[string]string, getenv func(string) string) (Inputs, error) {
+// ReadInputs loads the inputs from flags, the environment and defaults.
+func ReadInputs(ctx context.Context, flags map[string]string, getenv func(string) string, spec Spec) (Inputs, error) {
 	var in Inputs
 	err := envconfig.ProcessWith(ctx, &envconfig.Config{
 		Target:   &in,
-		Lookuper: lookuper{flags: flags, gh: githubactions.New(githubactions.WithGetenv(getenv))},
+		Lookuper: lookuper{flags: flags, gh: githubactions.New(githubactions.WithGetenv(getenv)), spec: spec},
 	})
 	return in, err
-}
-
-// inputField is one input as the Inputs struct declares it.
-type inputField struct {
-	Name, Default, Help string
-}
-
-// InputFields lists the inputs in declaration order, with their defaults
-// and help text, read from the Inputs struct tags.
-func InputFields() []inputField {
-	t := reflect.TypeOf(Inputs{})
-	fields := make([]inputField, 0, t.NumField())
-	for i := range t.NumField() {
-		f := t.Field(i)
-		key, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
-		_, def, _ := strings.Cut(opts, "default=")
-		fields = append(fields, inputField{Name: InputName(key), Default: def, Help: f.Tag.Get("help")})
-	}
-	return fields
 }
 
 // ErrHelp is returned by ParseFlags when --help was asked for; the usage
@@ -100,33 +84,38 @@ var ErrHelp = flag.ErrHelp
 
 // ParseFlags reads command-line flags named like the inputs (--zone-id,
 // --dry-run, ...) for running the action outside GitHub Actions. It
-// returns the flags that were given, by input name.
-func ParseFlags(args []string, usageOut io.Writer) (map[string]string, error) {
+// returns the flags that were given, by input name. An input whose
+// default is true or false is a boolean flag: --dry-run alone means true,
+// and --dry-run false, --dry-run=false also work.
+func ParseFlags(args []string, spec Spec, usageOut io.Writer) (map[string]string, error) {
 	fs := flag.NewFlagSet("cloudflare-purge-action", flag.ContinueOnError)
 	// The flag package prints its own error and the usage on any bad flag;
 	// the caller reports errors, so only --help prints the usage.
 	fs.SetOutput(io.Discard)
-	values := map[string]*string{}
-	dryRun := fs.Bool("dry-run", false, "")
-	for _, f := range InputFields() {
-		if f.Name == "dry-run" {
-			fs.Lookup("dry-run").Usage = f.Help
-			continue
+	given := map[string]string{}
+	for _, in := range spec.Inputs {
+		usage := strings.Join(strings.Fields(in.Description), " ")
+		if in.Default != "" {
+			usage += fmt.Sprintf(" (default %s)", in.Default)
 		}
-		values[f.Name] = fs.String(f.Name, "", f.Help+defaultNote(f.Default))
+		v := &flagValue{name: in.Name, given: given, boolean: isBool(in.Default)}
+		fs.Var(v, in.Name, usage)
 	}
 	fs.Usage = func() {}
-	usage := func() {
-		fs.SetOutput(usageOut)
-		fmt.Fprintf(usageOut, "Usage: cloudflare-purge-action [flags]\n\n"+
-			"Purges Cloudflare's cache for a zone, or one environment of it. In GitHub Actions\n"+
-			"the flags come as inputs; locally the token comes from CLOUDFLARE_API_TOKEN.\n\n"+
-			"Example: cloudflare-purge-action --dry-run --zone-id 023e105f4ecef8ad9ca31a8372d0c353 --purge-type tags --targets blog,home\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(joinBoolValues(args, spec)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			usage()
+			fmt.Fprintf(usageOut, "Usage: cloudflare-purge-action [flags]\n\n"+
+				"Purges Cloudflare's cache for a zone, or one environment of it. In GitHub Actions\n"+
+				"the flags come as inputs; locally the token comes from CLOUDFLARE_API_TOKEN.\n\n"+
+				"Example: cloudflare-purge-action --dry-run --zone-id 023e105f4ecef8ad9ca31a8372d0c353 --purge-type tags --targets blog,home\n\nFlags:\n")
+			for _, in := range spec.Inputs {
+				f := fs.Lookup(in.Name)
+				arg := " value"
+				if isBool(in.Default) {
+					arg = " [true|false]"
+				}
+				fmt.Fprintf(usageOut, "  --%s%s\n    \t%s\n", in.Name, arg, f.Usage)
+			}
 		}
 		return nil, err
 	}
@@ -134,20 +123,46 @@ func ParseFlags(args []string, usageOut io.Writer) (map[string]string, error) {
 		// The argument itself is not echoed: it could be a misplaced token.
 		return nil, fmt.Errorf("unexpected argument number %d: every value is given as a flag, e.g. --targets blog,home", len(args)-fs.NArg()+1)
 	}
-	given := map[string]string{}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "dry-run" {
-			given["dry-run"] = fmt.Sprint(*dryRun)
-			return
-		}
-		given[f.Name] = *values[f.Name]
-	})
 	return given, nil
 }
 
-func defaultNote(def string) string {
-	if def == "" {
-		return ""
+// joinBoolValues turns `--dry-run false` into `--dry-run=false`: the flag
+// package reads a boolean flag's value only after `=`, and would take the
+// word for a stray argument.
+func joinBoolValues(args []string, spec Spec) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name := strings.TrimLeft(a, "-")
+		if strings.HasPrefix(a, "-") && !strings.Contains(name, "=") && isBool(spec.Default(name)) &&
+			i+1 < len(args) && isBool(strings.ToLower(args[i+1])) {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
 	}
-	return fmt.Sprintf(" (default %s)", def)
+	return out
 }
+
+func isBool(s string) bool { return s == "true" || s == "false" }
+
+// flagValue records a flag under its input name.
+type flagValue struct {
+	name    string
+	given   map[string]string
+	boolean bool
+}
+
+func (f *flagValue) String() string { return "" }
+
+func (f *flagValue) Set(v string) error {
+	f.given[f.name] = v
+	return nil
+}
+
+// IsBoolFlag lets --dry-run stand alone, meaning true.
+func (f *flagValue) IsBoolFlag() bool { return f.boolean }

@@ -1,21 +1,68 @@
-// Package purge plans the requests of a purge and sends them: in batches,
-// several at a time, paced to the account's rate limits, retried when
-// Cloudflare asks to wait or fails on its side.
+// Package purge plans the requests of a run and sends them: each job (one
+// operation on one zone or environment) split into batches, several sent
+// at a time, paced to the account's rate limits and Cloudflare's API
+// limit, retried when Cloudflare asks to wait or fails on its side. It
+// also says, before anything is sent, whether a run can finish within its
+// timeout (budget.go), since that depends on the pacing.
+//
+// It imports cloudflare (requests, errors, limits) and the kept libraries
+// (x/time/rate, x/sync/errgroup, cenkalti/backoff); never config or the
+// runner side.
 package purge
 
 import "github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 
-// Batch is one purge request.
+// Job is one operation on one scope, split into batches.
+type Job struct {
+	Scope     cloudflare.Scope
+	Operation cloudflare.Operation
+	Type      cloudflare.PurgeType
+	Batches   []Batch
+}
+
+// NewJob splits targets into batches of at most size, keeping their order,
+// so that every target is sent exactly once. Purging everything is one
+// batch with no targets.
+func NewJob(scope cloudflare.Scope, op cloudflare.Operation, typ cloudflare.PurgeType, targets []cloudflare.Target, size int) Job {
+	j := Job{Scope: scope, Operation: op, Type: typ}
+	if typ == cloudflare.Everything {
+		j.Batches = []Batch{{Type: typ}}
+		return j
+	}
+	size = max(size, 1)
+	j.Batches = make([]Batch, 0, Requests(typ, len(targets), size))
+	for start := 0; start < len(targets); start += size {
+		end := min(start+size, len(targets))
+		j.Batches = append(j.Batches, Batch{Index: len(j.Batches), Type: typ, Targets: targets[start:end:end]})
+	}
+	return j
+}
+
+// Request is the call that sends batch b of the job.
+func (j Job) Request(b Batch) cloudflare.Request {
+	return cloudflare.Request{Scope: j.Scope, Operation: j.Operation, Body: b.Body()}
+}
+
+// Count is how many targets the job's batches hold.
+func (j Job) Count() int {
+	n := 0
+	for _, b := range j.Batches {
+		n += b.Count()
+	}
+	return n
+}
+
+// Batch is one request's share of a job's targets.
 type Batch struct {
 	Index   int // 0-based, in the order the targets were given
 	Type    cloudflare.PurgeType
 	Targets []cloudflare.Target
 }
 
-// Body is the request body that purges the batch.
+// Body is the request body for the batch.
 func (b Batch) Body() cloudflare.Body { return cloudflare.NewBody(b.Type, b.Targets) }
 
-// Count is how many targets the batch purges; purging everything counts as one.
+// Count is how many targets the batch holds; everything counts as one.
 func (b Batch) Count() int {
 	if b.Type == cloudflare.Everything {
 		return 1
@@ -23,37 +70,12 @@ func (b Batch) Count() int {
 	return len(b.Targets)
 }
 
-// Requests is how many batches Plan makes of n targets of typ at size a
-// request.
+// Requests is how many batches NewJob makes of n targets of typ at size
+// a request.
 func Requests(typ cloudflare.PurgeType, n, size int) int {
 	if typ == cloudflare.Everything {
 		return 1
 	}
 	size = max(size, 1)
 	return (n + size - 1) / size
-}
-
-// Plan splits targets into batches of at most size, keeping their order,
-// so that every target is sent exactly once. Purging everything is one
-// batch with no targets.
-func Plan(typ cloudflare.PurgeType, targets []cloudflare.Target, size int) []Batch {
-	if typ == cloudflare.Everything {
-		return []Batch{{Index: 0, Type: typ}}
-	}
-	size = max(size, 1)
-	batches := make([]Batch, 0, Requests(typ, len(targets), size))
-	for start := 0; start < len(targets); start += size {
-		end := min(start+size, len(targets))
-		batches = append(batches, Batch{Index: len(batches), Type: typ, Targets: targets[start:end:end]})
-	}
-	return batches
-}
-
-// Total is how many targets the batches purge.
-func Total(batches []Batch) int {
-	n := 0
-	for _, b := range batches {
-		n += b.Count()
-	}
-	return n
 }

@@ -26,12 +26,12 @@ import (
 //     reach.
 //
 // The token buckets are golang.org/x/time/rate limiters, driven through
-// their *At/*N methods with the injected clock's time. The global limit is
+// their *N methods under the pacer's lock, so that one reading of the
+// clock decides for all of them. The global limit is
 // a count in a sliding window, which no token bucket expresses without
 // halving the rate (a bucket lets burst + rate × window through in one
 // window), hence the small window type below.
 type pacer struct {
-	clock    Clock
 	deadline time.Time
 
 	mu          sync.Mutex
@@ -82,18 +82,8 @@ const plannedMargin = 0.95
 // APIRequestWindow: the same margin under Cloudflare's global limit.
 const windowLimit = int(cloudflare.APIRequestLimit * plannedMargin)
 
-// LeastDuration is the shortest time the pacer can send requests requests
-// in, whatever the plan: each windowLimit requests past the first lot wait
-// a whole APIRequestWindow.
-func LeastDuration(requests int) time.Duration {
-	if requests <= 0 {
-		return 0
-	}
-	return time.Duration((requests-1)/windowLimit) * cloudflare.APIRequestWindow
-}
-
-func newPacer(clock Clock, deadline time.Time, planned cloudflare.Rate, maxCost int) *pacer {
-	p := &pacer{clock: clock, deadline: deadline, window: window{
+func newPacer(deadline time.Time, planned cloudflare.Rate, maxCost int) *pacer {
+	p := &pacer{deadline: deadline, window: window{
 		limit: windowLimit,
 		span:  cloudflare.APIRequestWindow,
 	}}
@@ -102,10 +92,6 @@ func newPacer(clock Clock, deadline time.Time, planned cloudflare.Rate, maxCost 
 	}
 	return p
 }
-
-// APILimitText names Cloudflare's global API limit in messages.
-var APILimitText = fmt.Sprintf("Cloudflare's API limit of %d requests per %d minutes",
-	cloudflare.APIRequestLimit, int(cloudflare.APIRequestWindow.Minutes()))
 
 // DeadlineError says a wait (Retry-After, backoff or pacing) would end
 // after the run's timeout, so the batch failed at once instead.
@@ -118,8 +104,8 @@ type DeadlineError struct {
 // TimedOut reports whether err means the run's timeout was, or would
 // have been, passed.
 func TimedOut(err error) bool {
-	var d *DeadlineError
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &d)
+	_, passed := errors.AsType[*DeadlineError](err)
+	return passed || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (e *DeadlineError) Error() string {
@@ -131,7 +117,7 @@ func (e *DeadlineError) Error() string {
 // (and one of the learned one) may go.
 func (p *pacer) wait(ctx context.Context, cost int) error {
 	p.mu.Lock()
-	now := p.clock.Now()
+	now := time.Now()
 	at := now
 	for _, lim := range []*rate.Limiter{p.planned, p.learned} {
 		if lim != nil {
@@ -148,13 +134,13 @@ func (p *pacer) wait(ctx context.Context, cost int) error {
 
 	for {
 		p.mu.Lock()
-		now := p.clock.Now()
+		now := time.Now()
 		until, reason := at, "the rate limit"
 		if p.pausedUntil.After(until) {
 			until, reason = p.pausedUntil, "the API's pause (Retry-After or an empty Ratelimit)"
 		}
 		if free := p.window.free(now); free.After(until) {
-			until, reason = free, APILimitText
+			until, reason = free, cloudflare.APILimitText
 		}
 		if !now.Before(until) {
 			// Counted in the window the moment it may go, under the lock,
@@ -167,7 +153,7 @@ func (p *pacer) wait(ctx context.Context, cost int) error {
 		if until.After(p.deadline) {
 			return &DeadlineError{reason: reason, wait: until.Sub(now), left: p.deadline.Sub(now)}
 		}
-		if err := p.clock.Sleep(ctx, until.Sub(now)); err != nil {
+		if err := sleep(ctx, until.Sub(now)); err != nil {
 			return err
 		}
 	}
@@ -178,7 +164,7 @@ func (p *pacer) wait(ctx context.Context, cost int) error {
 func (p *pacer) pause(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if until := p.clock.Now().Add(d); until.After(p.pausedUntil) {
+	if until := time.Now().Add(d); until.After(p.pausedUntil) {
 		p.pausedUntil = until
 	}
 }
@@ -187,7 +173,7 @@ func (p *pacer) pause(d time.Duration) {
 func (p *pacer) observe(rl cloudflare.RateLimit) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.clock.Now()
+	now := time.Now()
 	if rl.HasPolicy && (p.learned == nil || rl.Quota != p.policy.Quota || rl.Window != p.policy.Window) {
 		perSecond := float64(rl.Quota) / rl.Window.Seconds()
 		p.learned = rate.NewLimiter(rate.Limit(perSecond), rl.Quota)
@@ -210,5 +196,17 @@ func (p *pacer) observe(rl cloudflare.RateLimit) {
 		if until := now.Add(rl.Reset); until.After(p.pausedUntil) {
 			p.pausedUntil = until
 		}
+	}
+}
+
+// sleep waits for d, or until ctx is done (returning its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

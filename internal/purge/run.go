@@ -13,9 +13,9 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Purger sends one purge request; *cloudflare.Client is one.
-type Purger interface {
-	Purge(ctx context.Context, zoneID, environmentID string, body cloudflare.Body) (cloudflare.Result, error)
+// Sender sends one request; *cloudflare.Client is one.
+type Sender interface {
+	Send(ctx context.Context, r cloudflare.Request) (cloudflare.Result, error)
 }
 
 // attemptTimeout bounds one request, so that a server that accepts the
@@ -24,8 +24,6 @@ const attemptTimeout = 60 * time.Second
 
 // Options say how to send the batches.
 type Options struct {
-	ZoneID        string
-	EnvironmentID string
 	// Concurrency is the most requests in flight at once (at least 1).
 	Concurrency int
 	// MaxRetries is how often one request is sent again after a 429, a
@@ -33,10 +31,9 @@ type Options struct {
 	MaxRetries int
 	// Limits are the plan's; their rates pace requests from the first one.
 	Limits cloudflare.Limits
-	// Deadline is when the run must be over, in Clock's time; waits that
-	// would end after it fail at once instead.
+	// Deadline is when the run must be over; waits that would end after
+	// it fail at once instead.
 	Deadline time.Time
-	Clock    Clock
 	// NewBackOff gives each batch its own retry delays; nil means
 	// exponential from 1 s (×2, ±50% jitter, at most 60 s).
 	NewBackOff func() BackOff
@@ -46,6 +43,7 @@ type Options struct {
 
 // BatchResult is how one batch ended.
 type BatchResult struct {
+	Job      int // index into the jobs given to Run
 	Batch    Batch
 	ID       string // the purge ID, when Err is nil
 	Attempts int    // requests sent for it (0: never sent)
@@ -69,39 +67,43 @@ func DefaultBackOff() BackOff {
 	}
 }
 
-// Run sends every batch and returns one result per batch, in batch order.
-// It never gives up on the remaining batches because one failed, except
-// after an authentication failure.
-func Run(ctx context.Context, purger Purger, batches []Batch, opts Options) []BatchResult {
+// Run sends every batch of every job, all sharing one pacer, and returns
+// one result per batch, in job and then batch order. It never gives up on
+// the remaining batches because one failed, except after an
+// authentication failure.
+func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) []BatchResult {
 	if opts.NewBackOff == nil {
 		opts.NewBackOff = DefaultBackOff
 	}
+	var queue []BatchResult // what to send, as results to be filled in
 	maxCost := 1
-	for _, b := range batches {
-		maxCost = max(maxCost, b.Count())
-	}
 	var planned cloudflare.Rate
-	if len(batches) > 0 {
-		planned = opts.Limits.Bucket(batches[0].Type)
+	for j, job := range jobs {
+		planned = opts.Limits.Bucket(job.Type)
+		for _, b := range job.Batches {
+			queue = append(queue, BatchResult{Job: j, Batch: b})
+			maxCost = max(maxCost, b.Count())
+		}
 	}
 	r := &runner{
-		purger: purger,
+		sender: sender,
 		opts:   opts,
-		pacer:  newPacer(opts.Clock, opts.Deadline, planned, maxCost),
+		pacer:  newPacer(opts.Deadline, planned, maxCost),
 	}
 
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	results := make([]BatchResult, len(batches))
+	results := make([]BatchResult, len(queue))
 	var g errgroup.Group
 	g.SetLimit(max(opts.Concurrency, 1))
-	for i, b := range batches {
+	for i, res := range queue {
 		if ctx.Err() != nil {
-			results[i] = r.finish(BatchResult{Batch: b, Err: stopReason(ctx)})
+			res.Err = stopReason(ctx)
+			results[i] = r.finish(res)
 			continue
 		}
 		g.Go(func() error {
-			res := r.send(ctx, b)
+			res := r.send(ctx, jobs[res.Job], res)
 			if res.Err != nil && isAuthFailure(res.Err) {
 				stop(ErrStopped)
 			}
@@ -114,7 +116,7 @@ func Run(ctx context.Context, purger Purger, batches []Batch, opts Options) []Ba
 }
 
 type runner struct {
-	purger Purger
+	sender Sender
 	opts   Options
 	pacer  *pacer
 	mu     sync.Mutex // serialises OnDone
@@ -130,8 +132,8 @@ func (r *runner) finish(res BatchResult) BatchResult {
 }
 
 // send delivers one batch, retrying what may succeed on a second try.
-func (r *runner) send(ctx context.Context, b Batch) BatchResult {
-	res := BatchResult{Batch: b}
+func (r *runner) send(ctx context.Context, job Job, res BatchResult) BatchResult {
+	b := res.Batch
 	bo := r.opts.NewBackOff()
 	cost := cloudflare.Cost(b.Type, b.Count())
 	for {
@@ -145,11 +147,10 @@ func (r *runner) send(ctx context.Context, b Batch) BatchResult {
 		}
 		res.Attempts++
 		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
-		result, err := r.purger.Purge(attemptCtx, r.opts.ZoneID, r.opts.EnvironmentID, b.Body())
+		result, err := r.sender.Send(attemptCtx, job.Request(b))
 		cancel()
 
-		var apiErr *cloudflare.APIError
-		isAPI := errors.As(err, &apiErr)
+		apiErr, isAPI := errors.AsType[*cloudflare.APIError](err)
 		switch {
 		case err == nil:
 			r.pacer.observe(result.RateLimit)
@@ -175,7 +176,7 @@ func (r *runner) send(ctx context.Context, b Batch) BatchResult {
 		if isAPI && apiErr.HasRetryAfter {
 			delay = apiErr.RetryAfter
 		}
-		if left := r.opts.Deadline.Sub(r.opts.Clock.Now()); delay > left {
+		if left := time.Until(r.opts.Deadline); delay > left {
 			reason := "backing off"
 			if isAPI && apiErr.HasRetryAfter {
 				reason = "the API's Retry-After"
@@ -188,7 +189,7 @@ func (r *runner) send(ctx context.Context, b Batch) BatchResult {
 			r.pacer.pause(delay)
 			continue
 		}
-		if err := r.opts.Clock.Sleep(ctx, delay); err != nil {
+		if err := sleep(ctx, delay); err != nil {
 			res.Err = r.waitError(ctx, err, res.Err)
 			return res
 		}
@@ -231,14 +232,13 @@ func interrupted(err error) error {
 // (connection reset, no answer) may succeed when sent again. A purge is
 // idempotent, so sending one twice is harmless.
 func retryable(err error) bool {
-	var apiErr *cloudflare.APIError
-	if errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*cloudflare.APIError](err); ok {
 		return apiErr.Retryable()
 	}
 	return !errors.Is(err, context.Canceled)
 }
 
 func isAuthFailure(err error) bool {
-	var apiErr *cloudflare.APIError
-	return errors.As(err, &apiErr) && apiErr.AuthFailure()
+	apiErr, ok := errors.AsType[*cloudflare.APIError](err)
+	return ok && apiErr.AuthFailure()
 }

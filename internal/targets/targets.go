@@ -2,6 +2,8 @@
 // targets-file) and checks every target against the rules Cloudflare's
 // purge API sets for its purge type, so that a bad line is reported before
 // any request is sent.
+//
+// It imports cloudflare (the Target type and the limits) and safetext.
 package targets
 
 import (
@@ -14,22 +16,51 @@ import (
 	"unicode/utf8"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 )
 
-// Limits from Cloudflare's purge documentation.
-const (
-	maxTagLength      = 1024
-	maxPrefixSlashes  = 31
-	maxHostnameLength = 253
-)
+// maxHostnameLength is DNS's limit on a whole name.
+const maxHostnameLength = 253
 
-// LineError is one target line that breaks the rules.
+// MaxShown is how many bad lines a BadLinesError keeps; the rest are only
+// counted, so a huge file of bad lines costs no memory for its errors.
+const MaxShown = 10
+
+// LineError is one target that breaks the rules.
 type LineError struct {
-	Line    int
-	Problem string
+	Line int
+	Err  error
 }
 
-func (e LineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Problem) }
+func (e LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+// Unwrap returns the problem with the target.
+func (e LineError) Unwrap() error { return e.Err }
+
+// BadLinesError is every bad target of one text: the first MaxShown, and
+// how many there were in all.
+type BadLinesError struct {
+	First []LineError
+	Count int
+}
+
+func (e *BadLinesError) Error() string {
+	msgs := make([]string, 0, len(e.First)+1)
+	for _, l := range e.First {
+		msgs = append(msgs, l.Error())
+	}
+	if more := e.Count - len(e.First); more > 0 {
+		msgs = append(msgs, fmt.Sprintf("and %d more", more))
+	}
+	return fmt.Sprintf("%d bad target(s): %s", e.Count, strings.Join(msgs, "; "))
+}
+
+func (e *BadLinesError) add(line int, err error) {
+	e.Count++
+	if len(e.First) < MaxShown {
+		e.First = append(e.First, LineError{Line: line, Err: err})
+	}
+}
 
 // List collects the targets of one purge type from one or more texts,
 // dropping repeats (the first is kept) across all of them.
@@ -50,20 +81,23 @@ func (l *List) Targets() []cloudflare.Target { return l.items }
 // Add reads text: one target a line; for tags and hosts a line may hold a
 // comma-separated list; blank lines and lines starting with # are skipped;
 // CRLF line ends and a leading UTF-8 byte order mark are accepted, since
-// files saved on Windows have them. Valid targets are added; every bad
-// one is returned as a LineError, in line order.
-func (l *List) Add(text string) []LineError {
+// files saved on Windows have them. Valid targets are added; the bad ones
+// make a *BadLinesError. Lines are read one at a time, and targets keep
+// pointing into text, so a large text is not copied.
+func (l *List) Add(text string) error {
 	text = strings.TrimPrefix(text, "\uFEFF")
-	var problems []LineError
-	for i, line := range strings.Split(text, "\n") {
+	bad := &BadLinesError{}
+	n := 0
+	for line := range strings.Lines(text) {
+		n++
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		for _, raw := range l.split(line) {
+		for raw := range l.split(line) {
 			t, err := parse(l.typ, raw)
-			if err != "" {
-				problems = append(problems, LineError{Line: i + 1, Problem: err})
+			if err != nil {
+				bad.add(n, err)
 				continue
 			}
 			if k := dedupeKey(l.typ, t); !l.seen[k] {
@@ -72,20 +106,26 @@ func (l *List) Add(text string) []LineError {
 			}
 		}
 	}
-	return problems
+	if bad.Count > 0 {
+		return bad
+	}
+	return nil
 }
 
-func (l *List) split(line string) []string {
-	if l.typ != cloudflare.Tags && l.typ != cloudflare.Hosts {
-		return []string{line}
-	}
-	var out []string
-	for _, part := range strings.Split(line, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
+// split yields the items of one line: the line itself, or for tags and
+// hosts each part of a comma-separated list.
+func (l *List) split(line string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		if l.typ != cloudflare.Tags && l.typ != cloudflare.Hosts {
+			yield(line)
+			return
+		}
+		for part := range strings.SplitSeq(line, ",") {
+			if part = strings.TrimSpace(part); part != "" && !yield(part) {
+				return
+			}
 		}
 	}
-	return out
 }
 
 // dedupeKey says when two targets purge the same thing: tags and host
@@ -119,19 +159,18 @@ func dedupeKey(typ cloudflare.PurgeType, t cloudflare.Target) string {
 	}
 }
 
-// parse checks one target; a non-empty string is the problem, worded to
-// say what a valid value looks like.
-func parse(typ cloudflare.PurgeType, raw string) (cloudflare.Target, string) {
+// parse checks one target; the error says what a valid value looks like.
+func parse(typ cloudflare.PurgeType, raw string) (cloudflare.Target, error) {
 	if typ == cloudflare.Files && strings.HasPrefix(raw, "{") {
 		// JSON may hold white space between its tokens; the URL inside
 		// gets the full check.
-		if p := encodingProblem(raw); p != "" {
-			return cloudflare.Target{}, p
+		if err := encodingProblem(raw); err != nil {
+			return cloudflare.Target{}, err
 		}
 		return parseFileObject(raw)
 	}
-	if p := textProblem(raw); p != "" {
-		return cloudflare.Target{}, p
+	if err := textProblem(raw); err != nil {
+		return cloudflare.Target{}, err
 	}
 	switch typ {
 	case cloudflare.Files:
@@ -143,39 +182,39 @@ func parse(typ cloudflare.PurgeType, raw string) (cloudflare.Target, string) {
 	case cloudflare.Prefixes:
 		return cloudflare.Target{Value: raw}, prefixProblem(raw)
 	}
-	return cloudflare.Target{}, fmt.Sprintf("purge type %q takes no targets", typ)
+	return cloudflare.Target{}, fmt.Errorf("purge type %q takes no targets", typ)
 }
 
 // textProblem rejects what no purge type allows: invalid UTF-8, control
 // characters (NUL included) and white space inside a target.
-func textProblem(s string) string {
-	if p := encodingProblem(s); p != "" {
-		return p
+func textProblem(s string) error {
+	if err := encodingProblem(s); err != nil {
+		return err
 	}
 	for _, r := range s {
 		if unicode.IsSpace(r) {
-			return fmt.Sprintf("%s contains white space; targets are one a line (encode spaces in URLs as %%20)", Quote(s))
+			return fmt.Errorf("%s contains white space; targets are one a line (encode spaces in URLs as %%20)", safetext.Quote(s))
 		}
 	}
-	return ""
+	return nil
 }
 
 // encodingProblem rejects invalid UTF-8 and control characters (NUL
 // included).
-func encodingProblem(s string) string {
+func encodingProblem(s string) error {
 	if !utf8.ValidString(s) {
-		return fmt.Sprintf("%s is not valid UTF-8", Quote(s))
+		return fmt.Errorf("%s is not valid UTF-8", safetext.Quote(s))
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) {
-			return fmt.Sprintf("%s contains a control character (U+%04X)", Quote(s), r)
+			return fmt.Errorf("%s contains a control character (U+%04X)", safetext.Quote(s), r)
 		}
 	}
-	return ""
+	return nil
 }
 
 // parseFileObject reads {"url": "...", "headers": {"Name": "value"}}.
-func parseFileObject(raw string) (cloudflare.Target, string) {
+func parseFileObject(raw string) (cloudflare.Target, error) {
 	var obj struct {
 		URL     *string             `json:"url"`
 		Headers *map[string]*string `json:"headers"`
@@ -184,127 +223,127 @@ func parseFileObject(raw string) (cloudflare.Target, string) {
 	dec.DisallowUnknownFields()
 	const want = `a JSON object like {"url": "https://example.com/a.jpg", "headers": {"CF-IPCountry": "US"}}`
 	if err := dec.Decode(&obj); err != nil || dec.More() {
-		return cloudflare.Target{}, fmt.Sprintf("%s is not %s", Quote(raw), want)
+		return cloudflare.Target{}, fmt.Errorf("%s is not %s", safetext.Quote(raw), want)
 	}
 	if obj.URL == nil {
-		return cloudflare.Target{}, fmt.Sprintf("%s has no \"url\"; want %s", Quote(raw), want)
+		return cloudflare.Target{}, fmt.Errorf("%s has no \"url\"; want %s", safetext.Quote(raw), want)
 	}
 	t := cloudflare.Target{Value: *obj.URL}
-	if p := textProblem(t.Value); p != "" {
-		return cloudflare.Target{}, p
+	if err := textProblem(t.Value); err != nil {
+		return cloudflare.Target{}, err
 	}
-	if p := urlProblem(t.Value); p != "" {
-		return cloudflare.Target{}, p
+	if err := urlProblem(t.Value); err != nil {
+		return cloudflare.Target{}, err
 	}
 	if obj.Headers == nil {
 		if strings.Contains(raw, `"headers"`) {
-			return cloudflare.Target{}, fmt.Sprintf(`%s has "headers": null; give an object of header names and string values, or leave "headers" out`, Quote(raw))
+			return cloudflare.Target{}, fmt.Errorf(`%s has "headers": null; give an object of header names and string values, or leave "headers" out`, safetext.Quote(raw))
 		}
-		return t, ""
+		return t, nil
 	}
 	t.Headers = make(map[string]string, len(*obj.Headers))
 	lower := make(map[string]bool, len(*obj.Headers))
 	for name, value := range *obj.Headers {
 		if !validHeaderName(name) {
-			return cloudflare.Target{}, fmt.Sprintf("%s has a header name %s that is not a valid HTTP header name", Quote(raw), Quote(name))
+			return cloudflare.Target{}, fmt.Errorf("%s has a header name %s that is not a valid HTTP header name", safetext.Quote(raw), safetext.Quote(name))
 		}
 		// Header names are case-insensitive: two spellings of one name
 		// would leave it to Cloudflare which value counts.
 		l := strings.ToLower(name)
 		if lower[l] {
-			return cloudflare.Target{}, fmt.Sprintf("%s has header %s more than once (header names are case-insensitive)", Quote(raw), Quote(l))
+			return cloudflare.Target{}, fmt.Errorf("%s has header %s more than once (header names are case-insensitive)", safetext.Quote(raw), safetext.Quote(l))
 		}
 		lower[l] = true
 		if value == nil {
-			return cloudflare.Target{}, fmt.Sprintf("%s has a null value for header %s; give a string", Quote(raw), Quote(name))
+			return cloudflare.Target{}, fmt.Errorf("%s has a null value for header %s; give a string", safetext.Quote(raw), safetext.Quote(name))
 		}
 		for _, r := range *value {
 			if unicode.IsControl(r) {
-				return cloudflare.Target{}, fmt.Sprintf("%s has a control character in header %s", Quote(raw), Quote(name))
+				return cloudflare.Target{}, fmt.Errorf("%s has a control character in header %s", safetext.Quote(raw), safetext.Quote(name))
 			}
 		}
 		t.Headers[name] = *value
 	}
-	return t, ""
+	return t, nil
 }
 
-func urlProblem(s string) string {
+func urlProblem(s string) error {
 	const want = "an absolute http(s) URL like https://www.example.com/css/styles.css"
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		return fmt.Sprintf("%s is not %s", Quote(s), want)
+		return fmt.Errorf("%s is not %s", safetext.Quote(s), want)
 	case u.User != nil:
-		return fmt.Sprintf("%s has user credentials in it; want %s", Quote(s), want)
+		return fmt.Errorf("%s has user credentials in it; want %s", safetext.Quote(s), want)
 	case strings.Contains(s, "*"):
-		return fmt.Sprintf("%s has a wildcard; Cloudflare purges exact URLs only (use prefixes for a path)", Quote(s))
+		return fmt.Errorf("%s has a wildcard; Cloudflare purges exact URLs only (use prefixes for a path)", safetext.Quote(s))
 	case u.Fragment != "" || strings.HasSuffix(s, "#"):
-		return fmt.Sprintf("%s has a #fragment, which is never sent to Cloudflare; remove it", Quote(s))
+		return fmt.Errorf("%s has a #fragment, which is never sent to Cloudflare; remove it", safetext.Quote(s))
 	}
-	if p := hostProblem(u.Hostname(), "URL host"); p != "" && !strings.HasPrefix(u.Host, "[") {
-		return p
+	if err := hostProblem(u.Hostname(), "URL host"); err != nil && !strings.HasPrefix(u.Host, "[") {
+		return err
 	}
-	return ""
+	return nil
 }
 
-func tagProblem(s string) string {
-	if len(s) > maxTagLength {
-		return fmt.Sprintf("tag %s is %d characters; Cloudflare allows at most %d", Quote(s), len(s), maxTagLength)
+func tagProblem(s string) error {
+	if len(s) > cloudflare.MaxTagLength {
+		return fmt.Errorf("tag %s is %d characters; Cloudflare allows at most %d", safetext.Quote(s), len(s), cloudflare.MaxTagLength)
 	}
 	for _, r := range s {
 		if r < 0x21 || r > 0x7e {
-			return fmt.Sprintf("tag %s has %q; tags are printable ASCII without spaces or commas", Quote(s), r)
+			return fmt.Errorf("tag %s has %q; tags are printable ASCII without spaces or commas", safetext.Quote(s), r)
 		}
 	}
-	return ""
+	return nil
 }
 
 // hostProblem checks a bare host name: letters (any script), digits,
 // hyphens, dots and underscores, in labels of 1–63 characters.
-func hostProblem(s, what string) string {
+func hostProblem(s, what string) error {
 	const want = "a bare host name like www.example.com"
 	switch {
 	case strings.Contains(s, "://"):
-		return fmt.Sprintf("%s %s has a scheme; want %s", what, Quote(s), want)
+		return fmt.Errorf("%s %s has a scheme; want %s", what, safetext.Quote(s), want)
 	case strings.ContainsAny(s, "/?#"):
-		return fmt.Sprintf("%s %s has a path; want %s", what, Quote(s), want)
+		return fmt.Errorf("%s %s has a path; want %s", what, safetext.Quote(s), want)
 	case strings.Contains(s, ":"):
-		return fmt.Sprintf("%s %s has a port; want %s", what, Quote(s), want)
+		return fmt.Errorf("%s %s has a port; want %s", what, safetext.Quote(s), want)
 	case len(s) > maxHostnameLength:
-		return fmt.Sprintf("%s %s is longer than %d characters", what, Quote(s), maxHostnameLength)
+		return fmt.Errorf("%s %s is longer than %d characters", what, safetext.Quote(s), maxHostnameLength)
 	}
 	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
 		if label == "" || utf8.RuneCountInString(label) > 63 {
-			return fmt.Sprintf("%s %s is not %s", what, Quote(s), want)
+			return fmt.Errorf("%s %s is not %s", what, safetext.Quote(s), want)
 		}
 		for _, r := range label {
 			if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_') {
-				return fmt.Sprintf("%s %s has %q; want %s", what, Quote(s), r, want)
+				return fmt.Errorf("%s %s has %q; want %s", what, safetext.Quote(s), r, want)
 			}
 		}
 	}
-	return ""
+	return nil
 }
 
-func prefixProblem(s string) string {
+func prefixProblem(s string) error {
 	const want = "host/path without a scheme, like www.example.com/images"
 	if strings.Contains(s, "://") {
-		return fmt.Sprintf("prefix %s has a scheme; want %s", Quote(s), want)
+		return fmt.Errorf("prefix %s has a scheme; want %s", safetext.Quote(s), want)
 	}
 	if strings.ContainsAny(s, "?#") {
-		return fmt.Sprintf("prefix %s has a query string or fragment; want %s", Quote(s), want)
+		return fmt.Errorf("prefix %s has a query string or fragment; want %s", safetext.Quote(s), want)
 	}
 	host, _, _ := strings.Cut(s, "/")
-	if p := hostProblem(host, "prefix host"); p != "" {
-		return p
+	if err := hostProblem(host, "prefix host"); err != nil {
+		return err
 	}
-	if n := strings.Count(s, "/"); n > maxPrefixSlashes {
-		return fmt.Sprintf("prefix %s has %d path separators; Cloudflare allows at most %d", Quote(s), n, maxPrefixSlashes)
+	if n := strings.Count(s, "/"); n > cloudflare.MaxPrefixSlashes {
+		return fmt.Errorf("prefix %s has %d path separators; Cloudflare allows at most %d", safetext.Quote(s), n, cloudflare.MaxPrefixSlashes)
 	}
 	if strings.Contains(s, "*") {
-		return fmt.Sprintf("prefix %s has a wildcard; a prefix already matches everything below it", Quote(s))
+		return fmt.Errorf("prefix %s has a wildcard; a prefix already matches everything below it", safetext.Quote(s))
 	}
-	return ""
+	return nil
 }
 
 func validHeaderName(s string) bool {
@@ -317,21 +356,6 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
-}
-
-// Quote shows a value in a message: quoted, with anything unprintable
-// escaped, and cut short (on a character boundary) so one huge line
-// cannot flood the log.
-func Quote(s string) string {
-	const max = 120
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return fmt.Sprintf("%q…", s[:cut])
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 func asciiLower(s string) string {
