@@ -11,11 +11,13 @@
 # gate must not fail on that. The counts take 10-30 s each on two cores.
 # FUZZTIME overrides them all with any -fuzztime value (e.g. 2000000x, or
 # 5m for a long local run, where the flake does not matter).
+# CI's fuzz job runs this script, and so does .ci/run.
 # Run from anywhere: bash .ci/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export PATH="/usr/local/go/bin:$PATH"
+# The go on PATH first (actions/setup-go's on GitHub), else the usual one.
+export PATH="$PATH:/usr/local/go/bin"
 
 fuzz() {
 	local target=$1 pkg=$2 budget=${FUZZTIME:-$3}

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Lints that need tools of their own, at pinned versions (the same as in
-# .github/workflows/ci.yml): actionlint over .github/workflows/ (for the
-# `uses: ./` step it also checks every with: key and output against
-# action.yml), shellcheck (used by actionlint on run: scripts, and on these
-# scripts), and golangci-lint with .golangci.yml. Installs what is missing;
-# safe to run again. Run from anywhere: bash .ci/lint.sh
+# Lints that need tools of their own, at the versions in .ci/versions:
+# actionlint over .github/workflows/ (for the `uses: ./` step it also
+# checks every with: key and output against action.yml), shellcheck (used
+# by actionlint on run: scripts, and on these scripts), and golangci-lint
+# with .golangci.yml. CI's lint job runs this script, and so does .ci/run.
+# Installs what is missing (the Go tools with go install, shellcheck from
+# Debian's packages, with sudo when not root); safe to run again.
+# Run from anywhere: bash .ci/lint.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ACTIONLINT_VERSION=v1.7.12
-GOLANGCI_LINT_VERSION=v2.15.0
+# shellcheck source-path=SCRIPTDIR source=versions
+. .ci/versions
 
-export PATH="/usr/local/go/bin:$PATH"
+# The go on PATH first (actions/setup-go's on GitHub), else the usual one.
+export PATH="$PATH:/usr/local/go/bin"
 PATH="$(go env GOPATH)/bin:$PATH"
 export PATH
 
@@ -31,14 +34,15 @@ go_install() {
 go_install github.com/rhysd/actionlint/cmd/actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION"
 go_install github.com/golangci/golangci-lint/v2/cmd/golangci-lint github.com/golangci/golangci-lint/v2 "$GOLANGCI_LINT_VERSION"
 if ! command -v shellcheck >/dev/null; then
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	apt-get install -y -q --no-install-recommends shellcheck
+	sudo=()
+	[ "$(id -u)" = 0 ] || sudo=(sudo)
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends shellcheck
 fi
 
 echo "== actionlint $ACTIONLINT_VERSION"
 actionlint -no-color
-echo "== shellcheck"
-shellcheck .ci/run .ci/lint.sh .ci/container.sh .ci/fuzz.sh
+echo "== shellcheck $(shellcheck --version | sed -n 's/^version: //p')"
+shellcheck --external-sources .ci/run .ci/*.sh .ci/versions
 echo "== golangci-lint $GOLANGCI_LINT_VERSION"
 golangci-lint run ./...

@@ -34,7 +34,7 @@ const (
 	maxImageBytes = 8_000_000
 	binaryName    = "cloudflare-purge-action"
 	// goLDFlags are the Dockerfile's -ldflags (dockerfile_test.go
-	// at the repository root checks that the Dockerfile still has them).
+	// checks that the Dockerfile still has them).
 	goLDFlags   = "-s -w -X main.version=containertest"
 	builtTag    = "localhost/cloudflare-purge-action:containertest"
 	token       = "containertest-secret-token-Zx81"
@@ -130,75 +130,6 @@ func buildImage() error {
 		"--file", filepath.Join(root, "Dockerfile"), "--tag", builtTag, root)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	return cmd.Run()
-}
-
-// finalStageCopies reads the Dockerfile's last stage and returns the stage
-// its COPY --from instructions name and the paths they copy.
-func finalStageCopies(dockerfile string) (stage string, sources []string, err error) {
-	var final []string
-	for _, line := range joinContinuations(dockerfile) {
-		if strings.EqualFold(firstWord(line), "FROM") {
-			final = nil
-		}
-		final = append(final, line)
-	}
-	for _, line := range final {
-		fields := strings.Fields(line)
-		if !strings.EqualFold(fields[0], "COPY") {
-			continue
-		}
-		from := ""
-		var args []string
-		for _, f := range fields[1:] {
-			if v, ok := strings.CutPrefix(f, "--from="); ok {
-				from = v
-			} else if !strings.HasPrefix(f, "--") {
-				args = append(args, f)
-			}
-		}
-		if from == "" || len(args) != 2 {
-			return "", nil, fmt.Errorf("final stage: want COPY --from=STAGE SRC DST, got %q", line)
-		}
-		if stage != "" && from != stage {
-			return "", nil, fmt.Errorf("final stage copies from %s and %s, want one stage", stage, from)
-		}
-		stage = from
-		sources = append(sources, strings.TrimPrefix(args[0], "/"))
-	}
-	if stage == "" {
-		return "", nil, errors.New("the final stage copies nothing from an earlier stage")
-	}
-	return stage, sources, nil
-}
-
-// joinContinuations returns the Dockerfile's instructions, one a string,
-// without comments and blank lines.
-func joinContinuations(dockerfile string) []string {
-	var out []string
-	cur := ""
-	for _, line := range strings.Split(dockerfile, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		if body, ok := strings.CutSuffix(trimmed, `\`); ok {
-			cur += body + " "
-			continue
-		}
-		out = append(out, cur+trimmed)
-		cur = ""
-	}
-	if strings.TrimSpace(cur) != "" {
-		out = append(out, strings.TrimSpace(cur))
-	}
-	return out
-}
-
-func firstWord(s string) string {
-	if f := strings.Fields(s); len(f) > 0 {
-		return f[0]
-	}
-	return ""
 }
 
 func engineOutput(t *testing.T, args ...string) string {

@@ -4,8 +4,8 @@
 // variables, the workspace and file-command folders mounted, against the
 // loopback fake of the Cloudflare API.
 //
-// The tests need podman (or docker) and run only with the container build
-// tag:
+// The container tests need podman (or docker) and run only with the
+// container build tag:
 //
 //	go test -tags container -count=1 -v ./internal/containertest/
 //
@@ -15,4 +15,9 @@
 // the Dockerfile's final stage themselves, with the builder stage replaced
 // by a binary built on this machine with the Dockerfile's flags, because
 // the builder's base image cannot be pulled everywhere the tests run.
+//
+// Without the tag, `go test` runs the Dockerfile rules tests
+// (dockerfile_test.go): no USER, an absolute exec-form ENTRYPOINT, a
+// scratch final stage, the builder pinned to go.mod's Go release by tag
+// and digest. Both read the Dockerfile with the parser in dockerfile.go.
 package containertest
