@@ -99,8 +99,14 @@ type Result struct {
 func (r *Reporter) Finish(res Result) bool {
 	outputsOK := r.setOutputs(res.IDs, res.Purged)
 	if res.Failed > 0 {
+		// Each failure is one line of the message, whatever line breaks
+		// the server's text held.
+		failures := make([]string, len(res.Failures))
+		for i, f := range res.Failures {
+			failures[i] = r.line(f)
+		}
 		msg := fmt.Sprintf("%d of %d request(s) failed; %d of %d target(s) not purged.\n%s",
-			res.Failed, res.Requests, res.Targets-res.Purged, res.Targets, strings.Join(res.Failures, "\n"))
+			res.Failed, res.Requests, res.Targets-res.Purged, res.Targets, strings.Join(failures, "\n"))
 		if res.Hint != "" {
 			msg += "\n" + res.Hint
 		}

@@ -1,11 +1,16 @@
-// Package cloudflaretest is a fake of Cloudflare's purge endpoints on
-// loopback, for tests and benchmarks: it records every request, answers
-// from a script, and can enforce a token bucket like Cloudflare's.
+// Package cloudflaretest is a fake of Cloudflare's purge endpoints, for
+// tests and benchmarks: it records every request, answers from a script,
+// and can enforce a token bucket like Cloudflare's. It listens on loopback
+// (New), for a process or container to reach, or serves in memory
+// (NewInMemory) through Client, which a testing/synctest bubble needs:
+// there, time only moves while every goroutine waits on something the
+// bubble owns, never on a socket.
 package cloudflaretest
 
 import (
 	"encoding/json"
 	"fmt"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -82,7 +87,7 @@ type Script func(n int, r Request) Response
 
 // Server is the fake API.
 type Server struct {
-	*httptest.Server
+	srv     *httptest.Server // nil when in memory
 	script  Script
 	latency time.Duration
 	bucket  *Bucket
@@ -107,11 +112,17 @@ func WithBucket(b *Bucket) Option { return func(f *Server) { f.bucket = b } }
 
 // New starts a fake on loopback; Close stops it.
 func New(opts ...Option) *Server {
+	f := NewInMemory(opts...)
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	return f
+}
+
+// NewInMemory makes a fake that only Client reaches.
+func NewInMemory(opts ...Option) *Server {
 	f := &Server{script: func(n int, _ Request) Response { return OK(ID(n)) }, hung: make(chan struct{})}
 	for _, o := range opts {
 		o(f)
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	return f
 }
 
@@ -124,12 +135,49 @@ func (f *Server) Close() {
 		close(f.hung)
 	}
 	f.mu.Unlock()
-	f.Server.CloseClientConnections()
-	f.Server.Close()
+	if f.srv != nil {
+		f.srv.CloseClientConnections()
+		f.srv.Close()
+	}
 }
 
+// InMemoryBaseURL is the api-url of an in-memory fake. Loopback, so that
+// even a client that bypassed Client could only reach this machine.
+const InMemoryBaseURL = "http://127.0.0.1:9/client/v4"
+
 // BaseURL is the base URL to give as api-url.
-func (f *Server) BaseURL() string { return f.Server.URL + "/client/v4" }
+func (f *Server) BaseURL() string {
+	if f.srv == nil {
+		return InMemoryBaseURL
+	}
+	return f.srv.URL + "/client/v4"
+}
+
+// Client is an HTTP client whose requests the fake answers in memory,
+// whatever their host: no socket, no goroutine of its own.
+func (f *Server) Client() *http.Client { return &http.Client{Transport: memoryTransport{f}} }
+
+type memoryTransport struct{ f *Server }
+
+// errReset is what a client sees of a connection the fake closed.
+var errReset = errors.New("connection reset by peer (fake)")
+
+func (m memoryTransport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				panic(p)
+			}
+			resp, err = nil, errReset
+		}
+	}()
+	rec := httptest.NewRecorder()
+	m.f.serve(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err // the fake hung until the client gave up
+	}
+	return rec.Result(), nil
+}
 
 // Requests returns every request received so far.
 func (f *Server) Requests() []Request {

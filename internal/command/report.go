@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,6 +132,8 @@ func explain(err error) (why, hint string) {
 			"Cloudflare's purge rate limit was hit: set the plan input to pace requests, lower concurrency, or raise timeout."
 	case purge.TimedOut(err):
 		return "timeout", "Raise the timeout input, or set plan so requests are paced from the start."
+	case errors.Is(err, context.Canceled):
+		return "cancelled", "The run was stopped (the job was cancelled, or the runner sent SIGTERM)."
 	case isAPI:
 		return fmt.Sprintf("HTTP %d", apiErr.Status), ""
 	}

@@ -1,4 +1,4 @@
-package main_test
+package command_test
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cfpurge/cloudflare-purge-action/internal/actiontest"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
 )
 
@@ -38,8 +39,8 @@ func withDebug(t *testing.T, scenario func(t *testing.T, debug bool)) {
 	}
 }
 
-func symlink(target, name string) func(t *testing.T, workspace string) {
-	return func(t *testing.T, workspace string) {
+func symlink(target, name string) func(t testing.TB, workspace string) {
+	return func(t testing.TB, workspace string) {
 		t.Helper()
 		if err := os.Symlink(target, filepath.Join(workspace, name)); err != nil {
 			t.Fatal(err)
@@ -60,13 +61,12 @@ func TestBadInputTable(t *testing.T) {
 		return inputs(append([]string{"purge-type", "files", "targets", ""}, kv...)...)
 	}
 	tests := []struct {
-		name      string
-		inputs    map[string]string
-		files     map[string]string
-		setup     func(*testing.T, string)
-		inProcess bool
-		input     string // the input the annotation must name
-		msg       string // and, where set, what its message must say
+		name   string
+		inputs map[string]string
+		files  map[string]string
+		setup  func(testing.TB, string)
+		input  string // the input the annotation must name
+		msg    string // and, where set, what its message must say
 	}{
 		{name: "zone-id empty", inputs: tags("zone-id", ""), input: "zone-id"},
 		{name: "zone-id with a space", inputs: tags("zone-id", "023e105f 4ecef8ad"), input: "zone-id"},
@@ -79,7 +79,7 @@ func TestBadInputTable(t *testing.T) {
 		{name: "environment-id dot-dot slash", inputs: tags("environment-id", "../x"), input: "environment-id"},
 		{name: "environment-id percent-escape", inputs: tags("environment-id", "e%2F1"), input: "environment-id"},
 		{name: "environment-id with a space", inputs: tags("environment-id", "e 1"), input: "environment-id"},
-		{name: "environment-id NUL byte", inputs: tags("environment-id", "e\x001"), inProcess: true, input: "environment-id"},
+		{name: "environment-id NUL byte", inputs: tags("environment-id", "e\x001"), input: "environment-id"},
 		{name: "purge-type empty", inputs: tags("purge-type", ""), input: "purge-type"},
 		{name: "purge-type unknown", inputs: tags("purge-type", "purge_everything"), input: "purge-type"},
 		{name: "purge-type list", inputs: tags("purge-type", "files,tags"), input: "purge-type"},
@@ -93,8 +93,8 @@ func TestBadInputTable(t *testing.T) {
 		{name: "host with a scheme", inputs: inputs("purge-type", "hosts", "targets", "https://www.example.com"), input: "targets"},
 		{name: "prefix with a query", inputs: inputs("purge-type", "prefixes", "targets", "www.example.com/a?b=1"), input: "targets"},
 		{name: "tag with a space", inputs: tags("targets", "blog posts"), input: "targets"},
-		{name: "NUL byte in targets", inputs: tags("targets", "blog\x00home"), inProcess: true, input: "targets"},
-		{name: "1 MB targets", inputs: tags("targets", strings.Repeat("tag-0123456789\n", 70_000)), inProcess: true, input: "targets", msg: "put long lists in targets-file"},
+		{name: "NUL byte in targets", inputs: tags("targets", "blog\x00home"), input: "targets"},
+		{name: "1 MB targets", inputs: tags("targets", strings.Repeat("tag-0123456789\n", 70_000)), input: "targets", msg: "put long lists in targets-file"},
 		{name: "NUL byte in targets-file", inputs: files("targets-file", "urls.txt"), files: map[string]string{"urls.txt": "https://www.example.com/a\x00b\n"}, input: "targets-file", msg: "control character"},
 		{name: "targets-file is a folder", inputs: files("targets-file", "purge"), files: map[string]string{"purge/x.txt": "x"}, input: "targets-file", msg: "not a regular file"},
 		{name: "targets-file missing", inputs: files("targets-file", "nope.txt"), input: "targets-file", msg: "does not exist"},
@@ -127,21 +127,19 @@ func TestBadInputTable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			withDebug(t, func(t *testing.T, debug bool) {
-				fake := cloudflaretest.New()
-				defer fake.Close()
-				r := runStep(t, fake, step{inputs: tt.inputs, files: tt.files, setup: tt.setup, inProcess: tt.inProcess, debug: debug})
-				if r.code != 1 {
-					t.Errorf("exit %d, want 1", r.code)
+				r := runStep(t, actiontest.Step{Inputs: tt.inputs, Files: tt.files, Setup: tt.setup, Debug: debug})
+				if r.Code != 1 {
+					t.Errorf("exit %d, want 1", r.Code)
 				}
 				if len(r.requests) != 0 {
 					t.Errorf("%d requests sent; bad input must send nothing", len(r.requests))
 				}
 				named := false
-				for _, a := range r.annotations("error") {
-					named = named || a.title == "Invalid input "+tt.input && strings.Contains(a.message, tt.msg)
+				for _, a := range r.Annotations("error") {
+					named = named || a.Title == "Invalid input "+tt.input && strings.Contains(a.Message, tt.msg)
 				}
 				if !named {
-					t.Errorf("annotations = %+v, want one titled for %s saying %q", r.annotations("error"), tt.input, tt.msg)
+					t.Errorf("annotations = %+v, want one titled for %s saying %q", r.Annotations("error"), tt.input, tt.msg)
 				}
 				assertNoSecrets(t, r, tt.inputs)
 			})
@@ -194,11 +192,9 @@ func TestOddButValidInputsWork(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := cloudflaretest.New()
-			defer fake.Close()
-			r := runStep(t, fake, step{inputs: tt.inputs, files: tt.files})
-			if r.code != 0 || len(r.requests) != 1 || string(r.requests[0].Body) != tt.wantBody {
-				t.Fatalf("exit %d, requests %d, want 0 and one with %s\n%s", r.code, len(r.requests), tt.wantBody, r.stdout)
+			r := runStep(t, actiontest.Step{Inputs: tt.inputs, Files: tt.files})
+			if r.Code != 0 || len(r.requests) != 1 || string(r.requests[0].Body) != tt.wantBody {
+				t.Fatalf("exit %d, requests %d, want 0 and one with %s\n%s", r.Code, len(r.requests), tt.wantBody, r.Stdout)
 			}
 		})
 	}
@@ -226,15 +222,11 @@ func rateLimited(retryAfter string) cloudflaretest.Response {
 
 func TestFaultTable(t *testing.T) {
 	t.Parallel()
-	// The other host a redirect points at: it must never be reached.
-	other := cloudflaretest.New()
-	t.Cleanup(other.Close)
 	big := strings.Repeat("x", 50<<20)
 	tests := []struct {
 		name      string
 		script    cloudflaretest.Script
 		kv        []string // extra inputs
-		exec      bool     // run the built binary (real time) rather than in-process
 		wantCode  int
 		wantTitle string // substring of the error annotation's title
 		wantMsg   string // substring of its message
@@ -243,12 +235,6 @@ func TestFaultTable(t *testing.T) {
 		{name: "429 with Retry-After", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
 			if n == 0 {
 				return rateLimited("3")
-			}
-			return cloudflaretest.OK(cloudflaretest.ID(n))
-		}, wantReqs: 4},
-		{name: "429 with Retry-After, real time", exec: true, script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
-			if n == 0 {
-				return rateLimited("1")
 			}
 			return cloudflaretest.OK(cloudflaretest.ID(n))
 		}, wantReqs: 4},
@@ -275,6 +261,8 @@ func TestFaultTable(t *testing.T) {
 			wantCode: 1, wantTitle: "HTTP 503", wantMsg: "HTTP 503", wantReqs: 12},
 		{name: "520 storm with HTML", script: func(int, cloudflaretest.Request) cloudflaretest.Response { return html(520) },
 			wantCode: 1, wantTitle: "HTTP 520", wantMsg: "HTTP 520", wantReqs: 12},
+		{name: "501 is final: not implemented, never retried", script: func(int, cloudflaretest.Request) cloudflaretest.Response { return html(501) },
+			wantCode: 1, wantTitle: "HTTP 501", wantMsg: "request 1-3 of 3: HTTP 501", wantReqs: 3},
 		{name: "5xx then success", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
 			if n < 2 {
 				return html(502 + n)
@@ -316,8 +304,10 @@ func TestFaultTable(t *testing.T) {
 			return cloudflaretest.OK(cloudflaretest.ID(n))
 		}, wantCode: 1, wantTitle: "HTTP 200", wantMsg: "response body is larger than 1048576 bytes", wantReqs: 3},
 		{name: "redirect to another host", script: func(int, cloudflaretest.Request) cloudflaretest.Response {
-			return cloudflaretest.Response{Status: 307, Header: map[string]string{"Location": other.BaseURL() + "/zones/" + zone + "/purge_cache"}}
-		}, wantCode: 1, wantTitle: "HTTP 307", wantMsg: "redirect not followed (to host 127.0.0.1", wantReqs: 3},
+			// In memory every host reaches this fake: a followed redirect
+			// would show as a second request per batch.
+			return cloudflaretest.Response{Status: 307, Header: map[string]string{"Location": "https://elsewhere.example/client/v4/zones/" + zone + "/purge_cache"}}
+		}, wantCode: 1, wantTitle: "HTTP 307", wantMsg: "redirect not followed (to host elsewhere.example)", wantReqs: 3},
 		{name: "failure in the middle of a multi-batch purge", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
 			if n == 1 {
 				return cloudflaretest.Fail(400, 1012, `Request must contain one of "purge_everything", "files", "tags", "hosts" or "prefixes"`)
@@ -335,31 +325,26 @@ func TestFaultTable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			withDebug(t, func(t *testing.T, debug bool) {
-				fake := cloudflaretest.New(cloudflaretest.WithScript(tt.script))
-				defer fake.Close()
 				in := faultInputs(tt.kv...)
-				r := runStep(t, fake, step{inputs: in, debug: debug, inProcess: !tt.exec, timeout: 20 * time.Second})
-				if r.code != tt.wantCode {
-					t.Fatalf("exit %d, want %d\n%s", r.code, tt.wantCode, r.stdout)
+				r := runStep(t, actiontest.Step{Inputs: in, Debug: debug}, cloudflaretest.WithScript(tt.script))
+				if r.Code != tt.wantCode {
+					t.Fatalf("exit %d, want %d\n%s", r.Code, tt.wantCode, r.Stdout)
 				}
 				if tt.wantReqs >= 0 && len(r.requests) != tt.wantReqs {
 					t.Errorf("%d requests, want %d", len(r.requests), tt.wantReqs)
 				}
-				errs := r.annotations("error")
+				errs := r.Annotations("error")
 				if tt.wantCode == 0 && len(errs) != 0 {
 					t.Errorf("annotations on success: %+v", errs)
 				}
 				if tt.wantCode != 0 {
-					if len(errs) != 1 || !strings.HasPrefix(errs[0].title, "Cloudflare purge failed: ") ||
-						!strings.Contains(errs[0].title, tt.wantTitle) || !strings.Contains(errs[0].message, tt.wantMsg) {
+					if len(errs) != 1 || !strings.HasPrefix(errs[0].Title, "Cloudflare purge failed: ") ||
+						!strings.Contains(errs[0].Title, tt.wantTitle) || !strings.Contains(errs[0].Message, tt.wantMsg) {
 						t.Errorf("annotations = %+v\nwant one titled ...%q saying ...%q", errs, tt.wantTitle, tt.wantMsg)
 					}
 				}
 				assertNoTargetLost(t, r, faultTargets)
 				assertSecretsOnlyMasked(t, r, token)
-				if got := other.Requests(); len(got) != 0 {
-					t.Errorf("%d requests reached the host a redirect pointed at", len(got))
-				}
 			})
 		})
 	}
@@ -390,25 +375,25 @@ func assertNoTargetLost(t *testing.T, r run, all []string) {
 			}
 		}
 	}
-	if r.outputs["count"] != fmt.Sprint(len(confirmed)) {
-		t.Errorf("count = %q, but the API confirmed %d targets", r.outputs["count"], len(confirmed))
+	if r.Outputs["count"] != fmt.Sprint(len(confirmed)) {
+		t.Errorf("count = %q, but the API confirmed %d targets", r.Outputs["count"], len(confirmed))
 	}
 	var ids []string
-	if err := json.Unmarshal([]byte(r.outputs["purge-ids"]), &ids); err != nil {
-		t.Fatalf("purge-ids = %q: %v", r.outputs["purge-ids"], err)
+	if err := json.Unmarshal([]byte(r.Outputs["purge-ids"]), &ids); err != nil {
+		t.Fatalf("purge-ids = %q: %v", r.Outputs["purge-ids"], err)
 	}
 	sort.Strings(ids)
 	sort.Strings(confirmedIDs)
 	if fmt.Sprint(ids) != fmt.Sprint(confirmedIDs) {
 		t.Errorf("purge-ids = %v, the API confirmed %v", ids, confirmedIDs)
 	}
-	if !strings.Contains(r.summary, fmt.Sprintf("| Targets | %d (%d purged) |", len(all), len(confirmed))) {
-		t.Errorf("summary does not agree with %d of %d purged:\n%s", len(confirmed), len(all), r.summary)
+	if !strings.Contains(r.Summary, fmt.Sprintf("| Targets | %d (%d purged) |", len(all), len(confirmed))) {
+		t.Errorf("summary does not agree with %d of %d purged:\n%s", len(confirmed), len(all), r.Summary)
 	}
 	if lost := len(all) - len(confirmed); lost > 0 {
 		msg := ""
-		if errs := r.annotations("error"); len(errs) > 0 {
-			msg = errs[0].message
+		if errs := r.Annotations("error"); len(errs) > 0 {
+			msg = errs[0].Message
 		}
 		if !strings.Contains(msg, fmt.Sprintf("%d of %d target(s) not purged", lost, len(all))) {
 			t.Errorf("%d targets not purged, but the annotation does not say so: %q", lost, msg)
@@ -422,18 +407,17 @@ func TestAPITextCannotStartWorkflowCommands(t *testing.T) {
 	t.Parallel()
 	withDebug(t, func(t *testing.T, debug bool) {
 		evil := "bad\n::add-mask::x\n::error::forged\r\n::stop-commands::tok\n::endgroup::"
-		fake := cloudflaretest.New(cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response {
+		script := cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response {
 			r := cloudflaretest.Fail(400, 1, evil)
 			r.Header = map[string]string{"X-Evil": "y"}
 			return r
-		}))
-		defer fake.Close()
-		r := runStep(t, fake, step{inputs: inputs("purge-type", "tags", "targets", "a"), debug: debug})
-		if r.code != 1 {
-			t.Fatalf("exit %d", r.code)
+		})
+		r := runStep(t, actiontest.Step{Inputs: inputs("purge-type", "tags", "targets", "a"), Debug: debug}, script)
+		if r.Code != 1 {
+			t.Fatalf("exit %d", r.Code)
 		}
 		errorLines := 0
-		for _, line := range strings.Split(r.stdout, "\n") {
+		for _, line := range strings.Split(r.Stdout, "\n") {
 			switch {
 			case line == "::add-mask::"+token:
 			case strings.HasPrefix(line, "::add-mask::"), strings.HasPrefix(line, "::stop-commands::"), strings.HasPrefix(line, "::error::"):
@@ -445,7 +429,7 @@ func TestAPITextCannotStartWorkflowCommands(t *testing.T) {
 		if errorLines != 1 {
 			t.Errorf("%d error annotations, want exactly the action's own one", errorLines)
 		}
-		if errs := r.annotations("error"); len(errs) != 1 || !strings.Contains(errs[0].message, "bad ::add-mask::x ::error::forged") {
+		if errs := r.Annotations("error"); len(errs) != 1 || !strings.Contains(errs[0].Message, "bad ::add-mask::x ::error::forged") {
 			t.Errorf("annotation = %+v; want the API text on one line", errs)
 		}
 	})
@@ -453,22 +437,20 @@ func TestAPITextCannotStartWorkflowCommands(t *testing.T) {
 
 func TestUnwritableOutputFailsTheStep(t *testing.T) {
 	t.Parallel()
-	fake := cloudflaretest.New()
-	defer fake.Close()
-	r := runStep(t, fake, step{
-		inputs:     inputs("purge-type", "everything"),
-		outputPath: "output-folder",
-		setup: func(t *testing.T, workspace string) {
+	r := runStep(t, actiontest.Step{
+		Inputs:     inputs("purge-type", "everything"),
+		OutputPath: "output-folder",
+		Setup: func(t testing.TB, workspace string) {
 			// GITHUB_OUTPUT names a folder, which cannot be appended to.
 			if err := os.Mkdir(filepath.Join(filepath.Dir(workspace), "output-folder"), 0o755); err != nil {
 				t.Fatal(err)
 			}
 		},
 	})
-	if r.code != 1 || len(r.requests) != 1 {
-		t.Fatalf("exit %d, %d requests; want 1 and the purge sent", r.code, len(r.requests))
+	if r.Code != 1 || len(r.requests) != 1 {
+		t.Fatalf("exit %d, %d requests; want 1 and the purge sent", r.Code, len(r.requests))
 	}
-	if errs := r.annotations("error"); len(errs) != 1 || errs[0].title != "Could not write the step outputs" {
+	if errs := r.Annotations("error"); len(errs) != 1 || errs[0].Title != "Could not write the step outputs" {
 		t.Errorf("annotations = %+v", errs)
 	}
 }

@@ -1,0 +1,134 @@
+package main_test
+
+// A handful of runs of the built binary exactly as the runner starts it: a
+// process with only the step's environment, in real time, over a real
+// socket. Everything else about the whole command is tested in-process in
+// internal/command.
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/actiontest"
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
+)
+
+const (
+	zone  = "023e105f4ecef8ad9ca31a8372d0c353"
+	token = "cfut_Xq8e2Tk3mP9vLr4NcW7yHs1BdF6gJz0AaQeRtYuIoPl_4f2a"
+)
+
+var binary actiontest.Binary
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cpa-main")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary.Path, err = actiontest.Build(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building the action:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func inputs(fake *cloudflaretest.Server, kv ...string) map[string]string {
+	m := map[string]string{"zone-id": zone, "api-token": token, "api-url": fake.BaseURL()}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func TestBinaryPurgesAndWritesOutputs(t *testing.T) {
+	t.Parallel()
+	fake := cloudflaretest.New()
+	defer fake.Close()
+	r := actiontest.Run(t, binary, actiontest.Step{
+		Inputs: inputs(fake, "purge-type", "files", "targets-file", "urls.txt"),
+		Files:  map[string]string{"urls.txt": "https://www.example.com/a\nhttps://www.example.com/b\n"},
+	})
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	want := map[string]string{"purge-id": cloudflaretest.ID(0), "purge-ids": `["` + cloudflaretest.ID(0) + `"]`, "count": "2"}
+	if fmt.Sprint(r.Outputs) != fmt.Sprint(want) {
+		t.Errorf("outputs = %v, want %v", r.Outputs, want)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 1 || reqs[0].Header.Get("User-Agent") != "cloudflare-purge-action/"+actiontest.Version {
+		t.Errorf("requests = %+v", reqs)
+	}
+	actiontest.AssertSecretsOnlyMasked(t, r, false, token)
+}
+
+func TestBinaryRefusesBadInputBeforeSending(t *testing.T) {
+	t.Parallel()
+	fake := cloudflaretest.New()
+	defer fake.Close()
+	r := actiontest.Run(t, binary, actiontest.Step{Inputs: inputs(fake, "zone-id", "", "purge-type", "everything")})
+	if r.Code != 1 || len(fake.Requests()) != 0 || !r.HasAnnotation("error", "Invalid input zone-id", "is required") {
+		t.Errorf("exit %d, %d requests\n%s", r.Code, len(fake.Requests()), r.Stdout)
+	}
+	actiontest.AssertSecretsOnlyMasked(t, r, false, token)
+}
+
+// Retry-After is honoured in real time, not only in a test's virtual one.
+func TestBinaryWaitsForRetryAfter(t *testing.T) {
+	t.Parallel()
+	fake := cloudflaretest.New(cloudflaretest.WithScript(func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
+		if n == 0 {
+			r := cloudflaretest.Fail(429, 971, "Please wait and consider throttling your request speed")
+			r.Header = map[string]string{"Retry-After": "1"}
+			return r
+		}
+		return cloudflaretest.OK(cloudflaretest.ID(n))
+	}))
+	defer fake.Close()
+	r := actiontest.Run(t, binary, actiontest.Step{Inputs: inputs(fake, "purge-type", "tags", "targets", "a")})
+	reqs := fake.Requests()
+	if r.Code != 0 || len(reqs) != 2 {
+		t.Fatalf("exit %d, %d requests\n%s", r.Code, len(reqs), r.Stdout)
+	}
+	if gap := reqs[1].At.Sub(reqs[0].At); gap < time.Second {
+		t.Errorf("retried %v after a 429 with Retry-After: 1", gap)
+	}
+}
+
+// SIGTERM (a cancelled job) ends a purge that waits on a server that
+// never answers, at once, with an annotation saying so.
+func TestBinaryStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	arrived := make(chan struct{}, 1)
+	fake := cloudflaretest.New(cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response {
+		arrived <- struct{}{}
+		return cloudflaretest.Response{Hang: true}
+	}))
+	defer fake.Close()
+	b := binary
+	b.Started = func(cmd *exec.Cmd) {
+		go func() {
+			select {
+			case <-arrived:
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+			case <-time.After(20 * time.Second):
+			}
+		}()
+	}
+	r := actiontest.Run(t, b, actiontest.Step{Inputs: inputs(fake, "purge-type", "everything")})
+	if r.Code != 1 || !r.HasAnnotation("error", "Cloudflare purge failed: cancelled", "run cancelled") {
+		t.Errorf("exit %d\n%s", r.Code, r.Stdout)
+	}
+	if !strings.Contains(r.Summary, "Cloudflare cache purge failed") {
+		t.Errorf("summary:\n%s", r.Summary)
+	}
+}
