@@ -7,34 +7,30 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cfpurge/cloudflare-purge-action/internal/clocktest"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 )
 
-var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-
-// newClock is virtual time from t0; see clocktest.Clock for auto.
-func newClock(auto bool) *clocktest.Clock { return clocktest.New(t0, auto) }
-
-// call is one request the fake purger received.
+// call is one request the fake sender received.
 type call struct {
 	n     int // 0-based, in arrival order
-	items []string
+	req   cloudflare.Request
+	items []string // the body's targets (tags, URLs...), in order
 	at    time.Time
 }
 
-// fakePurger answers from a script and records calls with clock time.
-type fakePurger struct {
-	clock  *clocktest.Clock
+// fakeSender answers from a script and records every call with the time
+// it arrived. Tests run it inside a synctest bubble, so that time is the
+// bubble's virtual time and moves only when every goroutine waits.
+type fakeSender struct {
 	script func(c call) (cloudflare.Result, error)
 
 	mu    sync.Mutex
 	calls []call
 }
 
-func (p *fakePurger) Purge(_ context.Context, _, _ string, body cloudflare.Body) (cloudflare.Result, error) {
+func (s *fakeSender) Send(_ context.Context, r cloudflare.Request) (cloudflare.Result, error) {
 	var items []string
-	raw, _ := json.Marshal(body)
+	raw, _ := json.Marshal(r.Body)
 	var decoded map[string][]any
 	if json.Unmarshal(raw, &decoded) == nil {
 		for _, list := range decoded {
@@ -44,20 +40,20 @@ func (p *fakePurger) Purge(_ context.Context, _, _ string, body cloudflare.Body)
 			}
 		}
 	}
-	p.mu.Lock()
-	c := call{n: len(p.calls), items: items, at: p.clock.Now()}
-	p.calls = append(p.calls, c)
-	p.mu.Unlock()
-	if p.script == nil {
+	s.mu.Lock()
+	c := call{n: len(s.calls), req: r, items: items, at: time.Now()}
+	s.calls = append(s.calls, c)
+	s.mu.Unlock()
+	if s.script == nil {
 		return cloudflare.Result{ID: id(c.n)}, nil
 	}
-	return p.script(c)
+	return s.script(c)
 }
 
-func (p *fakePurger) Calls() []call {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]call(nil), p.calls...)
+func (s *fakeSender) Calls() []call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]call(nil), s.calls...)
 }
 
 func id(n int) string { return fmt.Sprintf("id%03d", n) }

@@ -78,8 +78,12 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) []BatchRe
 	var queue []BatchResult // what to send, as results to be filled in
 	maxCost := 1
 	var planned cloudflare.Rate
+	if len(jobs) > 0 {
+		// Every job of a run has the run's one purge type, so they draw
+		// from one bucket of the plan.
+		planned = opts.Limits.Bucket(jobs[0].Type)
+	}
 	for j, job := range jobs {
-		planned = opts.Limits.Bucket(job.Type)
 		for _, b := range job.Batches {
 			queue = append(queue, BatchResult{Job: j, Batch: b})
 			maxCost = max(maxCost, b.Count())

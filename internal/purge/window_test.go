@@ -2,8 +2,11 @@ package purge_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
@@ -29,83 +32,139 @@ func TestLeastDuration(t *testing.T) {
 	}
 }
 
+func TestCheckBudget(t *testing.T) {
+	t.Parallel()
+	urls := func(n int) []cloudflare.Target { return prefixed("https://a.example/", n) }
+	files := func(n, size int) purge.Job {
+		return purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls(n), size)
+	}
+
+	// Refused: 34,500 URLs at 30 a request are 1,150 requests, past one
+	// window's 1,140, so at least 5 minutes, and 5m is not more than that.
+	err := purge.CheckBudget([]purge.Job{files(34_500, 30)}, 30, 5*time.Minute)
+	want := "5m is too short: 34500 targets at 30 a request are 1150 requests, which take at least 5m under " +
+		"Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 5m (e.g. 10m), or a larger batch-size"
+	if err == nil || err.Error() != want {
+		t.Errorf("CheckBudget(34,500 at 30, 5m) = %v, want %q", err, want)
+	}
+	budgetErr, ok := errors.AsType[*purge.BudgetError](err)
+	if !ok || *budgetErr != (purge.BudgetError{Targets: 34_500, BatchSize: 30, Requests: 1150, Least: 5 * time.Minute, Timeout: 5 * time.Minute}) {
+		t.Errorf("CheckBudget(34,500 at 30, 5m) = %#v, want a *BudgetError with the numbers", err)
+	}
+
+	for _, tt := range []struct {
+		name    string
+		jobs    []purge.Job
+		timeout time.Duration
+		want    string // "" passes
+	}{
+		{"no jobs", nil, time.Second, ""},
+		{"everything", []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Everything, nil, 30)}, time.Second, ""},
+		{"1,140 requests fit one window", []purge.Job{files(windowLimit, 1)}, time.Second, ""},
+		{"1,141 requests with 5m1s", []purge.Job{files(windowLimit+1, 1)}, 5*time.Minute + time.Second, ""},
+		{"1,141 requests with 5m", []purge.Job{files(windowLimit+1, 1)}, 5 * time.Minute,
+			"1141 targets at 1 a request are 1141 requests, which take at least 5m"},
+		{"jobs add up", []purge.Job{files(600, 1), tagJobs(541, 1)[0]}, 5 * time.Minute,
+			"1141 targets at 1 a request are 1141 requests, which take at least 5m"},
+		{"2,281 requests with 10m", []purge.Job{files(2*windowLimit+1, 1)}, 10 * time.Minute,
+			"10m is too short: 2281 targets at 1 a request are 2281 requests, which take at least 10m under Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 10m (e.g. 15m)"},
+	} {
+		err := purge.CheckBudget(tt.jobs, 1, tt.timeout)
+		if tt.want == "" && err != nil {
+			t.Errorf("%s: CheckBudget = %v, want nil", tt.name, err)
+		}
+		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: CheckBudget = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
 // TestRunAPIWindowHoldsEveryWorker: workers woken together when the
-// window frees up must not overfill it. The clock moves only when the test
-// says, so each request's recorded time is the time it was let go.
+// window frees up must not overfill it. Time moves only once every worker
+// waits (synctest.Wait), so each request's recorded time is the time it
+// was let go.
 func TestRunAPIWindowHoldsEveryWorker(t *testing.T) {
 	t.Parallel()
-	clock := newClock(false)
-	p := &fakePurger{clock: clock}
-	o := opts(clock)
-	o.Concurrency = 8
-	o.Deadline = t0.Add(time.Hour)
-	const n = 2*windowLimit + 120
-	done := make(chan []purge.BatchResult)
-	go func() { done <- purge.Run(context.Background(), p, purge.Plan(cloudflare.Tags, tags(n), 1), o) }()
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		s := &fakeSender{}
+		o := opts(t0)
+		o.Concurrency = 8
+		o.Deadline = t0.Add(time.Hour)
+		const n = 2*windowLimit + 120
+		done := make(chan []purge.BatchResult)
+		go func() { done <- purge.Run(context.Background(), s, tagJobs(n, 1), o) }()
 
-	for lot, want := range []int{windowLimit, 2 * windowLimit} {
-		clock.WaitSleepers(t, o.Concurrency) // every worker waits for the window
-		calls := p.Calls()
-		if len(calls) != want {
-			t.Fatalf("%d requests before the window moved on, want %d", len(calls), want)
+		// (Checks before Run returns use Errorf: a Fatalf would leave its
+		// goroutines blocked, which synctest reports as a deadlock.)
+		for lot, want := range []int{windowLimit, 2 * windowLimit} {
+			synctest.Wait() // every worker waits for the window
+			calls := s.Calls()
+			if len(calls) != want {
+				t.Errorf("%d requests before the window moved on, want %d", len(calls), want)
+			} else if i := slices.IndexFunc(calls[want-windowLimit:], func(c call) bool {
+				return !c.at.Equal(t0.Add(time.Duration(lot) * 5 * time.Minute))
+			}); i >= 0 {
+				c := calls[want-windowLimit+i]
+				t.Errorf("request %d at +%v, want +%v", c.n, c.at.Sub(t0), time.Duration(lot)*5*time.Minute)
+			}
+			time.Sleep(5 * time.Minute)
 		}
-		for _, c := range calls[want-windowLimit:] {
-			if at := t0.Add(time.Duration(lot) * 5 * time.Minute); !c.at.Equal(at) {
-				t.Fatalf("request %d at +%v, want +%v", c.n, c.at.Sub(t0), at.Sub(t0))
+		for _, r := range <-done {
+			if r.Err != nil {
+				t.Fatalf("batch %d: %v", r.Batch.Index, r.Err)
 			}
 		}
-		clock.Advance(5 * time.Minute)
-	}
-	for _, r := range <-done {
-		if r.Err != nil {
-			t.Fatalf("batch %d: %v", r.Batch.Index, r.Err)
+		if calls := s.Calls(); len(calls) != n || !calls[n-1].at.Equal(t0.Add(10*time.Minute)) {
+			t.Errorf("%d requests, the last at +%v; want %d, the last lot at +10m", len(calls), time.Since(t0), n)
 		}
-	}
-	if calls := p.Calls(); len(calls) != n || !calls[n-1].at.Equal(t0.Add(10*time.Minute)) {
-		t.Errorf("%d requests, the last at +%v; want %d, the last lot at +10m", len(calls), calls[len(calls)-1].at.Sub(t0), n)
-	}
+	})
 }
 
 func TestRunAPIWindowSchedule(t *testing.T) {
 	t.Parallel()
-	clock := newClock(true)
-	p := &fakePurger{clock: clock}
-	o := opts(clock)
-	o.Deadline = t0.Add(time.Hour)
-	const n = 2*windowLimit + 5
-	purge.Run(context.Background(), p, purge.Plan(cloudflare.Tags, tags(n), 1), o)
-	calls := p.Calls()
-	if len(calls) != n {
-		t.Fatalf("%d requests, want %d", len(calls), n)
-	}
-	for i, c := range calls {
-		if want := t0.Add(time.Duration(i/windowLimit) * 5 * time.Minute); !c.at.Equal(want) {
-			t.Fatalf("request %d at +%v, want +%v: each lot of %d waits for the window", i, c.at.Sub(t0), want.Sub(t0), windowLimit)
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		s := &fakeSender{}
+		o := opts(t0)
+		o.Deadline = t0.Add(time.Hour)
+		const n = 2*windowLimit + 5
+		purge.Run(context.Background(), s, tagJobs(n, 1), o)
+		calls := s.Calls()
+		if len(calls) != n {
+			t.Fatalf("%d requests, want %d", len(calls), n)
 		}
-	}
+		for i, c := range calls {
+			if want := t0.Add(time.Duration(i/windowLimit) * 5 * time.Minute); !c.at.Equal(want) {
+				t.Fatalf("request %d at +%v, want +%v: each lot of %d waits for the window", i, c.at.Sub(t0), want.Sub(t0), windowLimit)
+			}
+		}
+	})
 }
 
 func TestRunAPIWindowPastDeadlineFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	clock := newClock(true)
-	p := &fakePurger{clock: clock}
-	o := opts(clock)
-	o.Deadline = t0.Add(4 * time.Minute)
-	const n = windowLimit + 60
-	results := purge.Run(context.Background(), p, purge.Plan(cloudflare.Tags, tags(n), 1), o)
-	for i, r := range results {
-		if i < windowLimit {
-			if r.Err != nil {
-				t.Fatalf("batch %d: %v", i, r.Err)
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		s := &fakeSender{}
+		o := opts(t0)
+		o.Deadline = t0.Add(4 * time.Minute)
+		const n = windowLimit + 60
+		results := purge.Run(context.Background(), s, tagJobs(n, 1), o)
+		for i, r := range results {
+			if i < windowLimit {
+				if r.Err != nil {
+					t.Fatalf("batch %d: %v", i, r.Err)
+				}
+				continue
 			}
-			continue
+			want := "Cloudflare's API limit of 1200 requests per 5 minutes asks to wait 5m0s, longer than the 4m0s left of timeout"
+			if r.Err == nil || !strings.Contains(r.Err.Error(), want) || !purge.TimedOut(r.Err) || r.Attempts != 0 {
+				t.Fatalf("batch %d = %+v, want not sent: %s", i, r, want)
+			}
 		}
-		want := "Cloudflare's API limit of 1200 requests per 5 minutes asks to wait 5m0s, longer than the 4m0s left of timeout"
-		if r.Err == nil || !strings.Contains(r.Err.Error(), want) || !purge.TimedOut(r.Err) || r.Attempts != 0 {
-			t.Fatalf("batch %d = %+v, want not sent: %s", i, r, want)
+		if len(s.Calls()) != windowLimit || time.Since(t0) != 0 {
+			t.Errorf("%d requests, waited %v: the rest should fail without waiting", len(s.Calls()), time.Since(t0))
 		}
-	}
-	if len(p.Calls()) != windowLimit || len(clock.Slept()) != 0 {
-		t.Errorf("%d requests, slept %v: the rest should fail without waiting", len(p.Calls()), clock.Slept())
-	}
+	})
 }
