@@ -1,3 +1,5 @@
+//go:build unix
+
 package main_test
 
 // A handful of runs of the built binary exactly as the runner starts it: a
@@ -130,5 +132,94 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(r.Summary, "Cloudflare cache purge failed") {
 		t.Errorf("summary:\n%s", r.Summary)
+	}
+}
+
+// A FIFO as targets-file would block an open until a writer comes: it
+// is refused at once instead, before anything is sent.
+func TestBinaryRefusesAFIFOAtOnce(t *testing.T) {
+	t.Parallel()
+	fake := cloudflaretest.New()
+	defer fake.Close()
+	r := actiontest.Run(t, actiontest.Binary{Path: binary.Path, Timeout: 10 * time.Second}, actiontest.Step{
+		Inputs: inputs(fake, "purge-type", "files", "targets-file", "urls.fifo"),
+		Setup: func(t testing.TB, workspace string) {
+			if err := syscall.Mkfifo(workspace+"/urls.fifo", 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	if r.Code != 1 || len(fake.Requests()) != 0 || !r.HasAnnotation("error", "Invalid input targets-file", "is not a regular file but a named pipe") {
+		t.Errorf("exit %d, %d requests\n%s", r.Code, len(fake.Requests()), r.Stdout)
+	}
+}
+
+// BenchmarkTargetsFileMemory measures the binary's peak memory reading a
+// 64 MiB targets-file: one of valid URLs, as a dry run that plans every
+// request, and one of invalid lines. The goal is under 4 × the file plus
+// 64 MiB; it fails above that.
+//
+//	go test -run '^$' -bench TargetsFileMemory -benchtime 1x .
+//
+// The peak is the process's VmHWM (Linux), read while it runs: the rusage
+// of a child counts the memory of the test process it was forked from.
+func BenchmarkTargetsFileMemory(b *testing.B) {
+	const size = 64 << 20
+	for _, tc := range []struct {
+		name, line string
+		wantCode   int
+	}{
+		{"valid-urls", "https://www.example.com/assets/%07d.css\n", 0},
+		{"invalid-lines", "/relative/%07d\n", 1},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var text strings.Builder
+			for i := 0; text.Len() < size-64; i++ {
+				fmt.Fprintf(&text, tc.line, i)
+			}
+			for b.Loop() {
+				peak := make(chan int64, 1)
+				run := actiontest.Binary{Path: binary.Path, Timeout: 5 * time.Minute, Started: func(cmd *exec.Cmd) {
+					go func() { peak <- watchPeak(cmd.Process.Pid) }()
+				}}
+				r := actiontest.Run(b, run, actiontest.Step{
+					Inputs: map[string]string{"zone-id": zone, "purge-type": "files", "targets-file": "urls.txt", "dry-run": "true", "timeout": "10h"},
+					Files:  map[string]string{"urls.txt": text.String()},
+				})
+				if r.Code != tc.wantCode {
+					b.Fatalf("exit %d, want %d\n%.2000s", r.Code, tc.wantCode, r.Stdout)
+				}
+				p := <-peak
+				b.ReportMetric(float64(p)/(1<<20), "peak-MiB")
+				b.ReportMetric(float64(p)/float64(text.Len()), "peak/file")
+				if goal := int64(4*text.Len() + 64<<20); p > goal {
+					b.Errorf("peak memory %d MiB, over the goal of %d MiB", p>>20, goal>>20)
+				}
+			}
+		})
+	}
+}
+
+// watchPeak reads the process's peak resident memory (VmHWM) every few
+// milliseconds until it is gone, and returns the last reading, in bytes.
+func watchPeak(pid int) int64 {
+	var peak int64
+	for {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return peak
+		}
+		for line := range strings.Lines(string(data)) {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				var kib int64
+				if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kib); err == nil && kib<<10 > peak {
+					peak = kib << 10
+				}
+			}
+		}
+		if strings.Contains(string(data), "State:\tZ") {
+			return peak
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }

@@ -3,6 +3,7 @@ package action
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 )
@@ -49,7 +50,10 @@ type DryRun struct {
 	Scope     string
 	PurgeType string
 	Targets   int
-	Requests  []DryRequest
+	Count     int // requests
+	// Requests yields them one at a time: a dry run of a million URLs
+	// prints each body as it is made rather than holding them all.
+	Requests iter.Seq[DryRequest]
 }
 
 // DryRequest is one request a dry run prints.
@@ -61,17 +65,18 @@ type DryRequest struct {
 // DryRun prints every request the run would send, and reports whether the
 // outputs could be written. The outputs are empty: nothing was purged.
 func (r *Reporter) DryRun(d DryRun) bool {
-	n := len(d.Requests)
-	r.Group(fmt.Sprintf("Dry run: %d request(s) for %s, purge type %s (nothing is sent)", n, d.Scope, d.PurgeType))
-	for i, req := range d.Requests {
-		r.Infof("[%d/%d] POST %s", i+1, n, req.URL)
+	r.Group(fmt.Sprintf("Dry run: %d request(s) for %s, purge type %s (nothing is sent)", d.Count, d.Scope, d.PurgeType))
+	i := 0
+	for req := range d.Requests {
+		i++
+		r.Infof("[%d/%d] POST %s", i, d.Count, req.URL)
 		r.Infof("%s", req.Body)
 	}
 	r.EndGroup()
 	ok := r.setOutputs(nil, 0)
 	r.AddSummary(fmt.Sprintf("### Cloudflare cache purge: dry run\n\n"+
 		"Nothing was sent. %d request(s) planned for %s, purge type `%s`, %d target(s).\n",
-		n, r.Markdown(d.Scope), r.Markdown(d.PurgeType), d.Targets))
+		d.Count, r.Markdown(d.Scope), r.Markdown(d.PurgeType), d.Targets))
 	return ok
 }
 

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/action"
@@ -47,6 +48,12 @@ type Env struct {
 
 // Run runs the action and returns the process exit code.
 func Run(ctx context.Context, env Env) int {
+	// A long target list is parsed line by line, which makes garbage at
+	// every line while the list itself stays: collecting at half the
+	// usual heap growth keeps the peak near the list's own size (the
+	// targets-file benchmark in the README), at a cost in CPU that the
+	// network-bound rest of the run does not notice.
+	defer debug.SetGCPercent(debug.SetGCPercent(50))
 	spec, err := config.ParseSpec(env.ActionYML)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "error: %v\n", err) // a build without its action.yml
@@ -62,9 +69,24 @@ func Run(ctx context.Context, env Env) int {
 	}
 
 	rep := action.New(env.Stdout, env.Stderr, env.Getenv)
-	cfg, in, err := config.Load(ctx, flags, config.Env{Getenv: env.Getenv, WorkDir: env.WorkDir, Spec: spec})
+	in, err := config.ReadInputs(ctx, flags, env.Getenv, spec)
 	// Secrets are masked before anything else is printed, errors included.
 	rep.Mask(in.Secrets(env.Getenv))
+	if err != nil {
+		reportInvalid(rep, err)
+		return ExitFailure
+	}
+	// The timeout bounds the whole run from here, reading targets-file
+	// included; an invalid one is reported by validation, and meanwhile
+	// action.yml's default bounds the reading.
+	timeout, err := time.ParseDuration(in.Timeout)
+	if err != nil || timeout <= 0 {
+		timeout, _ = time.ParseDuration(spec.Default("timeout"))
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cfg, err := validate(ctx, in, config.Env{Getenv: env.Getenv, WorkDir: env.WorkDir, Spec: spec})
 	if err != nil {
 		reportInvalid(rep, err)
 		return ExitFailure
@@ -85,9 +107,6 @@ func Run(ctx context.Context, env Env) int {
 		return ExitOK
 	}
 
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
 	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version)
 
 	total := 0
@@ -100,7 +119,7 @@ func Run(ctx context.Context, env Env) int {
 		Concurrency: cfg.Concurrency,
 		MaxRetries:  cfg.MaxRetries,
 		Limits:      cfg.Plan.Limits(),
-		Deadline:    start.Add(cfg.Timeout),
+		Deadline:    start.Add(timeout),
 		NewBackOff:  env.NewBackOff,
 		OnDone: func(res purge.BatchResult) { // called one at a time
 			done++
@@ -112,6 +131,37 @@ func Run(ctx context.Context, env Env) int {
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// validate checks the inputs, reading targets-file, within ctx: a file
+// that blocks (on a network mount, say) must not hold the step past its
+// timeout or a SIGTERM. Validation itself opens only regular files and
+// never waits for a writer.
+func validate(ctx context.Context, in config.Inputs, env config.Env) (*config.Config, error) {
+	type result struct {
+		cfg *config.Config
+		err error
+	}
+	done := make(chan result, 1) // buffered: an abandoned validation still ends
+	go func() {
+		cfg, err := config.Validate(in, env)
+		done <- result{cfg, err}
+	}()
+	select {
+	case r := <-done:
+		return r.cfg, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("reading the inputs did not finish: %w", interruption(ctx.Err()))
+	}
+}
+
+// interruption words a context error: the timeout input ran out, or the
+// run was cancelled.
+func interruption(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("timeout reached: %w", err)
+	}
+	return fmt.Errorf("run cancelled (the job was cancelled, or the runner sent SIGTERM): %w", err)
 }
 
 // httpClient is the client requests go through: the given one or a new

@@ -454,3 +454,63 @@ func TestUnwritableOutputFailsTheStep(t *testing.T) {
 		t.Errorf("annotations = %+v", errs)
 	}
 }
+
+// A server (a proxy, a debugging endpoint, a mistyped api-url) may echo
+// the credentials back. Whatever it sends, no run of 8 characters of a
+// secret reaches any sink: log, debug lines, annotation, summary, outputs.
+// The token holds _ and -, which Markdown escaping would change, and the
+// echoes sit where shortening would cut them.
+func TestEchoedSecretsReachNoSink(t *testing.T) {
+	t.Parallel()
+	const tok = "Sn3l_cBU-x9Kq2_ZZtop77_aB-cD_eF9hW2"
+	const key = "9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d"
+	pad := func(n int) string { return strings.Repeat("x", n) }
+	tests := []struct {
+		name   string
+		legacy bool
+		answer cloudflaretest.Response
+	}{
+		{"token in an error message", false, cloudflaretest.Fail(400, 1012, "bad header Authorization: Bearer "+tok)},
+		{"token across the old 300-character cut", false, cloudflaretest.Fail(400, 1012, pad(290)+tok)},
+		{"token across the 1000-character line cut", false, cloudflaretest.Fail(400, 1012, pad(990)+tok)},
+		{"token in an HTML error page", false, cloudflaretest.Response{Status: 502, Body: "<html><body><h1>502</h1><p>" + pad(180) + " " + tok + "</p></body></html>"}},
+		{"token cut short by the server", false, cloudflaretest.Fail(403, 10000, "Authentication error for "+tok[:20])},
+		{"token with its end cut", false, cloudflaretest.Fail(403, 10000, "Authentication error for …"+tok[10:])},
+		{"token in a redirect's host", false, cloudflaretest.Response{Status: 307, Header: map[string]string{"Location": "https://" + strings.ToLower(tok) + ".example/x"}}},
+		{"token in an error chain", false, cloudflaretest.Response{Status: 400, Body: `{"success":false,"errors":[{"code":6003,"message":"Invalid request headers","error_chain":[{"code":6111,"message":"Invalid format for Authorization header: Bearer ` + tok + `"}]}],"messages":[],"result":null}`}},
+		{"legacy key in an error message", true, cloudflaretest.Fail(400, 6003, "X-Auth-Key "+key+" is not valid")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			withDebug(t, func(t *testing.T, debug bool) {
+				in := inputs("purge-type", "tags", "targets", "a", "api-token", tok, "max-retries", "0")
+				secret := tok
+				if tt.legacy {
+					in = inputs("purge-type", "tags", "targets", "a", "api-token", "", "api-email", "ops@example.com", "api-key", key, "max-retries", "0")
+					secret = key
+				}
+				r := runStep(t, actiontest.Step{Inputs: in, Debug: debug},
+					cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response { return tt.answer }))
+				if r.Code != 1 || len(r.Annotations("error")) != 1 || r.Summary == "" {
+					t.Fatalf("exit %d, want 1 with an annotation and a summary\n%s", r.Code, r.Stdout)
+				}
+				assertSecretsOnlyMasked(t, r, secret)
+			})
+		})
+	}
+}
+
+// Outputs are written with a random delimiter per value, so no purge ID
+// the server sends can end the block early or add an output.
+func TestServerIDCannotFrameOutputs(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"_GitHubActionsFileCommandDelimeter_", "EOF", "ghadelimiter_0"} {
+		r := runStep(t, actiontest.Step{Inputs: inputs("purge-type", "everything")},
+			cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response { return cloudflaretest.OK(id) }))
+		want := map[string]string{"purge-id": id, "purge-ids": `["` + id + `"]`, "count": "1"}
+		if r.Code != 0 || fmt.Sprint(r.Outputs) != fmt.Sprint(want) {
+			t.Errorf("ID %q: exit %d, outputs %v, want %v", id, r.Code, r.Outputs, want)
+		}
+	}
+}

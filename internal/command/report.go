@@ -41,13 +41,20 @@ func dryRun(cfg *config.Config, jobs []purge.Job) action.DryRun {
 	d := action.DryRun{Scope: jobs[0].Scope.String(), PurgeType: string(cfg.PurgeType)}
 	for _, j := range jobs {
 		d.Targets += j.Count()
-		url := cloudflare.Endpoint(cfg.APIURL, j.Scope, j.Operation)
-		for _, b := range j.Batches {
-			body, err := json.Marshal(b.Body())
-			if err != nil {
-				body = []byte("(cannot encode: " + err.Error() + ")")
+		d.Count += len(j.Batches)
+	}
+	d.Requests = func(yield func(action.DryRequest) bool) {
+		for _, j := range jobs {
+			url := cloudflare.Endpoint(cfg.APIURL, j.Scope, j.Operation)
+			for _, b := range j.Batches {
+				body, err := json.Marshal(b.Body())
+				if err != nil {
+					body = []byte("(cannot encode: " + err.Error() + ")")
+				}
+				if !yield(action.DryRequest{URL: url, Body: string(body)}) {
+					return
+				}
 			}
-			d.Requests = append(d.Requests, action.DryRequest{URL: url, Body: string(body)})
 		}
 	}
 	return d
@@ -94,12 +101,21 @@ func groupFailures(failed []purge.BatchResult, total int) []string {
 		}
 		batches[msg] = append(batches[msg], f.Batch.Index+1)
 	}
-	lines := make([]string, len(order))
+	lines := make([]string, 0, min(len(order), maxFailureLines))
 	for i, msg := range order {
-		lines[i] = fmt.Sprintf("request %s of %d: %s", ranges(batches[msg]), total, msg)
+		if i == maxFailureLines-1 && len(order) > maxFailureLines {
+			lines = append(lines, fmt.Sprintf("and %d more different errors", len(order)-i))
+			break
+		}
+		lines = append(lines, fmt.Sprintf("request %s of %d: %s", ranges(batches[msg]), total, msg))
 	}
 	return lines
 }
+
+// maxFailureLines bounds the failure lines of the annotation and summary:
+// the runner shows 4,096 characters of an annotation, and a purge of
+// thousands of requests could fail in as many different ways.
+const maxFailureLines = 20
 
 // ranges writes ascending numbers compactly: 1-3, 5, 7-9.
 func ranges(ns []int) string {

@@ -389,11 +389,14 @@ func (v *validator) readTargetsFile(name string, env Env) (string, bool) {
 	case info.Size() > maxTargetsFileBytes:
 		return bad("is %d bytes, larger than the %d read", info.Size(), maxTargetsFileBytes)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxTargetsFileBytes))
-	if err != nil {
+	// Read straight into the string the targets will point into: no
+	// second copy of a file that may be 64 MiB.
+	var text strings.Builder
+	text.Grow(int(info.Size()))
+	if _, err := io.Copy(&text, io.LimitReader(f, maxTargetsFileBytes)); err != nil {
 		return bad("cannot be read (%v)", errors.Unwrap(err))
 	}
-	return string(data), true
+	return text.String(), true
 }
 
 // openProblem says in a user's words why the file could not be opened.

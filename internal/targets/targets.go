@@ -67,12 +67,22 @@ func (e *BadLinesError) add(line int, err error) {
 type List struct {
 	typ   cloudflare.PurgeType
 	items []cloudflare.Target
-	seen  map[string]bool
+	seen  map[string]struct{} // dedupe keys of items
 }
 
 // NewList starts an empty list for typ.
 func NewList(typ cloudflare.PurgeType) *List {
-	return &List{typ: typ, seen: map[string]bool{}}
+	return &List{typ: typ, seen: map[string]struct{}{}}
+}
+
+// add appends t unless an earlier target purges the same thing.
+func (l *List) add(t cloudflare.Target) {
+	key := dedupeKey(l.typ, t)
+	if _, repeat := l.seen[key]; repeat {
+		return
+	}
+	l.seen[key] = struct{}{}
+	l.items = append(l.items, t)
 }
 
 // Targets returns the targets added so far, in order.
@@ -100,10 +110,7 @@ func (l *List) Add(text string) error {
 				bad.add(n, err)
 				continue
 			}
-			if k := dedupeKey(l.typ, t); !l.seen[k] {
-				l.seen[k] = true
-				l.items = append(l.items, t)
-			}
+			l.add(t)
 		}
 	}
 	if bad.Count > 0 {
