@@ -4,7 +4,6 @@ package containertest
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -16,7 +15,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -25,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cfpurge/cloudflare-purge-action/internal/actiontest"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
 )
 
@@ -283,125 +282,56 @@ func imageFiles(archive string) (map[string]*tar.Header, error) {
 	return files, nil
 }
 
-// actionInputs reads the inputs that action.yml declares and their
-// defaults, as the runner does before it starts the container.
-func actionInputs(t *testing.T) map[string]string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, "action.yml"))
-	if err != nil {
-		t.Fatal(err)
+// containerRunner runs the image as the runner does: the step's
+// environment passed through the engine's environment rather than its
+// command line, the workspace, file-command, home, workflow and
+// runner-temp folders mounted at the runner's paths and owned by the
+// runner's user, --workdir /github/workspace, --rm. --network host is the
+// one addition: it lets the container reach the fake API on this
+// machine's loopback.
+type containerRunner struct{}
+
+// mounts are where the runner mounts a step's folders.
+func mounts(f actiontest.Folders) [][2]string {
+	return [][2]string{
+		{f.Workspace, "/github/workspace"},
+		{f.FileCommands, "/github/file_commands"},
+		{f.Home, "/github/home"},
+		{f.Workflow, "/github/workflow"},
+		{f.RunnerTemp, "/github/runner_temp"},
 	}
-	nameLine := regexp.MustCompile(`^  ([A-Za-z0-9_-]+):\s*$`)
-	defaultLine := regexp.MustCompile(`^    default:\s*(.*?)\s*$`)
-	inputs := map[string]string{}
-	inInputs, current := false, ""
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "inputs:":
-			inInputs = true
-		case line != "" && !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "#"):
-			inInputs = false
-		case !inInputs:
-		case nameLine.MatchString(line):
-			current = nameLine.FindStringSubmatch(line)[1]
-			inputs[current] = ""
-		case defaultLine.MatchString(line) && current != "":
-			v := defaultLine.FindStringSubmatch(line)[1]
-			if uq, err := strconv.Unquote(v); err == nil {
-				v = uq
-			} else if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
-				v = strings.ReplaceAll(v[1:len(v)-1], "''", "'")
-			}
-			inputs[current] = v
-		}
-	}
-	if len(inputs) < 5 {
-		t.Fatalf("read %d inputs from action.yml: the reader needs updating", len(inputs))
-	}
-	return inputs
 }
 
-// result is one run of the container.
-type result struct {
-	Code           int
-	Stdout, Stderr string
-	Outputs        map[string]string
-	Summary        string
+// Visible is where the container mounts dir.
+func (containerRunner) Visible(f actiontest.Folders, dir string) string {
+	for _, m := range mounts(f) {
+		if m[0] == dir {
+			return m[1]
+		}
+	}
+	panic("containertest: " + dir + " is not one of the step's mounted folders")
 }
 
-// runAction runs the image as the runner does: every declared input
-// exported as INPUT_<NAME> (hyphens kept) with its default unless given,
-// values passed through the engine's environment rather than its command
-// line, the workspace, file-command, home, workflow and runner-temp
-// folders mounted at the runner's paths and owned by the runner's user,
-// --workdir /github/workspace, --rm. --network host is the one addition:
-// it lets the container reach the fake API on this machine's loopback.
-func runAction(t *testing.T, inputs map[string]string, workspace map[string]string) result {
+// Run runs the image once with exactly env (and args after the image).
+func (containerRunner) Run(t testing.TB, f actiontest.Folders, env map[string]string, args []string) actiontest.Ran {
 	t.Helper()
-	dir := t.TempDir()
-	mounts := map[string]string{
-		"workspace": "/github/workspace", "file_commands": "/github/file_commands",
-		"home": "/github/home", "workflow": "/github/workflow", "runner_temp": "/github/runner_temp",
-	}
-	for host := range mounts {
-		if err := os.Mkdir(filepath.Join(dir, host), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for name, content := range workspace {
-		if err := os.WriteFile(filepath.Join(dir, "workspace", name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fileCommands := map[string]string{
-		"GITHUB_OUTPUT": "set_output_1", "GITHUB_STEP_SUMMARY": "step_summary_1",
-		"GITHUB_ENV": "set_env_1", "GITHUB_PATH": "add_path_1", "GITHUB_STATE": "save_state_1",
-	}
-	env := map[string]string{
-		"HOME": "/github/home", "GITHUB_ACTIONS": "true", "CI": "true",
-		"GITHUB_WORKSPACE": "/github/workspace", "GITHUB_EVENT_PATH": "/github/workflow/event.json",
-		"RUNNER_TEMP": "/github/runner_temp",
-	}
-	for name, file := range fileCommands {
-		if err := os.WriteFile(filepath.Join(dir, "file_commands", file), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		env[name] = "/github/file_commands/" + file
-	}
-	if err := os.WriteFile(filepath.Join(dir, "workflow", "event.json"), []byte("{}"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	if os.Geteuid() == 0 {
 		// As on a hosted runner, the mounted files belong to the runner's
 		// user, not to the container's root.
-		err := filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
-			if err != nil || p == dir {
-				return err
+		for _, m := range mounts(f) {
+			err := filepath.WalkDir(m[0], func(p string, _ os.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				return os.Lchown(p, runnerUID, runnerUID)
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-			return os.Lchown(p, runnerUID, runnerUID)
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
 	}
 
-	declared := actionInputs(t)
-	for name := range inputs {
-		if _, ok := declared[name]; !ok {
-			t.Fatalf("input %q is not declared in action.yml", name)
-		}
-	}
-	for name, def := range declared {
-		v, ok := inputs[name]
-		if !ok {
-			v = def
-		}
-		env["INPUT_"+strings.ToUpper(strings.ReplaceAll(name, " ", "_"))] = v
-	}
-
-	args := []string{"run", "--rm", "--workdir", "/github/workspace"}
+	runArgs := []string{"run", "--workdir", "/github/workspace", "--rm"}
 	names := make([]string, 0, len(env))
 	for name := range env {
 		names = append(names, name)
@@ -409,116 +339,60 @@ func runAction(t *testing.T, inputs map[string]string, workspace map[string]stri
 	sort.Strings(names)
 	cmdEnv := os.Environ()
 	for _, name := range names {
-		args = append(args, "-e", name)
+		runArgs = append(runArgs, "-e", name)
 		cmdEnv = append(cmdEnv, name+"="+env[name])
 	}
-	hostDirs := make([]string, 0, len(mounts))
-	for host := range mounts {
-		hostDirs = append(hostDirs, host)
+	for _, m := range mounts(f) {
+		runArgs = append(runArgs, "-v", m[0]+":"+m[1])
 	}
-	sort.Strings(hostDirs)
-	for _, host := range hostDirs {
-		args = append(args, "-v", filepath.Join(dir, host)+":"+mounts[host])
+	runArgs = append(runArgs, "--network", "host", image)
+	runArgs = append(runArgs, args...)
+	if strings.Contains(strings.Join(runArgs, " "), token) {
+		t.Errorf("the token is on the engine's command line")
 	}
-	args = append(args, "--network", "host", image)
 
 	ctx, cancel := context.WithTimeout(context.Background(), cmdDeadline)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, engine, args...)
+	cmd := exec.CommandContext(ctx, engine, runArgs...)
 	cmd.Env = cmdEnv
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	res := result{Stdout: stdout.String(), Stderr: stderr.String()}
+	ran := actiontest.Ran{Stdout: stdout.String(), Stderr: stderr.String()}
+	if ctx.Err() != nil {
+		t.Fatalf("%s run did not end within %s\nstdout:\n%s\nstderr:\n%s", engine, cmdDeadline, ran.Stdout, ran.Stderr)
+	}
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):
-		res.Code = exit.ExitCode()
+		ran.Code = exit.ExitCode()
 	case err != nil:
-		t.Fatalf("%s run: %v\n%s", engine, err, stderr.String())
+		t.Fatalf("%s run: %v\n%s", engine, err, ran.Stderr)
 	}
-	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", res.Code, res.Stdout, res.Stderr)
-	if strings.Contains(strings.Join(args, " "), token) {
-		t.Errorf("the token is on the engine's command line")
-	}
-
-	out, err := os.ReadFile(filepath.Join(dir, "file_commands", fileCommands["GITHUB_OUTPUT"]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Outputs, err = parseFileCommand(string(out)); err != nil {
-		t.Fatalf("GITHUB_OUTPUT: %v\n%s", err, out)
-	}
-	summary, err := os.ReadFile(filepath.Join(dir, "file_commands", fileCommands["GITHUB_STEP_SUMMARY"]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Summary = string(summary)
-	return res
-}
-
-// parseFileCommand reads name=value and name<<DELIM ... DELIM entries,
-// as the runner does.
-func parseFileCommand(s string) (map[string]string, error) {
-	out := map[string]string{}
-	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		if line == "" {
-			continue
-		}
-		if name, delim, ok := strings.Cut(line, "<<"); ok && !strings.Contains(name, "=") {
-			var value []string
-			for i++; i < len(lines) && lines[i] != delim; i++ {
-				value = append(value, lines[i])
-			}
-			if i == len(lines) {
-				return nil, fmt.Errorf("%s: no closing %s", name, delim)
-			}
-			out[name] = strings.Join(value, "\n")
-			continue
-		}
-		name, value, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("line %q is neither name=value nor name<<DELIM", line)
-		}
-		out[name] = value
-	}
-	return out, nil
-}
-
-// checkMasked checks the token is masked before anything else is printed
-// and appears nowhere after that.
-func checkMasked(t *testing.T, res result) {
-	t.Helper()
-	first, rest, _ := strings.Cut(res.Stdout, "\n")
-	if first != "::add-mask::"+token {
-		t.Errorf("first line = %q, want ::add-mask:: of the token", first)
-	}
-	for where, text := range map[string]string{"stdout after the mask": rest, "stderr": res.Stderr, "step summary": res.Summary, "outputs": fmt.Sprint(res.Outputs)} {
-		if strings.Contains(text, token) {
-			t.Errorf("the token appears in %s", where)
-		}
-	}
+	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", ran.Code, ran.Stdout, ran.Stderr)
+	return ran
 }
 
 func TestPurgeWritesOutputs(t *testing.T) {
 	fake := cloudflaretest.New()
 	defer fake.Close()
 
-	res := runAction(t, map[string]string{
-		"api-token":    token,
-		"zone-id":      zoneID,
-		"purge-type":   "files",
-		"targets":      "https://example.com/a.css",
-		"targets-file": "urls.txt", // relative to the workspace, read through --workdir
-		"api-url":      fake.BaseURL(),
-	}, map[string]string{"urls.txt": "https://example.com/b.js\nhttps://example.com/c.png\n"})
+	res := actiontest.Run(t, containerRunner{}, actiontest.Step{
+		Inputs: map[string]string{
+			"api-token":    token,
+			"zone-id":      zoneID,
+			"purge-type":   "files",
+			"targets":      "https://example.com/a.css",
+			"targets-file": "urls.txt", // relative to the workspace, read through --workdir
+			"api-url":      fake.BaseURL(),
+		},
+		Files: map[string]string{"urls.txt": "https://example.com/b.js\nhttps://example.com/c.png\n"},
+	})
 
 	if res.Code != 0 {
 		t.Fatalf("exit %d, want 0", res.Code)
 	}
-	checkMasked(t, res)
+	actiontest.AssertSecretsOnlyMasked(t, res, false, token)
 	want := map[string]string{
 		"purge-id":  cloudflaretest.ID(0),
 		"purge-ids": fmt.Sprintf("[%q]", cloudflaretest.ID(0)),
@@ -554,19 +428,23 @@ func TestFailedPurgeExits1WithAnnotation(t *testing.T) {
 	}))
 	defer fake.Close()
 
-	res := runAction(t, map[string]string{
+	res := actiontest.Run(t, containerRunner{}, actiontest.Step{Inputs: map[string]string{
 		"api-token":  token,
 		"zone-id":    zoneID,
 		"purge-type": "everything",
 		"api-url":    fake.BaseURL(),
-	}, nil)
+	}})
 
 	if res.Code != 1 {
 		t.Fatalf("exit %d, want 1", res.Code)
 	}
-	checkMasked(t, res)
-	if !regexp.MustCompile(`(?m)^::error title=[^:]*403[^:]*::`).MatchString(res.Stdout) {
-		t.Errorf("no ::error annotation naming HTTP 403 in stdout")
+	actiontest.AssertSecretsOnlyMasked(t, res, false, token)
+	named403 := false
+	for _, a := range res.Annotations("error") {
+		named403 = named403 || strings.Contains(a.Title, "403")
+	}
+	if !named403 {
+		t.Errorf("no ::error annotation with HTTP 403 in its title: %+v", res.Annotations("error"))
 	}
 	if res.Outputs["count"] != "0" {
 		t.Errorf("output count = %q, want 0", res.Outputs["count"])
@@ -582,17 +460,17 @@ func TestInvalidInputExits1BeforeAnyRequest(t *testing.T) {
 
 	// zone-id is required by action.yml, but the runner never enforces
 	// that: the runner exports it empty, and the action must refuse.
-	res := runAction(t, map[string]string{
+	res := actiontest.Run(t, containerRunner{}, actiontest.Step{Inputs: map[string]string{
 		"api-token":  token,
 		"purge-type": "everything",
 		"api-url":    fake.BaseURL(),
-	}, nil)
+	}})
 
 	if res.Code != 1 {
 		t.Fatalf("exit %d, want 1", res.Code)
 	}
-	checkMasked(t, res)
-	if !regexp.MustCompile(`(?m)^::error title=Invalid input zone-id::.*is required`).MatchString(res.Stdout) {
+	actiontest.AssertSecretsOnlyMasked(t, res, false, token)
+	if !res.HasAnnotation("error", "Invalid input zone-id", "is required") {
 		t.Errorf("no ::error annotation titled with zone-id saying it is required in stdout:\n%s", res.Stdout)
 	}
 	if n := len(fake.Requests()); n != 0 {

@@ -1,7 +1,9 @@
 // Package loadtest measures how close a large purge gets to the fastest
 // that a rate-limited account allows. It runs the whole action in-process
-// (command.Run, the real client, pacer and runner, real time) against a
-// loopback fake of the API that enforces a token bucket and adds latency.
+// through the shared runner harness (actiontest.InProcess: command.Run,
+// the real client, pacer and runner, the production backoff, real time)
+// against a loopback fake of the API that enforces a token bucket and
+// adds latency.
 //
 //	go test -run '^$' -bench . -benchtime 1x ./internal/loadtest
 //
@@ -12,22 +14,18 @@
 package loadtest
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cfpurge/cloudflare-purge-action/internal/actiontest"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
-	"github.com/cfpurge/cloudflare-purge-action/internal/command"
+	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 )
 
 const zone = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -117,25 +115,21 @@ func runScenario(b *testing.B, s scenario) {
 	bucket := cloudflaretest.Bucket{Size: s.bucket.Size, Rate: s.bucket.Rate, PerItem: s.bucket.PerItem, Headers: s.bucket.Headers}
 	fake := cloudflaretest.New(cloudflaretest.WithLatency(s.latency), cloudflaretest.WithBucket(&bucket))
 	defer fake.Close()
-	workspace := b.TempDir()
-	if err := os.WriteFile(filepath.Join(workspace, "targets.txt"), []byte(s.targetLines()), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	outputs := filepath.Join(workspace, "outputs")
 	inputs := map[string]string{
-		"INPUT_ZONE-ID": zone, "INPUT_API-TOKEN": "bench-token", "INPUT_PURGE-TYPE": s.purgeType,
-		"INPUT_TARGETS-FILE": "targets.txt", "INPUT_BATCH-SIZE": fmt.Sprint(s.batch), "INPUT_PLAN": s.plan,
-		"INPUT_API-URL": fake.BaseURL(), "INPUT_TIMEOUT": "5m", "INPUT_MAX-RETRIES": "20",
-		"GITHUB_WORKSPACE": workspace, "GITHUB_OUTPUT": outputs,
+		"zone-id": zone, "api-token": "bench-token", "purge-type": s.purgeType,
+		"targets-file": "targets.txt", "batch-size": fmt.Sprint(s.batch),
+		"plan": s.plan, "api-url": fake.BaseURL(), "timeout": "5m", "max-retries": "20",
 	}
-	start := time.Now()
-	code := command.Run(context.Background(), command.Env{
-		Getenv: func(k string) string { return inputs[k] }, Stdout: io.Discard, Stderr: io.Discard,
-		WorkDir: workspace, Version: "bench",
+	var start time.Time
+	res := actiontest.Run(b, actiontest.InProcess{NewBackOff: purge.DefaultBackOff}, actiontest.Step{
+		Inputs: inputs,
+		Files:  map[string]string{"targets.txt": s.targetLines()},
+		// The clock starts once the workspace is laid out.
+		Setup: func(testing.TB, string) { start = time.Now() },
 	})
 	wall := time.Since(start)
-	if code != 0 {
-		b.Errorf("%s: exit %d", s.name, code)
+	if res.Code != 0 {
+		b.Errorf("%s: exit %d\n%.4000s", s.name, res.Code, res.Stdout)
 	}
 
 	purged := map[string]bool{}
@@ -160,39 +154,45 @@ func runScenario(b *testing.B, s scenario) {
 	b.ReportMetric(float64(lost), "lost")
 	b.ReportMetric(wall.Seconds(), "wall-s")
 	b.ReportMetric(s.ideal().Seconds(), "ideal-s")
-	if out, err := os.ReadFile(outputs); err != nil || !strings.Contains(string(out), fmt.Sprintf("count<<_GitHubActionsFileCommandDelimeter_\n%d\n", s.targets-lost)) {
-		b.Errorf("%s: count output does not match the fake's record (%d purged):\n%s", s.name, s.targets-lost, out)
+	if lost != 0 {
+		b.Errorf("%s: %d targets not purged", s.name, lost)
+	}
+	if got, want := res.Outputs["count"], fmt.Sprint(s.targets-lost); got != want {
+		b.Errorf("%s: count output %q does not match the fake's record (%d purged); outputs %q", s.name, got, s.targets-lost, res.Outputs)
 	}
 }
 
 // BenchmarkDryRunPlan100kURLs times planning (reading, validating,
 // batching and printing) 100,000 URLs in a dry run of the built binary,
-// and reports the process's peak resident memory.
+// run locally (flags, no Actions environment), and reports the process's
+// peak resident memory.
 func BenchmarkDryRunPlan100kURLs(b *testing.B) {
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "cloudflare-purge-action")
-	build := exec.Command("go", "build", "-o", bin, "../..")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
-	s := scenario{purgeType: "files", targets: 100_000}
-	if err := os.WriteFile(filepath.Join(dir, "urls.txt"), []byte(s.targetLines()), 0o644); err != nil {
+	bin, err := actiontest.Build(b.TempDir())
+	if err != nil {
 		b.Fatal(err)
 	}
+	s := scenario{purgeType: "files", targets: 100_000}
+	urls := s.targetLines()
 	var peak int64
 	b.ResetTimer()
 	for range b.N {
-		// 3,334 requests need a timeout over 10m under Cloudflare's
-		// global API limit, or validation refuses the run.
-		cmd := exec.Command(bin, "--dry-run", "--zone-id", zone, "--purge-type", "files", "--targets-file", "urls.txt", "--timeout", "20m")
-		cmd.Dir = dir
-		cmd.Env = []string{"HOME=" + dir}
-		var out bytes.Buffer
-		cmd.Stdout = &out
-		if err := cmd.Run(); err != nil {
-			b.Fatalf("%v\n%.2000s", err, out.String())
+		b.StopTimer() // laying out the workspace is not planning
+		var cmd *exec.Cmd
+		res := actiontest.Run(b, actiontest.Binary{
+			Path: bin, Timeout: 5 * time.Minute,
+			Started: func(c *exec.Cmd) { cmd = c },
+		}, actiontest.Step{
+			Local: true,
+			// 3,334 requests need a timeout over 10m under Cloudflare's
+			// global API limit, or validation refuses the run.
+			Args:  []string{"--dry-run", "--zone-id", zone, "--purge-type", "files", "--targets-file", "urls.txt", "--timeout", "20m"},
+			Files: map[string]string{"urls.txt": urls},
+			Setup: func(testing.TB, string) { b.StartTimer() },
+		})
+		if res.Code != 0 {
+			b.Fatalf("exit %d\n%.2000s\n%.2000s", res.Code, res.Stdout, res.Stderr)
 		}
-		if n := bytes.Count(out.Bytes(), []byte("] POST ")); n != 3334 {
+		if n := strings.Count(res.Stdout, "] POST "); n != 3334 {
 			b.Fatalf("the dry run printed %d requests, want 3334", n)
 		}
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && runtime.GOOS == "linux" {
