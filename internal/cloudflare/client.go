@@ -50,6 +50,9 @@ type Operation string
 const (
 	// Purge deletes the cached content.
 	Purge Operation = "purge_cache"
+	// Invalidate marks it stale: the next request revalidates it with the
+	// origin (Cloudflare, 2026-09-28).
+	Invalidate Operation = "invalidate_cache"
 )
 
 // Request is one call: an operation on a scope with one body.
@@ -114,14 +117,7 @@ func (c *Client) Send(ctx context.Context, r Request) (Result, error) {
 		return Result{}, fmt.Errorf("building request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if c.creds.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.creds.Token)
-	} else {
-		req.Header.Set("X-Auth-Email", c.creds.Email)
-		req.Header.Set("X-Auth-Key", c.creds.Key)
-	}
+	c.authorize(req)
 
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -130,6 +126,19 @@ func (c *Client) Send(ctx context.Context, r Request) (Result, error) {
 	defer resp.Body.Close()
 	raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	return Decode(resp, raw, readErr, time.Now())
+}
+
+// authorize sets the headers every request carries: credentials, what it
+// accepts, who sends it.
+func (c *Client) authorize(req *http.Request) {
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if c.creds.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.creds.Token)
+	} else {
+		req.Header.Set("X-Auth-Email", c.creds.Email)
+		req.Header.Set("X-Auth-Key", c.creds.Key)
+	}
 }
 
 // networkError keeps the cause of a failed round trip but drops url.Error's

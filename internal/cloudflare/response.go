@@ -100,36 +100,57 @@ func (e *APIError) AuthFailure() bool {
 }
 
 type envelope struct {
-	Success *bool       `json:"success"`
-	Errors  []ErrorItem `json:"errors"`
-	Result  *struct {
-		ID string `json:"id"`
-	} `json:"result"`
+	Success    *bool           `json:"success"`
+	Errors     []ErrorItem     `json:"errors"`
+	Result     json.RawMessage `json:"result"`
+	ResultInfo *resultInfo     `json:"result_info"`
 }
 
-// Decode turns an HTTP answer into a Result or an error. Every error names
-// the HTTP status: a *APIError, or, when the body could not be read to the
-// end, a plain error that the caller treats like a network failure.
+// resultInfo is a list answer's page information.
+type resultInfo struct {
+	Page       int `json:"page"`
+	TotalPages int `json:"total_pages"`
+}
+
+// Decode turns a purge's HTTP answer into a Result or an error. Every
+// error names the HTTP status: a *APIError, or, when the body could not be
+// read to the end, a plain error that the caller treats like a network
+// failure.
 func Decode(resp *http.Response, raw []byte, readErr error, now time.Time) (Result, error) {
+	env, err := decodeEnvelope(resp, raw, readErr, now)
+	if err != nil {
+		return Result{}, err
+	}
+	var result struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(env.Result, &result) != nil || !validID(result.ID) {
+		return Result{}, &APIError{Status: resp.StatusCode, RateLimit: ParseRateLimit(resp.Header), Problem: `"success": true but no usable result.id`}
+	}
+	return Result{ID: result.ID, RateLimit: ParseRateLimit(resp.Header)}, nil
+}
+
+// decodeEnvelope checks an answer is a successful envelope and returns it.
+func decodeEnvelope(resp *http.Response, raw []byte, readErr error, now time.Time) (envelope, error) {
 	rl := ParseRateLimit(resp.Header)
 	apiErr := &APIError{Status: resp.StatusCode, RateLimit: rl}
 	apiErr.RetryAfter, apiErr.HasRetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 
 	switch {
 	case readErr != nil:
-		return Result{}, fmt.Errorf("HTTP %d: reading response body: %w", resp.StatusCode, readErr)
+		return envelope{}, fmt.Errorf("HTTP %d: reading response body: %w", resp.StatusCode, readErr)
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		apiErr.Problem = "redirect not followed" + redirectTarget(resp)
-		return Result{}, apiErr
+		return envelope{}, apiErr
 	case len(raw) > maxResponseBytes:
 		apiErr.Problem = fmt.Sprintf("response body is larger than %d bytes; not read", maxResponseBytes)
-		return Result{}, apiErr
+		return envelope{}, apiErr
 	}
 
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil || env.Success == nil {
 		apiErr.Problem = "response is not a Cloudflare API envelope: " + snippet(raw)
-		return Result{}, apiErr
+		return envelope{}, apiErr
 	}
 	apiErr.Errors = env.Errors
 	ok2xx := resp.StatusCode >= 200 && resp.StatusCode < 300
@@ -138,12 +159,12 @@ func Decode(resp *http.Response, raw []byte, readErr error, now time.Time) (Resu
 		if len(env.Errors) == 0 && !*env.Success {
 			apiErr.Problem = `"success": false with no errors`
 		}
-		return Result{}, apiErr
-	case env.Result == nil || !validID(env.Result.ID):
-		apiErr.Problem = `"success": true but no usable result.id`
-		return Result{}, apiErr
+		return envelope{}, apiErr
+	case len(env.Result) == 0 || string(env.Result) == "null":
+		apiErr.Problem = `"success": true but no result`
+		return envelope{}, apiErr
 	}
-	return Result{ID: env.Result.ID, RateLimit: rl}, nil
+	return env, nil
 }
 
 func redirectTarget(resp *http.Response) string {
