@@ -41,6 +41,7 @@ type Reporter struct {
 	stderr   io.Writer
 	gh       *githubactions.Action // writes through the lock and the redactor
 	redactor safetext.Redactor
+	masked   map[string]bool // what Mask has printed a mask line for
 }
 
 // New returns a reporter writing to stdout and stderr, and to the files
@@ -82,7 +83,13 @@ func (r *Reporter) Mask(secrets []string) {
 		// the runner masks each log line on its own.
 		parts := append([]string{s}, strings.Split(strings.ReplaceAll(s, "\r", "\n"), "\n")...)
 		for _, p := range parts {
-			if p = strings.TrimSpace(p); p != "" {
+			// One mask line each: a one-line secret is its own only line,
+			// and a secret may be handed in twice.
+			if p = strings.TrimSpace(p); p != "" && !r.masked[p] {
+				if r.masked == nil {
+					r.masked = map[string]bool{}
+				}
+				r.masked[p] = true
 				if r.inActions {
 					masker.AddMask(p)
 				}

@@ -54,7 +54,14 @@ func golden(t *testing.T, name string) string {
 
 const okBody = `{"success":true,"errors":[],"messages":[],"result":{"id":"023e105f4ecef8ad9ca31a8372d0c353"}}`
 
-func TestPurgeSendsExactRequest(t *testing.T) {
+// everything is the smallest request: purge everything of zone z.
+var everything = cloudflare.Request{
+	Scope:     cloudflare.Scope{ZoneID: "z"},
+	Operation: cloudflare.Purge,
+	Body:      cloudflare.NewBody(cloudflare.Everything, nil),
+}
+
+func TestSendSendsExactRequest(t *testing.T) {
 	t.Parallel()
 	withHeaders := cloudflare.Target{Value: "https://www.example.com/cat.jpg", Headers: map[string]string{"CF-IPCountry": "US", "CF-Device-Type": "desktop"}}
 	tests := []struct {
@@ -74,10 +81,10 @@ func TestPurgeSendsExactRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, got := serve(t, 200, nil, okBody)
-			c := cloudflare.NewClient(srv.URL+"/client/v4", cloudflare.Credentials{Token: "tok"}, nil, "cloudflare-purge-action/test", nil)
-			res, err := c.Purge(context.Background(), "z1", tt.env, tt.body)
+			c := cloudflare.NewClient(srv.URL+"/client/v4", cloudflare.Credentials{Token: "tok"}, nil, "cloudflare-purge-action/test")
+			res, err := c.Send(context.Background(), cloudflare.Request{Scope: cloudflare.Scope{ZoneID: "z1", EnvironmentID: tt.env}, Operation: cloudflare.Purge, Body: tt.body})
 			if err != nil {
-				t.Fatalf("Purge: %v", err)
+				t.Fatalf("Send: %v", err)
 			}
 			if res.ID != "023e105f4ecef8ad9ca31a8372d0c353" {
 				t.Errorf("ID = %q", res.ID)
@@ -100,11 +107,11 @@ func TestPurgeSendsExactRequest(t *testing.T) {
 	}
 }
 
-func TestPurgeLegacyAuthHeaders(t *testing.T) {
+func TestSendLegacyAuthHeaders(t *testing.T) {
 	t.Parallel()
 	srv, got := serve(t, 200, nil, okBody)
-	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Email: "ops@example.com", Key: "k3y"}, nil, "ua", nil)
-	if _, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil)); err != nil {
+	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Email: "ops@example.com", Key: "k3y"}, nil, "ua")
+	if _, err := c.Send(context.Background(), everything); err != nil {
 		t.Fatal(err)
 	}
 	if got.header.Get("X-Auth-Email") != "ops@example.com" || got.header.Get("X-Auth-Key") != "k3y" || got.header.Get("Authorization") != "" {
@@ -112,7 +119,7 @@ func TestPurgeLegacyAuthHeaders(t *testing.T) {
 	}
 }
 
-func TestPurgeEnvelopeErrors(t *testing.T) {
+func TestSendEnvelopeErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name      string
@@ -139,16 +146,27 @@ func TestPurgeEnvelopeErrors(t *testing.T) {
 		{"200 id with newline", 200, nil, `{"success":true,"errors":[],"result":{"id":"a\nb"}}`, `HTTP 200: "success": true but no usable result.id`, false, false},
 		{"200 truncated json", 200, nil, `{"success":true,"result":{"id":"02`, "HTTP 200: response is not a Cloudflare API envelope: {\"success\":true,\"result\":{\"id\":\"02", false, false},
 		{"302 redirect", 302, map[string]string{"Location": "https://evil.example.net/steal"}, "", "HTTP 302: redirect not followed (to host evil.example.net)", false, false},
-		{"message with newline", 400, nil, `{"success":false,"errors":[{"code":1,"message":"x\n::add-mask::y"}]}`, "HTTP 400: 1 x ::add-mask::y", false, false},
+		// The cloudflare package no longer cuts or cleans the server's text:
+		// the printer redacts secrets first and only then folds and cuts.
+		{"message with newline kept whole", 400, nil, `{"success":false,"errors":[{"code":1,"message":"x\n::add-mask::y"}]}`, "HTTP 400: 1 x\n::add-mask::y", false, false},
+		{"long message kept whole", 400, nil, `{"success":false,"errors":[{"code":1,"message":"` + strings.Repeat("m", 5000) + `"}]}`, "HTTP 400: 1 " + strings.Repeat("m", 5000), false, false},
+		{"long html page: tags stripped, white space folded, not cut", 503, nil, "<html>\n<body>\n\n" + strings.Repeat("word  ", 2000) + "</body></html>",
+			"HTTP 503: response is not a Cloudflare API envelope: " + strings.TrimSpace(strings.Repeat("word ", 2000)), true, false},
+		{"html with invalid UTF-8", 502, nil, "<p>bad \xff byte</p>", "HTTP 502: response is not a Cloudflare API envelope: bad \uFFFD byte", true, false},
+		{"500", 500, nil, `{"success":false,"errors":[{"code":10001,"message":"x"}]}`, "HTTP 500: 10001 x", true, true},
+		{"501 is not retried", 501, nil, `{"success":false,"errors":[]}`, `HTTP 501: "success": false with no errors`, false, false},
+		{"503 without errors", 503, nil, `{"success":false}`, `HTTP 503: "success": false with no errors`, true, false},
+		{"401 auth", 401, nil, `{"success":false,"errors":[{"code":9109,"message":"Invalid access token"}]}`, "HTTP 401: 9109 Invalid access token", false, true},
+		{"auth code in an error chain", 400, nil, `{"success":false,"errors":[{"code":1,"message":"a","error_chain":[{"code":9106,"message":"b"}]}]}`, "HTTP 400: 1 a (9106 b)", false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, _ := serve(t, tt.status, tt.header, tt.body)
-			c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua", nil)
-			_, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil))
-			var apiErr *cloudflare.APIError
-			if !errors.As(err, &apiErr) {
+			c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua")
+			_, err := c.Send(context.Background(), everything)
+			apiErr, ok := errors.AsType[*cloudflare.APIError](err)
+			if !ok {
 				t.Fatalf("err = %v (%T), want *APIError", err, err)
 			}
 			if err.Error() != tt.wantMsg {
@@ -161,17 +179,17 @@ func TestPurgeEnvelopeErrors(t *testing.T) {
 	}
 }
 
-func TestPurgeReadsRetryAfterAndRateLimit(t *testing.T) {
+func TestSendReadsRetryAfterAndRateLimit(t *testing.T) {
 	t.Parallel()
 	srv, _ := serve(t, 429, map[string]string{
-		"Retry-After":      now.Add(90 * time.Second).Format(http.TimeFormat),
+		"Retry-After":      "90",
 		"Ratelimit":        `"default";r=0;t=30`,
 		"Ratelimit-Policy": `"default";q=50;w=10`,
 	}, `{"success":false,"errors":[{"code":971,"message":"slow down"}]}`)
-	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua", func() time.Time { return now })
-	_, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil))
-	var apiErr *cloudflare.APIError
-	if !errors.As(err, &apiErr) {
+	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua")
+	_, err := c.Send(context.Background(), everything)
+	apiErr, ok := errors.AsType[*cloudflare.APIError](err)
+	if !ok {
 		t.Fatalf("err = %v", err)
 	}
 	if !apiErr.HasRetryAfter || apiErr.RetryAfter != 90*time.Second {
@@ -183,7 +201,51 @@ func TestPurgeReadsRetryAfterAndRateLimit(t *testing.T) {
 	}
 }
 
-func TestPurgeDoesNotFollowRedirects(t *testing.T) {
+// Send reads a Retry-After date against the clock: a date 90 seconds
+// ahead is a wait of a little under 90 seconds (HTTP dates have whole
+// seconds, and the answer takes a moment).
+func TestSendReadsRetryAfterDate(t *testing.T) {
+	t.Parallel()
+	at := time.Now().Add(90 * time.Second)
+	srv, _ := serve(t, 429, map[string]string{"Retry-After": at.UTC().Format(http.TimeFormat)}, `{"success":false,"errors":[{"code":971,"message":"slow down"}]}`)
+	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua")
+	_, err := c.Send(context.Background(), everything)
+	apiErr, ok := errors.AsType[*cloudflare.APIError](err)
+	if !ok {
+		t.Fatalf("err = %v", err)
+	}
+	if !apiErr.HasRetryAfter || apiErr.RetryAfter <= 60*time.Second || apiErr.RetryAfter > 90*time.Second {
+		t.Errorf("RetryAfter = %v (%v), want a little under 90s", apiErr.RetryAfter, apiErr.HasRetryAfter)
+	}
+}
+
+// Decode takes the time to read Retry-After dates against.
+func TestDecodeRetryAfterDate(t *testing.T) {
+	t.Parallel()
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}}
+	_, err := cloudflare.Decode(resp, []byte(`{"success":false,"errors":[]}`), nil, now)
+	apiErr, ok := errors.AsType[*cloudflare.APIError](err)
+	if !ok {
+		t.Fatalf("err = %v", err)
+	}
+	if !apiErr.HasRetryAfter || apiErr.RetryAfter != 90*time.Second {
+		t.Errorf("RetryAfter = %v (%v), want 90s", apiErr.RetryAfter, apiErr.HasRetryAfter)
+	}
+}
+
+func TestDecodeReadErrorNamesTheStatus(t *testing.T) {
+	t.Parallel()
+	resp := &http.Response{StatusCode: 200, Header: http.Header{}}
+	_, err := cloudflare.Decode(resp, []byte(`{"succ`), io.ErrUnexpectedEOF, now)
+	if err == nil || !strings.HasPrefix(err.Error(), "HTTP 200: reading response body") || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("err = %v, want HTTP 200: reading response body wrapping the cause", err)
+	}
+	if _, ok := errors.AsType[*cloudflare.APIError](err); ok {
+		t.Error("a body that could not be read is an *APIError; want a network-like error")
+	}
+}
+
+func TestSendDoesNotFollowRedirects(t *testing.T) {
 	t.Parallel()
 	var leaked atomic.Bool
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -193,8 +255,8 @@ func TestPurgeDoesNotFollowRedirects(t *testing.T) {
 	}))
 	t.Cleanup(other.Close)
 	srv, _ := serve(t, 307, map[string]string{"Location": other.URL + "/zones/z/purge_cache"}, "")
-	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua", nil)
-	if _, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil)); err == nil {
+	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua")
+	if _, err := c.Send(context.Background(), everything); err == nil {
 		t.Fatal("a redirect counted as success")
 	}
 	if leaked.Load() {
@@ -202,7 +264,7 @@ func TestPurgeDoesNotFollowRedirects(t *testing.T) {
 	}
 }
 
-func TestPurgeBoundsResponseBody(t *testing.T) {
+func TestSendBoundsResponseBody(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(200)
@@ -214,14 +276,14 @@ func TestPurgeBoundsResponseBody(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua", nil)
-	_, err := c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil))
+	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua")
+	_, err := c.Send(context.Background(), everything)
 	if err == nil || !strings.Contains(err.Error(), "larger than 1048576 bytes") {
 		t.Fatalf("err = %v, want the body-size error", err)
 	}
 }
 
-func TestPurgeNetworkErrorIsNotAPIError(t *testing.T) {
+func TestSendNetworkErrorIsNotAPIError(t *testing.T) {
 	t.Parallel()
 	// A listener that hangs up on every connection. (Closing a test server
 	// and dialing its old port is not a network error for sure: a parallel
@@ -240,8 +302,8 @@ func TestPurgeNetworkErrorIsNotAPIError(t *testing.T) {
 			conn.Close()
 		}
 	}()
-	c := cloudflare.NewClient("http://"+ln.Addr().String(), cloudflare.Credentials{Token: "tok"}, nil, "ua", nil)
-	_, err = c.Purge(context.Background(), "z", "", cloudflare.NewBody(cloudflare.Everything, nil))
+	c := cloudflare.NewClient("http://"+ln.Addr().String(), cloudflare.Credentials{Token: "tok"}, nil, "ua")
+	_, err = c.Send(context.Background(), everything)
 	var apiErr *cloudflare.APIError
 	if err == nil || errors.As(err, &apiErr) {
 		t.Fatalf("err = %v, want a network error", err)
@@ -251,10 +313,76 @@ func TestPurgeNetworkErrorIsNotAPIError(t *testing.T) {
 	}
 }
 
-func TestEndpointEscapesIDs(t *testing.T) {
+func TestSendCancelledContext(t *testing.T) {
 	t.Parallel()
-	got := cloudflare.Endpoint("https://api", "z/../x", "e f")
-	if want := "https://api/zones/z%2F..%2Fx/environments/e%20f/purge_cache"; got != want {
-		t.Errorf("Endpoint = %q, want %q", got, want)
+	srv, _ := serve(t, 200, nil, okBody)
+	c := cloudflare.NewClient(srv.URL, cloudflare.Credentials{Token: "tok"}, nil, "ua")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.Send(ctx, everything)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want one that wraps context.Canceled", err)
+	}
+	if !strings.HasPrefix(err.Error(), "request failed: ") || strings.Contains(err.Error(), srv.URL) {
+		t.Errorf("err = %q, want \"request failed: ...\" without the endpoint", err)
+	}
+}
+
+func TestEndpoint(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		scope cloudflare.Scope
+		want  string
+	}{
+		{"zone", cloudflare.Scope{ZoneID: "z1"}, "https://api/zones/z1/purge_cache"},
+		{"environment", cloudflare.Scope{ZoneID: "z1", EnvironmentID: "e1"}, "https://api/zones/z1/environments/e1/purge_cache"},
+		{"IDs are escaped", cloudflare.Scope{ZoneID: "z/../x", EnvironmentID: "e f"}, "https://api/zones/z%2F..%2Fx/environments/e%20f/purge_cache"},
+	}
+	for _, tt := range tests {
+		if got := cloudflare.Endpoint("https://api", tt.scope, cloudflare.Purge); got != tt.want {
+			t.Errorf("%s: Endpoint = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestScopeString(t *testing.T) {
+	t.Parallel()
+	if got := (cloudflare.Scope{ZoneID: "z1"}).String(); got != "zone z1" {
+		t.Errorf("zone scope = %q", got)
+	}
+	if got := (cloudflare.Scope{ZoneID: "z1", EnvironmentID: "e1"}).String(); got != "environment e1 of zone z1" {
+		t.Errorf("environment scope = %q", got)
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	t.Parallel()
+	for status, want := range map[int]bool{
+		400: false, 401: false, 403: false, 404: false, 409: false,
+		429: true,
+		500: true, 501: false, 502: true, 503: true, 504: true, 520: true, 522: true, 527: true, 599: true,
+	} {
+		if got := (&cloudflare.APIError{Status: status}).Retryable(); got != want {
+			t.Errorf("HTTP %d: Retryable = %v, want %v", status, got, want)
+		}
+	}
+}
+
+func TestAPIErrorWithoutDetailsNamesTheStatus(t *testing.T) {
+	t.Parallel()
+	if got := (&cloudflare.APIError{Status: 504}).Error(); got != "HTTP 504: Gateway Timeout" {
+		t.Errorf("Error = %q", got)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	if cloudflare.MaxIDLength != 32 || cloudflare.MaxTagLength != 1024 || cloudflare.MaxPrefixSlashes != 31 {
+		t.Errorf("MaxIDLength %d, MaxTagLength %d, MaxPrefixSlashes %d; want 32, 1024, 31",
+			cloudflare.MaxIDLength, cloudflare.MaxTagLength, cloudflare.MaxPrefixSlashes)
+	}
+	if want := "Cloudflare's API limit of 1200 requests per 5 minutes"; cloudflare.APILimitText != want {
+		t.Errorf("APILimitText = %q, want %q", cloudflare.APILimitText, want)
 	}
 }

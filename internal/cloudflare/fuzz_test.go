@@ -12,15 +12,23 @@ import (
 	"unicode/utf8"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 )
 
 var fuzzNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
+// fuzzToken is a token a server might echo; the fuzzer finds it in the
+// seeds below.
+const fuzzToken = "fuzzTok3nSn3lcBUx9Kq2"
+
 // FuzzDecode decodes arbitrary answers: any status from 100 to 599, any
 // body, any rate-limit headers. The answer is a Result with an ID only
-// for a 2xx; every error begins "HTTP <status>" and is one line of text
-// with no control character, since it goes into the log, where a line
-// break could start a workflow command.
+// for a 2xx; every error begins "HTTP <status>:" and keeps the server's
+// messages whole (shortening is the printer's, after redaction). Printed
+// the way the reporter prints it (redacted, then safetext.OneLine), the
+// error is one line of text with no control character, since it goes into
+// the log, where a line break could start a workflow command, and shows
+// nothing of a token the server echoed.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []struct {
 		status                                  int
@@ -45,6 +53,9 @@ func FuzzDecode(f *testing.F) {
 		{100, `{"success":true,"result":{"id":"x"}}`, "", "", "", "", false},
 		{204, "", "", "", "", "", false},
 		{599, `{"success":false,"errors":[{"code":1e400}]}`, "99999999999999999999", "", "", "", false},
+		{400, `{"success":false,"errors":[{"code":6111,"message":"Invalid format for Authorization header: Bearer ` + fuzzToken + `"}]}`, "", "", "", "", false},
+		{502, "<html>" + strings.Repeat("x", 2000) + fuzzToken + "</html>", "", "", "", "", false},
+		{400, `{"success":false,"errors":[{"code":1,"message":"` + strings.Repeat("y", 995) + fuzzToken + `"}]}`, "", "", "", "", false},
 	} {
 		f.Add(s.status, []byte(s.body), s.retryAfter, s.ratelimit, s.policy, s.location, s.readFails)
 	}
@@ -81,22 +92,46 @@ func FuzzDecode(f *testing.F) {
 		if want := fmt.Sprintf("HTTP %d", status); !strings.HasPrefix(msg, want+":") {
 			t.Errorf("error %q does not begin %q", msg, want+":")
 		}
-		if p := fuzzLogLineProblem(msg); p != "" {
-			t.Errorf("error %q %s", msg, p)
+		redactor := &safetext.Redactor{}
+		redactor.Add(fuzzToken)
+		line := safetext.OneLine(redactor.Redact(msg), 1000)
+		if p := fuzzLogLineProblem(line); p != "" {
+			t.Errorf("error %q printed as %q, which %s", msg, line, p)
 		}
-		var apiErr *cloudflare.APIError
-		if errors.As(err, &apiErr) {
+		for i := 0; i+safetext.MinRun <= len(fuzzToken); i++ {
+			if run := fuzzToken[i : i+safetext.MinRun]; strings.Contains(line, run) {
+				t.Errorf("error %q printed as %q, which shows %q of the token", msg, line, run)
+			}
+		}
+		if apiErr, ok := errors.AsType[*cloudflare.APIError](err); ok {
 			if apiErr.Status != status {
 				t.Errorf("APIError.Status = %d; want %d", apiErr.Status, status)
 			}
 			if apiErr.RetryAfter < 0 || (!apiErr.HasRetryAfter && apiErr.RetryAfter != 0) {
 				t.Errorf("Retry-After %q read as %v, %v", retryAfter, apiErr.RetryAfter, apiErr.HasRetryAfter)
 			}
+			if apiErr.Retryable() && status != 429 && status < 500 || status == 501 && apiErr.Retryable() {
+				t.Errorf("HTTP %d is retryable; only 429 and 5xx but 501 are", status)
+			}
 			fuzzCheckRateLimit(t, apiErr.RateLimit, ratelimit, policy)
+			fuzzCheckWhole(t, msg, apiErr.Errors)
 		} else if !readFails {
 			t.Errorf("error %q (%T) is not an *APIError, though the body was read", msg, err)
 		}
 	})
+}
+
+// fuzzCheckWhole checks that the error holds every message of the
+// envelope, and of its error chains, whole: nothing is cut before the
+// printer has redacted it.
+func fuzzCheckWhole(t *testing.T, msg string, items []cloudflare.ErrorItem) {
+	t.Helper()
+	for _, item := range items {
+		if !strings.Contains(msg, strings.TrimSpace(item.Message)) {
+			t.Errorf("error %q does not hold the whole message %q", msg, item.Message)
+		}
+		fuzzCheckWhole(t, msg, item.ErrorChain)
+	}
 }
 
 // fuzzLogLineProblem says why s cannot be printed as one log line: invalid

@@ -73,23 +73,27 @@ func TestParseRateLimit(t *testing.T) {
 	}
 }
 
-func TestSanitize(t *testing.T) {
+func TestRateLimitString(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		in   string
-		max  int
+		name string
+		rl   cloudflare.RateLimit
 		want string
 	}{
-		{"plain", 100, "plain"},
-		{"a\nb\r\nc", 100, "a b c"},
-		{"  lead  and   trail  ", 100, "lead and trail"},
-		{"\x00nul\x1b[31m", 100, "nul [31m"},
-		{"abcdefghij", 5, "abcde…"},
-		{"bad \xff utf8", 5, "bad \uFFFD…"},
+		{"remaining and policy", cloudflare.RateLimit{HasRemaining: true, Remaining: 49, Reset: 30 * time.Second, HasPolicy: true, Quota: 50, Window: time.Minute},
+			"Ratelimit: 49 left, resets in 30s; policy 50 per 1m0s"},
+		{"remaining only", cloudflare.RateLimit{HasRemaining: true, Remaining: 0, Reset: 12 * time.Second}, "Ratelimit: 0 left, resets in 12s"},
+		{"policy only", cloudflare.RateLimit{HasPolicy: true, Quota: 1000, Window: 24 * time.Hour}, "Ratelimit: policy 1000 per 24h0m0s"},
+		{"none", cloudflare.RateLimit{}, "no Ratelimit headers"},
 	}
 	for _, tt := range tests {
-		if got := cloudflare.Sanitize(tt.in, tt.max); got != tt.want {
-			t.Errorf("Sanitize(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
+		if got := tt.rl.String(); got != tt.want {
+			t.Errorf("%s: String = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+	// As a debug line shows it, read from the headers Cloudflare sends.
+	h := http.Header{"Ratelimit": {`"default";r=49;t=30`}, "Ratelimit-Policy": {`"default";q=50;w=60`}}
+	if got, want := cloudflare.ParseRateLimit(h).String(), "Ratelimit: 49 left, resets in 30s; policy 50 per 1m0s"; got != want {
+		t.Errorf("String of parsed headers = %q, want %q", got, want)
 	}
 }

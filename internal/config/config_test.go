@@ -7,7 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,12 +31,31 @@ func env(inputs map[string]string, extra map[string]string) func(string) string 
 	return func(k string) string { return m[k] }
 }
 
+// readSpec reads the repository's action.yml, the one table of inputs,
+// once for every test.
+var readSpec = sync.OnceValues(func() (config.Spec, error) {
+	b, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		return config.Spec{}, err
+	}
+	return config.ParseSpec(b)
+})
+
+func spec(t testing.TB) config.Spec {
+	t.Helper()
+	s, err := readSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func load(t *testing.T, inputs, extra map[string]string, workdir string) (*config.Config, error) {
 	t.Helper()
 	if workdir == "" {
 		workdir = t.TempDir()
 	}
-	cfg, _, err := config.Load(context.Background(), nil, config.Env{Getenv: env(inputs, extra), WorkDir: workdir})
+	cfg, _, err := config.Load(context.Background(), nil, config.Env{Getenv: env(inputs, extra), Spec: spec(t), WorkDir: workdir})
 	return cfg, err
 }
 
@@ -109,8 +131,19 @@ func TestLoadValues(t *testing.T) {
 		{"explicit batch", with(base(), "batch-size", "7"), nil, func(c *config.Config) bool { return c.BatchSize == 7 }},
 		{"zero retries", with(base(), "max-retries", "0"), nil, func(c *config.Config) bool { return c.MaxRetries == 0 }},
 		{"timeout", with(base(), "timeout", "1h30m"), nil, func(c *config.Config) bool { return c.Timeout == 90*time.Minute }},
-		{"timeout just over the API limit's wait", with(base(), "targets", manyTags(1141), "batch-size", "1", "timeout", "5m1s"), nil, func(c *config.Config) bool { return len(c.Targets) == 1141 }},
-		{"1140 requests need no wait", with(base(), "targets", manyTags(1140), "batch-size", "1", "timeout", "1s"), nil, func(c *config.Config) bool { return len(c.Targets) == 1140 }},
+		// Whether a timeout is long enough for the requests is purge's
+		// question (it knows the plan and the API limit), not config's.
+		{"short timeout for many requests", with(base(), "targets", manyTags(1141), "batch-size", "1", "timeout", "5m"), nil,
+			func(c *config.Config) bool { return len(c.Targets) == 1141 && c.Timeout == 5*time.Minute }},
+		{"one-second timeout", with(base(), "targets", manyTags(1140), "batch-size", "1", "timeout", "1s"), nil,
+			func(c *config.Config) bool { return len(c.Targets) == 1140 && c.Timeout == time.Second }},
+		{"dry run false", with(base(), "dry-run", "False"), nil, func(c *config.Config) bool { return !c.DryRun }},
+		{"plan in any case", with(base(), "plan", "PRO"), nil, func(c *config.Config) bool { return c.Plan == cloudflare.PlanPro }},
+		{"legacy pair", with(base(), "api-token", "", "api-email", "ops@example.com", "api-key", "k3y"), nil,
+			func(c *config.Config) bool {
+				return c.Credentials == cloudflare.Credentials{Email: "ops@example.com", Key: "k3y"}
+			}},
+		{"hosts from a comma list", with(base(), "purge-type", "hosts", "targets", "a.example, b.example"), nil, func(c *config.Config) bool { return len(c.Targets) == 2 }},
 		{"dry run without token", with(base(), "api-token", "", "dry-run", "TRUE"), nil, func(c *config.Config) bool { return c.DryRun && c.Credentials == cloudflare.Credentials{} }},
 		{"token from environment", with(base(), "api-token", ""), map[string]string{"CLOUDFLARE_API_TOKEN": "envtok"}, func(c *config.Config) bool { return c.Credentials.Token == "envtok" }},
 		{"input token wins over environment", base(), map[string]string{"CLOUDFLARE_API_TOKEN": "envtok"}, func(c *config.Config) bool { return c.Credentials.Token == "tok" }},
@@ -167,8 +200,6 @@ func TestLoadRejects(t *testing.T) {
 		{"timeout zero", with(base(), "timeout", "0"), nil, "timeout", "positive Go duration"},
 		{"timeout negative", with(base(), "timeout", "-5m"), nil, "timeout", "positive Go duration"},
 		{"timeout without unit", with(base(), "timeout", "600"), nil, "timeout", "positive Go duration"},
-		{"timeout too short for the API limit", with(base(), "targets", manyTags(1141), "batch-size", "1", "timeout", "5m"), nil, "timeout",
-			"1141 targets at 1 a request are 1141 requests, which take at least 5m under Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 5m (e.g. 10m)"},
 		{"dry-run not bool", with(base(), "dry-run", "yes please"), nil, "dry-run", "true or false"},
 		{"concurrency zero", with(base(), "concurrency", "0"), nil, "concurrency", "from 1 to 64"},
 		{"unknown plan", with(base(), "plan", "gold"), nil, "plan", "free, pro, business, enterprise"},
@@ -182,6 +213,14 @@ func TestLoadRejects(t *testing.T) {
 		{"token and key", with(base(), "api-email", "a@example.com", "api-key", "k"), nil, "api-token", "one way to authenticate"},
 		{"token with line break", with(base(), "api-token", "abc\ndef"), nil, "api-token", "white space"},
 		{"targets over 128 KiB", with(base(), "targets", strings.Repeat("a\n", 70000)), nil, "targets", "targets-file"},
+		{"key with a space", with(base(), "api-token", "", "api-email", "a@example.com", "api-key", "k 3"), nil, "api-key", "white space"},
+		{"email with a line break", with(base(), "api-token", "", "api-email", "a@example.com\nX-Evil: 1", "api-key", "k"), nil, "api-email", "line break"},
+		{"retries above the limit", with(base(), "max-retries", "101"), nil, "max-retries", "from 0 to 100"},
+		{"concurrency above the limit", with(base(), "concurrency", "65"), nil, "concurrency", "from 1 to 64"},
+		{"api-url with credentials", with(base(), "api-url", "https://u:p@a.example/"), nil, "api-url", "credentials"},
+		{"api-url with a bare #", with(base(), "api-url", "https://a.example/x#"), nil, "api-url", "fragment"},
+		{"targets-file with everything", with(base(), "purge-type", "everything", "targets", "", "targets-file", "x.txt"), nil, "targets-file", "must be empty"},
+		{"more than ten bad lines", with(base(), "targets", strings.Repeat("café\n", 12)), nil, "targets", "12 bad target(s): line 1: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,6 +254,150 @@ func TestLoadNeverQuotesSecrets(t *testing.T) {
 	}
 }
 
+// A credential holding any Unicode space or control character cannot be
+// sent in a header and is refused, naming the input but never quoting it.
+func TestLoadRefusesOddCharactersInCredentialsWithoutQuotingThem(t *testing.T) {
+	t.Parallel()
+	const head, tail = "Sn3lcBUx9Kq2", "ZZtop77abcd"
+	for _, ch := range []struct{ name, s string }{
+		{"no-break space", "\u00a0"},
+		{"next line U+0085", "\u0085"},
+		{"line separator", "\u2028"},
+		{"ideographic space", "\u3000"},
+		{"C1 control", "\u009b"},
+		{"tab", "\t"},
+		{"line break", "\n"},
+		{"invalid UTF-8", "\xff"},
+	} {
+		secret := head + ch.s + tail
+		for _, tt := range []struct {
+			how    string
+			inputs map[string]string
+			extra  map[string]string
+			input  string
+		}{
+			{"api-token", with(base(), "api-token", secret), nil, "api-token"},
+			{"CLOUDFLARE_API_TOKEN", with(base(), "api-token", ""), map[string]string{"CLOUDFLARE_API_TOKEN": secret}, "api-token"},
+			{"api-key", with(base(), "api-token", "", "api-email", "ops@example.com", "api-key", secret), nil, "api-key"},
+		} {
+			t.Run(ch.name+" in "+tt.how, func(t *testing.T) {
+				t.Parallel()
+				_, err := load(t, tt.inputs, tt.extra, "")
+				if got := problems(t, err)[tt.input]; !strings.Contains(got, "white space, a control character or invalid UTF-8") {
+					t.Errorf("problem for %s = %q; want it refused", tt.input, got)
+				}
+				if strings.Contains(err.Error(), head) || strings.Contains(err.Error(), tail) {
+					t.Errorf("the error quotes the credential:\n%v", err)
+				}
+			})
+		}
+	}
+}
+
+func TestParseSpecReadsActionYML(t *testing.T) {
+	t.Parallel()
+	s := spec(t)
+	var names []string
+	for _, in := range s.Inputs {
+		names = append(names, in.Name)
+		if strings.TrimSpace(in.Description) == "" {
+			t.Errorf("input %s has no description", in.Name)
+		}
+	}
+	want := []string{"api-token", "api-email", "api-key", "zone-id", "environment-id", "purge-type", "targets", "targets-file",
+		"batch-size", "max-retries", "timeout", "dry-run", "api-url", "concurrency", "plan"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("inputs = %q\nwant     %q (in action.yml's order)", names, want)
+	}
+	for name, def := range map[string]string{"batch-size": "auto", "max-retries": "5", "timeout": "10m", "dry-run": "false",
+		"api-url": cloudflare.DefaultBaseURL, "concurrency": "8", "plan": "", "zone-id": "", "nope": ""} {
+		if got := s.Default(name); got != def {
+			t.Errorf("Default(%q) = %q, want %q", name, got, def)
+		}
+	}
+}
+
+func TestParseSpecRejects(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, yml, want string }{
+		{"not YAML", "inputs: [", "action.yml"},
+		{"no inputs", "name: x\nruns:\n  using: docker\n", "declares no inputs"},
+		{"an input that is not a mapping", "inputs:\n  zone-id: [1, 2]\n", "input zone-id"},
+	} {
+		if _, err := config.ParseSpec([]byte(tt.yml)); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want one mentioning %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestInputsMatchActionYML checks the one table against the struct that
+// holds the values: every field of config.Inputs is an input declared in
+// action.yml, and every input declared there is a field. (The env tags are
+// read here only; production code reads action.yml.)
+func TestInputsMatchActionYML(t *testing.T) {
+	t.Parallel()
+	declared := map[string]bool{}
+	for _, in := range spec(t).Inputs {
+		declared[in.Name] = true
+	}
+	fields := map[string]bool{}
+	typ := reflect.TypeFor[config.Inputs]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		key, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if key == "" || opts != "" || f.Type.Kind() != reflect.String {
+			t.Errorf("field %s: env tag %q, type %s; want a plain key and a string", f.Name, f.Tag.Get("env"), f.Type)
+			continue
+		}
+		name := config.InputName(key)
+		fields[name] = true
+		if !declared[name] {
+			t.Errorf("field %s (input %s) is not declared in action.yml", f.Name, name)
+		}
+	}
+	for name := range declared {
+		if !fields[name] {
+			t.Errorf("action.yml declares input %s, which config.Inputs has no field for", name)
+		}
+	}
+}
+
+// The defaults come from the spec that Env carries, not from the code.
+func TestLoadTakesDefaultsFromTheSpec(t *testing.T) {
+	t.Parallel()
+	s := spec(t)
+	s.Inputs = slices.Clone(s.Inputs)
+	for i := range s.Inputs {
+		switch s.Inputs[i].Name {
+		case "concurrency":
+			s.Inputs[i].Default = "3"
+		case "timeout":
+			s.Inputs[i].Default = "42s"
+		}
+	}
+	cfg, _, err := config.Load(context.Background(), nil, config.Env{Getenv: env(base(), nil), Spec: s, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Concurrency != 3 || cfg.Timeout != 42*time.Second {
+		t.Errorf("concurrency %d, timeout %v; want the spec's defaults 3 and 42s", cfg.Concurrency, cfg.Timeout)
+	}
+}
+
+func TestLoadReturnsTheInputsEvenWhenInvalid(t *testing.T) {
+	t.Parallel()
+	_, in, err := config.Load(context.Background(), nil, config.Env{Getenv: env(with(base(), "zone-id", "a/b"), nil), Spec: spec(t), WorkDir: t.TempDir()})
+	if err == nil {
+		t.Fatal("a bad zone-id was accepted")
+	}
+	if in.APIToken != "tok" || in.ZoneID != "a/b" || in.Timeout != "10m" {
+		t.Errorf("inputs = %+v; want them as read, defaults applied", in)
+	}
+	if got := in.Secrets(env(nil, map[string]string{"CLOUDFLARE_API_TOKEN": " envtok "})); !reflect.DeepEqual(got, []string{"tok", "envtok"}) {
+		t.Errorf("Secrets = %q", got)
+	}
+}
+
 func TestTargetsFile(t *testing.T) {
 	t.Parallel()
 	ws := t.TempDir()
@@ -228,20 +411,31 @@ func TestTargetsFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	link := func(to, name string) {
+		t.Helper()
+		if err := os.Symlink(to, filepath.Join(ws, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	write(ws, "purge/urls.txt", "\uFEFFhttps://a.example/1\r\nhttps://a.example/2\r\n")
 	write(outside, "secret.txt", "https://a.example/3\n")
-	if err := os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(ws, "escape.txt")); err != nil {
+	link(filepath.Join(outside, "secret.txt"), "escape.txt")
+	link("purge/urls.txt", "inside-link.txt")
+	link("loop-b", "loop-a")
+	link("loop-a", "loop-b")
+	write(ws, "big.txt", "")
+	if err := os.Truncate(filepath.Join(ws, "big.txt"), 64<<20+1); err != nil { // sparse: no 64 MiB written
 		t.Fatal(err)
 	}
-	if err := os.Symlink("purge/urls.txt", filepath.Join(ws, "inside-link.txt")); err != nil {
-		t.Fatal(err)
-	}
+	write(ws, "bad.txt", "https://a.example/ok\nnot a url\n")
 	files := func(kv ...string) map[string]string {
 		return with(base(), append([]string{"purge-type", "files", "targets", ""}, kv...)...)
 	}
+	inWorkspace := map[string]string{"GITHUB_WORKSPACE": ws}
 
 	t.Run("read from the workspace, added to targets", func(t *testing.T) {
-		cfg, err := load(t, with(files("targets-file", "purge/urls.txt"), "targets", "https://a.example/0\nhttps://a.example/1"), map[string]string{"GITHUB_WORKSPACE": ws}, "")
+		t.Parallel()
+		cfg, err := load(t, with(files("targets-file", "purge/urls.txt"), "targets", "https://a.example/0\nhttps://a.example/1"), inWorkspace, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,71 +447,175 @@ func TestTargetsFile(t *testing.T) {
 			t.Errorf("targets = %q", got)
 		}
 	})
+	for _, tt := range []struct{ name, file string }{
+		{"symlink inside the workspace", "inside-link.txt"},
+		{"absolute path inside the workspace", filepath.Join(ws, "purge", "urls.txt")},
+		{"dot-dot that stays inside", "purge/../purge/urls.txt"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := load(t, files("targets-file", tt.file), inWorkspace, ""); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 	t.Run("workdir when not in Actions", func(t *testing.T) {
+		t.Parallel()
 		if _, err := load(t, files("targets-file", "purge/urls.txt"), nil, ws); err != nil {
 			t.Fatal(err)
 		}
 	})
-	t.Run("symlink inside the workspace", func(t *testing.T) {
-		if _, err := load(t, files("targets-file", "inside-link.txt"), map[string]string{"GITHUB_WORKSPACE": ws}, ""); err != nil {
-			t.Fatal(err)
-		}
-	})
 	for _, tt := range []struct{ name, file, want string }{
-		{"missing", "nope.txt", "does not exist"},
-		{"directory", "purge", "not a regular file"},
-		{"symlink outside", "escape.txt", "outside the workspace"},
-		{"dot-dot", "../" + filepath.Base(outside) + "/secret.txt", "outside the workspace"},
-		{"absolute outside", filepath.Join(outside, "secret.txt"), "outside the workspace"},
+		{"missing", "nope.txt", `"nope.txt" does not exist; want a file inside the workspace`},
+		{"folder", "purge", `"purge" is not a regular file but a folder`},
+		{"symlink outside", "escape.txt", `"escape.txt" lies outside the workspace`},
+		{"dot-dot", "../" + filepath.Base(outside) + "/secret.txt", "lies outside the workspace"},
+		{"absolute outside", filepath.Join(outside, "secret.txt"), "lies outside the workspace"},
+		{"symlink loop", "loop-a", `"loop-a" is a symbolic link loop`},
+		{"over 64 MiB", "big.txt", `"big.txt" is 67108865 bytes, larger than the 67108864 read`},
+		{"bad lines", "bad.txt", "1 bad target(s): line 2: "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := load(t, files("targets-file", tt.file), map[string]string{"GITHUB_WORKSPACE": ws}, "")
+			t.Parallel()
+			_, err := load(t, files("targets-file", tt.file), inWorkspace, "")
 			if got := problems(t, err)["targets-file"]; !strings.Contains(got, tt.want) {
 				t.Errorf("targets-file problem = %q, want %q", got, tt.want)
 			}
+			if strings.Contains(err.Error(), "a.example/3") {
+				t.Errorf("the error shows what the file outside holds: %v", err)
+			}
 		})
+	}
+}
+
+// A named pipe is refused at once: opening it for reading must not wait
+// for a writer that never comes.
+func TestTargetsFileRefusesANamedPipeAtOnce(t *testing.T) {
+	t.Parallel()
+	ws := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(ws, "pipe"), 0o644); err != nil {
+		t.Skipf("cannot make a FIFO here: %v", err)
+	}
+	inputs := with(base(), "purge-type", "files", "targets", "", "targets-file", "pipe")
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := config.Load(context.Background(), nil, config.Env{Getenv: env(inputs, map[string]string{"GITHUB_WORKSPACE": ws}), Spec: spec(t), WorkDir: ws})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if got := problems(t, err)["targets-file"]; !strings.Contains(got, `"pipe" is not a regular file but a named pipe`) {
+			t.Errorf("targets-file problem = %q, want it refused as a named pipe", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Load still waits on the named pipe after 20s")
 	}
 }
 
 func TestParseFlags(t *testing.T) {
 	t.Parallel()
 	var usage strings.Builder
-	flags, err := config.ParseFlags([]string{"--dry-run", "--zone-id", "z1", "--purge-type=tags", "--targets", "a,b"}, &usage)
+	flags, err := config.ParseFlags([]string{"--dry-run", "--zone-id", "z1", "--purge-type=tags", "--targets", "a,b"}, spec(t), &usage)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"dry-run": "true", "zone-id": "z1", "purge-type": "tags", "targets": "a,b"}
-	if len(flags) != len(want) {
+	if !reflect.DeepEqual(flags, want) {
 		t.Fatalf("flags = %v, want %v", flags, want)
 	}
-	for k, v := range want {
-		if flags[k] != v {
-			t.Errorf("flag %s = %q, want %q", k, flags[k], v)
-		}
+	if usage.Len() != 0 {
+		t.Errorf("usage printed without --help: %q", usage.String())
 	}
 	// Flags win over inputs.
-	cfg, _, err := config.Load(context.Background(), flags, config.Env{Getenv: env(with(base(), "zone-id", "other"), nil), WorkDir: t.TempDir()})
+	cfg, _, err := config.Load(context.Background(), flags, config.Env{Getenv: env(with(base(), "zone-id", "other"), nil), Spec: spec(t), WorkDir: t.TempDir()})
 	if err != nil || cfg.ZoneID != "z1" || !cfg.DryRun {
 		t.Fatalf("Load = %+v, %v", cfg, err)
+	}
+}
+
+// The boolean input takes its value in every form a person types.
+func TestParseFlagsDryRunForms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		args   []string
+		value  string
+		dryRun bool
+	}{
+		{"--dry-run false", []string{"--zone-id", "z1", "--dry-run", "false"}, "false", false},
+		{"--dry-run=false", []string{"--zone-id", "z1", "--dry-run=false"}, "false", false},
+		{"--dry-run alone", []string{"--dry-run", "--zone-id", "z1"}, "true", true},
+		{"--dry-run alone last", []string{"--zone-id", "z1", "--dry-run"}, "true", true},
+		{"--dry-run true", []string{"--dry-run", "true", "--zone-id", "z1"}, "true", true},
+		{"--dry-run=true", []string{"--dry-run=true", "--zone-id", "z1"}, "true", true},
+		{"-dry-run FALSE", []string{"-dry-run", "FALSE", "--zone-id", "z1"}, "FALSE", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			flags, err := config.ParseFlags(tt.args, spec(t), &strings.Builder{})
+			if err != nil {
+				t.Fatalf("ParseFlags(%q): %v", tt.args, err)
+			}
+			if flags["dry-run"] != tt.value || flags["zone-id"] != "z1" {
+				t.Fatalf("flags = %v, want dry-run %q and zone-id z1", flags, tt.value)
+			}
+			cfg, _, err := config.Load(context.Background(), flags, config.Env{Getenv: env(base(), nil), Spec: spec(t), WorkDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.DryRun != tt.dryRun {
+				t.Errorf("DryRun = %v, want %v", cfg.DryRun, tt.dryRun)
+			}
+		})
+	}
+}
+
+func TestParseFlagsRejects(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--nope", "x"},
+		{"--zone-id"},                    // no value
+		{"--dry-run=true", "false"},      // the value was given already
+		{"--targets", "a", "true"},       // targets is not boolean
+		{"--zone-id", "z", "--", "more"}, // nothing after --
+	} {
+		flags, err := config.ParseFlags(args, spec(t), &strings.Builder{})
+		if err == nil || errors.Is(err, config.ErrHelp) {
+			t.Errorf("ParseFlags(%q) = %v, %v; want an error", args, flags, err)
+		}
 	}
 }
 
 func TestParseFlagsHelpListsEveryInput(t *testing.T) {
 	t.Parallel()
 	var usage strings.Builder
-	if _, err := config.ParseFlags([]string{"--help"}, &usage); !errors.Is(err, config.ErrHelp) {
+	if _, err := config.ParseFlags([]string{"--help"}, spec(t), &usage); !errors.Is(err, config.ErrHelp) {
 		t.Fatalf("err = %v, want ErrHelp", err)
 	}
-	for _, f := range config.InputFields() {
-		if !strings.Contains(usage.String(), "-"+f.Name) {
-			t.Errorf("--help does not list --%s", f.Name)
+	help := usage.String()
+	for _, in := range spec(t).Inputs {
+		arg := " value"
+		if in.Name == "dry-run" {
+			arg = " [true|false]"
+		}
+		if !strings.Contains(help, "  --"+in.Name+arg+"\n") {
+			t.Errorf("--help does not list --%s%s", in.Name, arg)
+		}
+		// The description, folded to one line as the usage prints it.
+		desc := strings.Join(strings.Fields(in.Description), " ")
+		if !strings.Contains(help, desc) {
+			t.Errorf("--help does not give the description of --%s: %q", in.Name, desc)
+		}
+		if in.Default != "" && !strings.Contains(help, desc+" (default "+in.Default+")") {
+			t.Errorf("--help does not give the default of --%s (%s)", in.Name, in.Default)
 		}
 	}
 }
 
 func TestParseFlagsRejectsPositionalWithoutEchoingIt(t *testing.T) {
 	t.Parallel()
-	_, err := config.ParseFlags([]string{"--zone-id", "z", "my-secret-token"}, &strings.Builder{})
+	_, err := config.ParseFlags([]string{"--zone-id", "z", "my-secret-token"}, spec(t), &strings.Builder{})
 	if err == nil || strings.Contains(err.Error(), "my-secret-token") {
 		t.Fatalf("err = %v", err)
 	}

@@ -117,7 +117,9 @@ func OneLine(s string, max int) string {
 			space = b.Len() > 0
 			continue
 		}
-		if n >= max {
+		// A pending space counts too: it must not be the max-th rune
+		// with the next one past the cut.
+		if n >= max || space && n+1 >= max {
 			b.WriteString("…")
 			return b.String()
 		}
@@ -150,4 +152,6 @@ func Quote(s string) string {
 // Markdown keeps text from being read as markup in a job summary.
 func Markdown(s string) string { return markdownEscaper.Replace(s) }
 
-var markdownEscaper = strings.NewReplacer("`", "'", "<", "&lt;", ">", "&gt;", "|", "\\|", "*", "\\*", "_", "\\_", "[", "\\[")
+// The backslash is escaped too: kept as it is, `\[` would become `\\[`,
+// an escaped backslash followed by a [ that starts a link.
+var markdownEscaper = strings.NewReplacer("\\", "\\\\", "`", "'", "<", "&lt;", ">", "&gt;", "|", "\\|", "*", "\\*", "_", "\\_", "[", "\\[")

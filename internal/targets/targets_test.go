@@ -1,6 +1,8 @@
 package targets_test
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -45,8 +47,8 @@ func TestAddAccepts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			l := targets.NewList(tt.typ)
-			if errs := l.Add(tt.text); len(errs) != 0 {
-				t.Fatalf("Add: %v", errs)
+			if err := l.Add(tt.text); err != nil {
+				t.Fatalf("Add: %v", err)
 			}
 			if got := values(l.Targets()); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("targets = %q, want %q", got, tt.want)
@@ -64,8 +66,8 @@ func TestAddFilesWithHeaders(t *testing.T) {
 {"url": "https://www.example.com/dog.jpg"}
 {"url": "https://www.example.com/empty.jpg", "headers": {}}
 https://www.example.com/cat.jpg`
-	if errs := l.Add(text); len(errs) != 0 {
-		t.Fatalf("Add: %v", errs)
+	if err := l.Add(text); err != nil {
+		t.Fatalf("Add: %v", err)
 	}
 	want := []cloudflare.Target{
 		{Value: "https://www.example.com/cat.jpg", Headers: map[string]string{"CF-IPCountry": "US", "CF-Device-Type": "desktop"}},
@@ -82,8 +84,11 @@ https://www.example.com/cat.jpg`
 func TestAddDedupesAcrossTexts(t *testing.T) {
 	t.Parallel()
 	l := targets.NewList(cloudflare.Tags)
-	l.Add("a\nb")
-	l.Add("b\nc")
+	for _, text := range []string{"a\nb", "b\nc"} {
+		if err := l.Add(text); err != nil {
+			t.Fatalf("Add(%q): %v", text, err)
+		}
+	}
 	if got := values(l.Targets()); !reflect.DeepEqual(got, []string{"a", "b", "c"}) {
 		t.Errorf("targets = %q", got)
 	}
@@ -131,24 +136,106 @@ func TestAddRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			errs := targets.NewList(tt.typ).Add("# the bad line is line 2\n" + tt.line)
-			if len(errs) != 1 {
-				t.Fatalf("errors = %v, want exactly one", errs)
+			bad := badLines(t, targets.NewList(tt.typ).Add("# the bad line is line 2\n"+tt.line))
+			if bad.Count != 1 || len(bad.First) != 1 {
+				t.Fatalf("error = %v, want exactly one bad line", bad)
 			}
-			if errs[0].Line != 2 {
-				t.Errorf("line = %d, want 2", errs[0].Line)
+			if bad.First[0].Line != 2 {
+				t.Errorf("line = %d, want 2", bad.First[0].Line)
 			}
-			if !strings.Contains(errs[0].Problem, tt.wantMsg) {
-				t.Errorf("problem = %q, want it to mention %q", errs[0].Problem, tt.wantMsg)
+			if !strings.Contains(bad.First[0].Err.Error(), tt.wantMsg) {
+				t.Errorf("problem = %q, want it to mention %q", bad.First[0].Err, tt.wantMsg)
 			}
 		})
 	}
 }
 
+// badLines is err as a *BadLinesError, or fails the test.
+func badLines(t *testing.T, err error) *targets.BadLinesError {
+	t.Helper()
+	bad, ok := errors.AsType[*targets.BadLinesError](err)
+	if !ok {
+		t.Fatalf("error = %v (%T), want a *targets.BadLinesError", err, err)
+	}
+	return bad
+}
+
 func TestAddQuotesLongLinesShort(t *testing.T) {
 	t.Parallel()
-	errs := targets.NewList(cloudflare.Files).Add("/" + strings.Repeat("x", 5000))
-	if len(errs) != 1 || len(errs[0].Problem) > 400 {
-		t.Fatalf("errors = %d, problem length %d; want one short problem", len(errs), len(errs[0].Problem))
+	bad := badLines(t, targets.NewList(cloudflare.Files).Add("/"+strings.Repeat("x", 5000)))
+	if bad.Count != 1 || len(bad.First[0].Err.Error()) > 400 {
+		t.Fatalf("%d errors, problem length %d; want one short problem", bad.Count, len(bad.First[0].Err.Error()))
+	}
+}
+
+func TestAddKeepsTheGoodTargetsOfABadText(t *testing.T) {
+	t.Parallel()
+	l := targets.NewList(cloudflare.Hosts)
+	bad := badLines(t, l.Add("www.example.com\nbad host\nimages.example.com, https://x.example"))
+	if got := values(l.Targets()); !reflect.DeepEqual(got, []string{"www.example.com", "images.example.com"}) {
+		t.Errorf("targets = %q", got)
+	}
+	var lines []int
+	for _, e := range bad.First {
+		lines = append(lines, e.Line)
+	}
+	if bad.Count != 2 || !reflect.DeepEqual(lines, []int{2, 3}) {
+		t.Errorf("bad lines = %v (count %d), want lines 2 and 3", lines, bad.Count)
+	}
+}
+
+func TestBadLinesErrorShowsTheFirstTenAndCountsAll(t *testing.T) {
+	t.Parallel()
+	var text strings.Builder
+	for i := range 25 {
+		fmt.Fprintf(&text, "https://a.example/%d\nbad-%d\n", i, i) // bad lines are 2, 4, ..., 50
+	}
+	l := targets.NewList(cloudflare.Files)
+	bad := badLines(t, l.Add(text.String()))
+	if bad.Count != 25 || len(bad.First) != targets.MaxShown || targets.MaxShown != 10 {
+		t.Fatalf("Count %d, First %d (MaxShown %d); want 25 and 10", bad.Count, len(bad.First), targets.MaxShown)
+	}
+	for i, e := range bad.First {
+		if e.Line != 2*(i+1) {
+			t.Errorf("First[%d] is line %d, want %d", i, e.Line, 2*(i+1))
+		}
+	}
+	if len(l.Targets()) != 25 {
+		t.Errorf("%d targets, want the 25 good ones", len(l.Targets()))
+	}
+	msg := bad.Error()
+	if !strings.HasPrefix(msg, "25 bad target(s): line 2: ") || !strings.HasSuffix(msg, "; and 15 more") {
+		t.Errorf("Error = %q, want it to count all 25, list from line 2 and end with the 15 not shown", msg)
+	}
+	if strings.Contains(msg, "line 22:") {
+		t.Errorf("Error = %q lists more than the first ten", msg)
+	}
+}
+
+func TestBadLinesErrorOfExactlyTenHasNoMore(t *testing.T) {
+	t.Parallel()
+	bad := badLines(t, targets.NewList(cloudflare.Tags).Add(strings.Repeat("café\n", 10)))
+	if bad.Count != 10 || len(bad.First) != 10 || strings.Contains(bad.Error(), "more") {
+		t.Errorf("Count %d, First %d, Error %q", bad.Count, len(bad.First), bad.Error())
+	}
+}
+
+func TestLineError(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("tag \"café\" has 'é'")
+	e := targets.LineError{Line: 7, Err: cause}
+	if e.Error() != `line 7: tag "café" has 'é'` {
+		t.Errorf("Error = %q", e.Error())
+	}
+	if !errors.Is(e, cause) {
+		t.Error("LineError does not unwrap to its cause")
+	}
+}
+
+func TestAddOfGoodTextIsNil(t *testing.T) {
+	t.Parallel()
+	// A nil *BadLinesError in an error would not be == nil.
+	if err := targets.NewList(cloudflare.Tags).Add("a\n# c\n\n"); err != nil {
+		t.Errorf("Add = %#v, want nil", err)
 	}
 }
