@@ -165,7 +165,7 @@ var errReset = errors.New("connection reset by peer (fake)")
 func (m memoryTransport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			if p != http.ErrAbortHandler {
+			if err, ok := p.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
 				panic(p)
 			}
 			resp, err = nil, errReset
