@@ -229,7 +229,7 @@ func TestLocalModePrintsNoWorkflowCommand(t *testing.T) {
 	r.SetOutput("purge-id", evil)
 	r.InvalidInputs([]action.Problem{{Input: "zone-id", Message: evil}})
 	r.DryRun(dryRun("zone "+evil, 1, action.DryRequest{URL: "https://x/" + evil, Body: evil}))
-	r.Finish(action.Result{Scope: "zone z", PurgeType: "tags", Targets: 2, Purged: 1, IDs: []string{"id1"}, Requests: 2, Failed: 1, Attempts: 3,
+	r.Finish(action.Result{Noun: "purge", Verb: "purged", Scope: "zone z", PurgeType: "tags", Targets: 2, Done: 1, IDs: []string{"id1"}, Requests: 2, Failed: 1, Attempts: 3,
 		FailureTitle: "failed " + evil, Failures: []string{"request 2 of 2: " + evil}, Hint: "hint " + evil})
 	for name, text := range map[string]string{"stdout": out.String(), "stderr": errOut.String()} {
 		for line := range strings.Lines(text) {
@@ -370,7 +370,7 @@ func TestFinishSuccess(t *testing.T) {
 	env := inActions(t)
 	var out strings.Builder
 	r := action.New(&out, &strings.Builder{}, getenv(env))
-	ok := r.Finish(action.Result{Scope: "zone z1", PurgeType: "files", Targets: 3, Purged: 3, IDs: []string{"id1", "id_2"},
+	ok := r.Finish(action.Result{Noun: "purge", Verb: "purged", Scope: "zone z1", PurgeType: "files", Targets: 3, Done: 3, IDs: []string{"id1", "id_2"},
 		Requests: 2, Attempts: 2, Took: 1500 * time.Millisecond})
 	if !ok {
 		t.Error("Finish = false for a run without failures")
@@ -383,7 +383,7 @@ func TestFinishSuccess(t *testing.T) {
 		t.Errorf("outputs = %q", got)
 	}
 	summary := readFile(t, env["GITHUB_STEP_SUMMARY"])
-	for _, want := range []string{"### Cloudflare cache purge succeeded", "| Scope | zone z1 |", "| Targets | 3 (3 purged) |", "| Purge IDs | `id1`, `id\\_2` |"} {
+	for _, want := range []string{"### Cloudflare cache purge succeeded", "| Scope | zone z1 |", "| Targets | 3 (3 purged) |", "| IDs | `id1`, `id\\_2` |"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary does not hold %q:\n%s", want, summary)
 		}
@@ -395,7 +395,7 @@ func TestFinishFailure(t *testing.T) {
 	env := inActions(t)
 	var out strings.Builder
 	r := action.New(&out, &strings.Builder{}, getenv(env))
-	ok := r.Finish(action.Result{Scope: "zone z1", PurgeType: "tags", Targets: 4, Purged: 2, IDs: []string{"id1"},
+	ok := r.Finish(action.Result{Noun: "purge", Verb: "purged", Scope: "zone z1", PurgeType: "tags", Targets: 4, Done: 2, IDs: []string{"id1"},
 		Requests: 2, Failed: 1, Attempts: 6, FailureTitle: "Cloudflare purge failed: HTTP 400",
 		Failures: []string{"request 2 of 2: HTTP 400: 1 bad\nrequest"}, Hint: "Check the tags."})
 	if ok {
@@ -419,7 +419,7 @@ func TestFinishFailsWhenTheOutputsCannotBeWritten(t *testing.T) {
 	env := inActions(t)
 	env["GITHUB_OUTPUT"] = filepath.Join(t.TempDir(), "no such folder", "output")
 	r := action.New(&strings.Builder{}, &strings.Builder{}, getenv(env))
-	if r.Finish(action.Result{Targets: 1, Purged: 1, IDs: []string{"id1"}, Requests: 1}) {
+	if r.Finish(action.Result{Noun: "purge", Verb: "purged", Targets: 1, Done: 1, IDs: []string{"id1"}, Requests: 1}) {
 		t.Error("Finish = true, though the outputs were not written")
 	}
 }
@@ -463,7 +463,7 @@ func TestSummaryNeverHoldsASecret(t *testing.T) {
 	echoed := "HTTP 400: 6111 Invalid format for Authorization header: Bearer " + token + " | *" + token + "*"
 	r.InvalidInputs([]action.Problem{{Input: "api-token", Message: "rejected " + token}})
 	r.DryRun(dryRun("zone "+token, 1, action.DryRequest{URL: "https://api/" + token, Body: token}))
-	r.Finish(action.Result{Scope: "zone z1", PurgeType: "tags_" + token, Targets: 1, Requests: 1, Failed: 1, Attempts: 1,
+	r.Finish(action.Result{Noun: "purge", Verb: "purged", Scope: "zone z1", PurgeType: "tags_" + token, Targets: 1, Requests: 1, Failed: 1, Attempts: 1,
 		IDs: []string{token}, FailureTitle: "failed: " + token, Failures: []string{"request 1 of 1: " + echoed}, Hint: token})
 	summary := readFile(t, env["GITHUB_STEP_SUMMARY"])
 	if !strings.Contains(summary, "Bearer \\*\\*\\*") {
@@ -492,7 +492,7 @@ func TestSecretCutShortIsStillBlanked(t *testing.T) {
 	cut := token[:20]
 	r.Infof("echo %s…", cut)
 	r.Error("failed", "Bearer "+cut)
-	r.Finish(action.Result{Scope: "zone z1", PurgeType: "tags", Targets: 1, Requests: 1, Failed: 1, Attempts: 1,
+	r.Finish(action.Result{Noun: "purge", Verb: "purged", Scope: "zone z1", PurgeType: "tags", Targets: 1, Requests: 1, Failed: 1, Attempts: 1,
 		FailureTitle: "failed", Failures: []string{"request 1 of 1: Bearer " + cut}})
 	if !strings.Contains(out.String(), "echo ***…\n") {
 		t.Errorf("stdout does not show the cut token blanked:\n%s", out.String())
@@ -520,7 +520,7 @@ func TestSummaryFileThatCannotBeWrittenOnlyWarns(t *testing.T) {
 	env["GITHUB_STEP_SUMMARY"] = filepath.Join(t.TempDir(), "no such folder", "summary")
 	var out strings.Builder
 	r := action.New(&out, &strings.Builder{}, getenv(env))
-	if !r.Finish(action.Result{Targets: 1, Purged: 1, IDs: []string{"id1"}, Requests: 1}) {
+	if !r.Finish(action.Result{Noun: "purge", Verb: "purged", Targets: 1, Done: 1, IDs: []string{"id1"}, Requests: 1}) {
 		t.Error("Finish = false: a summary is not worth failing the step")
 	}
 	if !strings.Contains(out.String(), "::warning title=Could not write GITHUB_STEP_SUMMARY::") {

@@ -47,6 +47,8 @@ func (r *Reporter) InvalidInputs(problems []Problem) {
 
 // DryRun is what a dry run would send.
 type DryRun struct {
+	Noun      string // "purge" or "invalidation"
+	Zones     []Zone // what the run would touch, nothing done
 	Scope     string
 	PurgeType string
 	Targets   int
@@ -73,8 +75,8 @@ func (r *Reporter) DryRun(d DryRun) bool {
 		r.Infof("%s", req.Body)
 	}
 	r.EndGroup()
-	ok := r.setOutputs(nil, 0)
-	r.AddSummary(fmt.Sprintf("### Cloudflare cache purge: dry run\n\n"+
+	ok := r.setOutputs(nil, 0, d.Zones)
+	r.AddSummary(fmt.Sprintf("### Cloudflare cache "+d.Noun+": dry run\n\n"+
 		"Nothing was sent. %d request(s) planned for %s, purge type `%s`, %d target(s).\n",
 		d.Count, r.Markdown(d.Scope), r.Markdown(d.PurgeType), d.Targets))
 	return ok
@@ -82,11 +84,14 @@ func (r *Reporter) DryRun(d DryRun) bool {
 
 // Result is how a run ended, in numbers and words.
 type Result struct {
-	Scope     string
+	Noun      string // "purge" or "invalidation", for titles
+	Verb      string // "purged" or "invalidated"
+	Scope     string // e.g. "zone 023e…", "environment e1 of zone 023e…", "3 zones"
 	PurgeType string
-	Targets   int      // targets asked for
-	Purged    int      // targets the API confirmed
-	IDs       []string // of the requests that succeeded, in order
+	Zones     []Zone   // one per zone, in input order
+	Targets   int      // targets asked for, over every zone
+	Done      int      // targets the API confirmed
+	IDs       []string // of the requests that succeeded, zone by zone, in order
 	Requests  int
 	Failed    int // requests that did not succeed
 	Attempts  int
@@ -98,11 +103,21 @@ type Result struct {
 	Hint         string
 }
 
+// Zone is what a run did in one zone: the results output's object.
+type Zone struct {
+	ID            string   `json:"zone-id"`
+	Name          string   `json:"zone"`           // "" when not looked up
+	EnvironmentID string   `json:"environment-id"` // "" for the zone itself
+	IDs           []string `json:"purge-ids"`
+	Count         int      `json:"count"`  // targets confirmed
+	Failed        int      `json:"failed"` // targets not done
+}
+
 // Finish writes the outputs, the job summary and, when any request
 // failed, one error annotation saying why. It reports whether every
 // request succeeded and the outputs were written.
 func (r *Reporter) Finish(res Result) bool {
-	outputsOK := r.setOutputs(res.IDs, res.Purged)
+	outputsOK := r.setOutputs(res.IDs, res.Done, res.Zones)
 	if res.Failed > 0 {
 		// Each failure is one line of the message, whatever line breaks
 		// the server's text held.
@@ -110,14 +125,14 @@ func (r *Reporter) Finish(res Result) bool {
 		for i, f := range res.Failures {
 			failures[i] = r.line(f)
 		}
-		msg := fmt.Sprintf("%d of %d request(s) failed; %d of %d target(s) not purged.\n%s",
-			res.Failed, res.Requests, res.Targets-res.Purged, res.Targets, strings.Join(failures, "\n"))
+		msg := fmt.Sprintf("%d of %d request(s) failed; %d of %d target(s) not %s.\n%s",
+			res.Failed, res.Requests, res.Targets-res.Done, res.Targets, res.Verb, strings.Join(failures, "\n"))
 		if res.Hint != "" {
 			msg += "\n" + res.Hint
 		}
 		r.Error(res.FailureTitle, msg)
 	} else {
-		r.Infof("Purged %d target(s) of %s in %d request(s), %s.", res.Purged, res.Scope, res.Requests, res.Took.Round(time.Millisecond))
+		r.Infof("%s %d target(s) of %s in %d request(s), %s.", capitalize(res.Verb), res.Done, res.Scope, res.Requests, res.Took.Round(time.Millisecond))
 	}
 
 	var md strings.Builder
@@ -125,22 +140,19 @@ func (r *Reporter) Finish(res Result) bool {
 	if res.Failed > 0 {
 		status = "failed"
 	}
-	fmt.Fprintf(&md, "### Cloudflare cache purge %s\n\n| | |\n|---|---|\n", status)
+	fmt.Fprintf(&md, "### Cloudflare cache %s %s\n\n| | |\n|---|---|\n", res.Noun, status)
 	fmt.Fprintf(&md, "| Scope | %s |\n| Purge type | `%s` |\n", r.Markdown(res.Scope), r.Markdown(res.PurgeType))
-	fmt.Fprintf(&md, "| Targets | %d (%d purged) |\n", res.Targets, res.Purged)
+	fmt.Fprintf(&md, "| Targets | %d (%d %s) |\n", res.Targets, res.Done, res.Verb)
 	fmt.Fprintf(&md, "| Requests | %d (%d succeeded, %d attempts) |\n", res.Requests, res.Requests-res.Failed, res.Attempts)
 	fmt.Fprintf(&md, "| Duration | %s |\n", res.Took.Round(time.Millisecond))
 	if len(res.IDs) > 0 {
-		const shown = 50
-		list := make([]string, 0, shown)
-		for _, id := range res.IDs[:min(len(res.IDs), shown)] {
-			list = append(list, r.Markdown(id))
+		fmt.Fprintf(&md, "| IDs | %s |\n", r.idList(res.IDs))
+	}
+	if len(res.Zones) > 1 {
+		fmt.Fprintf(&md, "\n| Zone | Zone ID | Targets %s | Not %s | IDs |\n|---|---|---|---|---|\n", res.Verb, res.Verb)
+		for _, z := range res.Zones {
+			fmt.Fprintf(&md, "| %s | `%s` | %d | %d | %s |\n", r.Markdown(z.Name), r.Markdown(z.ID), z.Count, z.Failed, r.idList(z.IDs))
 		}
-		fmt.Fprintf(&md, "| Purge IDs | `%s`", strings.Join(list, "`, `"))
-		if len(res.IDs) > shown {
-			fmt.Fprintf(&md, " and %d more", len(res.IDs)-shown)
-		}
-		md.WriteString(" |\n")
 	}
 	if len(res.Failures) > 0 {
 		md.WriteString("\n**Errors**\n\n")
@@ -152,8 +164,29 @@ func (r *Reporter) Finish(res Result) bool {
 	return res.Failed == 0 && outputsOK
 }
 
-// setOutputs writes purge-id, purge-ids and count.
-func (r *Reporter) setOutputs(ids []string, count int) bool {
+// idList shows the first fifty IDs in code spans, then how many more.
+func (r *Reporter) idList(ids []string) string {
+	const shown = 50
+	list := make([]string, 0, shown)
+	for _, id := range ids[:min(len(ids), shown)] {
+		list = append(list, "`"+r.Markdown(id)+"`")
+	}
+	s := strings.Join(list, ", ")
+	if len(ids) > shown {
+		s += fmt.Sprintf(" and %d more", len(ids)-shown)
+	}
+	return s
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// setOutputs writes purge-id, purge-ids, count and results.
+func (r *Reporter) setOutputs(ids []string, count int, zones []Zone) bool {
 	if ids == nil {
 		ids = []string{}
 	}
@@ -161,8 +194,18 @@ func (r *Reporter) setOutputs(ids []string, count int) bool {
 	if len(ids) > 0 {
 		first = ids[0]
 	}
-	idsJSON, _ := json.Marshal(ids) // a []string always marshals
+	if zones == nil {
+		zones = []Zone{}
+	}
+	for i := range zones {
+		if zones[i].IDs == nil {
+			zones[i].IDs = []string{}
+		}
+	}
+	idsJSON, _ := json.Marshal(ids)     // a []string always marshals
+	zonesJSON, _ := json.Marshal(zones) // and so do these plain structs
 	return r.SetOutput("purge-id", first) &&
 		r.SetOutput("purge-ids", string(idsJSON)) &&
-		r.SetOutput("count", fmt.Sprint(count))
+		r.SetOutput("count", fmt.Sprint(count)) &&
+		r.SetOutput("results", string(zonesJSON))
 }

@@ -91,10 +91,51 @@ type Server struct {
 	script  Script
 	latency time.Duration
 	bucket  *Bucket
+	zones   []Zone
+	denied  map[string]bool // lookups refused: "zones", "environments"
 
 	mu       sync.Mutex
-	requests []Request
+	requests []Request // purges and invalidations (POST)
+	lookups  []Request // GETs
 	hung     chan struct{}
+}
+
+// Zone is a zone the fake's lookups know.
+type Zone struct {
+	ID, Name, Account string
+	Plan              string // free, pro, business or enterprise
+	Environments      []Environment
+}
+
+// Environment is an environment of a versioned zone.
+type Environment struct{ Ref, Name string }
+
+// WithZones lets the lookups (GET /zones?name=, /zones/{id},
+// /zones/{id}/environments) find these zones.
+func WithZones(zones ...Zone) Option { return func(f *Server) { f.zones = append(f.zones, zones...) } }
+
+// WithoutZoneRead refuses the zone lookups with 403, code 10000, as for a
+// token without Zone › Zone › Read.
+func WithoutZoneRead() Option { return deny("zones") }
+
+// WithoutVersioningRead refuses the environment lookup with 403, code
+// 10000, as for a token without Zone Versioning Read.
+func WithoutVersioningRead() Option { return deny("environments") }
+
+func deny(what string) Option {
+	return func(f *Server) {
+		if f.denied == nil {
+			f.denied = map[string]bool{}
+		}
+		f.denied[what] = true
+	}
+}
+
+// Lookups returns every GET received so far.
+func (f *Server) Lookups() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.lookups...)
 }
 
 // Option configures a Server.
@@ -189,6 +230,14 @@ func (f *Server) Requests() []Request {
 func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	req := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, At: time.Now()}
+	if r.Method == http.MethodGet {
+		req.Path = r.URL.RequestURI()
+		f.mu.Lock()
+		f.lookups = append(f.lookups, req)
+		f.mu.Unlock()
+		write(w, f.lookup(r))
+		return
+	}
 	f.mu.Lock()
 	n := len(f.requests)
 	f.requests = append(f.requests, req)
@@ -252,4 +301,63 @@ func confirms(resp Response) bool {
 	}
 	return resp.Status >= 200 && resp.Status < 300 &&
 		json.Unmarshal([]byte(resp.Body), &env) == nil && env.Success && env.Result.ID != ""
+}
+
+// lookup answers a GET from the zones the fake knows.
+func (f *Server) lookup(r *http.Request) Response {
+	path := strings.TrimPrefix(r.URL.Path, "/client/v4")
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case parts[0] != "zones" || len(parts) > 3 || len(parts) == 3 && parts[2] != "environments":
+		return Fail(400, 7000, "No route for that URI")
+	case len(parts) == 3 && f.denied["environments"], len(parts) < 3 && f.denied["zones"]:
+		return Fail(403, 10000, "Authentication error")
+	case len(parts) == 1:
+		name := r.URL.Query().Get("name")
+		var found []any
+		for _, z := range f.zones {
+			if name == "" || strings.EqualFold(z.Name, name) {
+				found = append(found, zoneJSON(z))
+			}
+		}
+		if found == nil {
+			found = []any{}
+		}
+		return result(found, map[string]any{"page": 1, "per_page": 50, "total_pages": 1, "count": len(found), "total_count": len(found)})
+	}
+	for _, z := range f.zones {
+		if z.ID != parts[1] {
+			continue
+		}
+		if len(parts) == 2 {
+			return result(zoneJSON(z), nil)
+		}
+		envs := []any{}
+		for _, e := range z.Environments {
+			envs = append(envs, map[string]any{"ref": e.Ref, "name": e.Name, "expression": "", "version": 1, "locked_on_deployment": false})
+		}
+		return result(map[string]any{"environments": envs}, nil)
+	}
+	return Fail(400, 7003, "Could not route to /client/v4"+path+", perhaps your object identifier is invalid?")
+}
+
+func zoneJSON(z Zone) map[string]any {
+	return map[string]any{"id": z.ID, "name": z.Name, "status": "active",
+		"account": map[string]any{"id": "acc-" + z.Account, "name": z.Account},
+		"plan":    map[string]any{"id": z.Plan, "name": z.Plan, "legacy_id": z.Plan}}
+}
+
+func result(v any, info map[string]any) Response {
+	env := map[string]any{"success": true, "errors": []any{}, "messages": []any{}, "result": v}
+	if info != nil {
+		env["result_info"] = info
+	}
+	body, _ := json.Marshal(env)
+	return Response{Status: 200, Body: string(body)}
+}
+
+func write(w http.ResponseWriter, resp Response) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(resp.Status)
+	io.WriteString(w, resp.Body)
 }

@@ -91,46 +91,80 @@ func Run(ctx context.Context, env Env) int {
 		reportInvalid(rep, err)
 		return ExitFailure
 	}
-	scope := cloudflare.Scope{ZoneID: cfg.ZoneID, EnvironmentID: cfg.EnvironmentID}
-	jobs := []purge.Job{purge.NewJob(scope, cloudflare.Purge, cfg.PurgeType, cfg.Targets, cfg.BatchSize)}
-	if err := purge.CheckBudget(jobs, cfg.BatchSize, cfg.Timeout); err != nil {
+	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version)
+	newBackOff := env.NewBackOff
+	if newBackOff == nil {
+		newBackOff = purge.DefaultBackOff
+	}
+	p, err := makePlan(ctx, cfg, &resolver{api: client, retries: cfg.MaxRetries, newBackOff: newBackOff})
+	if err != nil {
+		reportInvalid(rep, err)
+		return ExitFailure
+	}
+	if err := purge.CheckBudget(p.jobs, cfg.BatchSize, cfg.Timeout); err != nil {
 		reportInvalid(rep, &config.InvalidError{Problems: []config.Problem{{Input: "timeout", Message: err.Error()}}})
 		return ExitFailure
 	}
-	rep.Debugf("version %s; %s; purge type %s; %d target(s); batch size %d; concurrency %d; max retries %d; timeout %s; plan %q; auth %s; api-url %s",
-		env.Version, scope, cfg.PurgeType, len(cfg.Targets), cfg.BatchSize, cfg.Concurrency, cfg.MaxRetries, cfg.Timeout, cfg.Plan, authKind(cfg), cfg.APIURL)
+	rep.Debugf("version %s; %s; mode %s; purge type %s; %d target(s); batch size %d; concurrency %d; max retries %d; timeout %s; plan %q; auth %s; api-url %s",
+		env.Version, p.scope(), cfg.Operation, cfg.PurgeType, len(cfg.Targets), cfg.BatchSize, cfg.Concurrency, cfg.MaxRetries, cfg.Timeout, cfg.Plan, authKind(cfg), cfg.APIURL)
 
 	if cfg.DryRun {
-		if !rep.DryRun(dryRun(cfg, jobs)) {
+		if !rep.DryRun(p.dryRun()) {
 			return ExitFailure
 		}
 		return ExitOK
 	}
 
-	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version)
-
 	total := 0
-	for _, j := range jobs {
+	for _, j := range p.jobs {
 		total += len(j.Batches)
 	}
-	rep.Group(title(jobs))
+	rep.Group(p.title())
 	done := 0
-	results := purge.Run(ctx, client, jobs, purge.Options{
+	results := purge.Run(ctx, client, p.jobs, purge.Options{
 		Concurrency: cfg.Concurrency,
 		MaxRetries:  cfg.MaxRetries,
 		Limits:      cfg.Plan.Limits(),
 		Deadline:    start.Add(timeout),
-		NewBackOff:  env.NewBackOff,
+		NewBackOff:  newBackOff,
 		OnDone: func(res purge.BatchResult) { // called one at a time
 			done++
-			rep.Infof("%s", progress(res, done, total))
+			rep.Infof("%s", p.progress(res, done, total))
 		},
 	})
 	rep.EndGroup()
-	if !rep.Finish(summarize(jobs, results, time.Since(start))) {
+	if !rep.Finish(p.summarize(results, time.Since(start))) {
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// makePlan finds the zones and the environment (looking up what was
+// given by name), routes the targets to their zones and makes one job a
+// zone. Every problem is an invalid input: nothing has been purged.
+func makePlan(ctx context.Context, cfg *config.Config, r *resolver) (*plan, error) {
+	if needsLookups(cfg) && cfg.Credentials == (cloudflare.Credentials{}) {
+		return nil, &config.InvalidError{Problems: []config.Problem{{Input: "api-token",
+			Message: "is needed to look up zones and environments by name, even in a dry run (lookups only read); give api-token, or give zone-id and environment-id"}}}
+	}
+	p := &plan{cfg: cfg, words: wordsFor(cfg.Operation)}
+	p.zones = r.zones(ctx, cfg)
+	if err := r.err(); err != nil {
+		return nil, err
+	}
+	p.envID = r.environment(ctx, cfg, p.zones)
+	if err := r.err(); err != nil {
+		return nil, err
+	}
+	perZone, err := route(cfg, p.zones)
+	if err != nil {
+		return nil, err
+	}
+	for i, z := range p.zones {
+		scope := cloudflare.Scope{ZoneID: z.ID, EnvironmentID: p.envID}
+		p.jobs = append(p.jobs, purge.NewJob(scope, cfg.Operation, cfg.PurgeType, perZone[i], cfg.BatchSize))
+	}
+	return p, nil
 }
 
 // validate checks the inputs, reading targets-file, within ctx: a file

@@ -51,7 +51,8 @@ func TestPurgeEachTypeOnBothEndpoints(t *testing.T) {
 					req.Header.Get("User-Agent") != "cloudflare-purge-action/"+actiontest.Version+"" {
 					t.Errorf("headers = %v", req.Header)
 				}
-				want := map[string]string{"purge-id": cloudflaretest.ID(0), "purge-ids": `["` + cloudflaretest.ID(0) + `"]`, "count": tt.wantCount}
+				want := map[string]string{"purge-id": cloudflaretest.ID(0), "purge-ids": `["` + cloudflaretest.ID(0) + `"]`, "count": tt.wantCount,
+					"results": results(zone, "", environment, []string{cloudflaretest.ID(0)}, atoi(tt.wantCount), 0)}
 				if fmt.Sprint(r.Outputs) != fmt.Sprint(want) {
 					t.Errorf("outputs = %v, want %v", r.Outputs, want)
 				}
@@ -178,7 +179,8 @@ func TestAuthFailureStopsAndExplains(t *testing.T) {
 		!strings.Contains(errs[0].Message, "Cache Purge") {
 		t.Errorf("annotations = %+v", errs)
 	}
-	want := map[string]string{"purge-id": cloudflaretest.ID(0), "purge-ids": `["` + cloudflaretest.ID(0) + `"]`, "count": "1"}
+	want := map[string]string{"purge-id": cloudflaretest.ID(0), "purge-ids": `["` + cloudflaretest.ID(0) + `"]`, "count": "1",
+		"results": results(zone, "", "", []string{cloudflaretest.ID(0)}, 1, 3)}
 	if fmt.Sprint(r.Outputs) != fmt.Sprint(want) {
 		t.Errorf("outputs = %v, want what did succeed: %v", r.Outputs, want)
 	}

@@ -1,6 +1,8 @@
 package command_test
 
 import (
+	"encoding/json"
+	"strconv"
 	"testing"
 	"testing/synctest"
 
@@ -55,4 +57,32 @@ func runStep(t *testing.T, s actiontest.Step, opts ...cloudflaretest.Option) run
 func assertSecretsOnlyMasked(t *testing.T, r run, secrets ...string) {
 	t.Helper()
 	actiontest.AssertSecretsOnlyMasked(t, r.Result, false, secrets...)
+}
+
+// results is the results output of one zone, as the action writes it.
+func results(zoneID, name, envID string, ids []string, count, failed int) string {
+	if ids == nil {
+		ids = []string{}
+	}
+	type result struct { // the keys and their order, exactly
+		ZoneID   string   `json:"zone-id"`
+		Zone     string   `json:"zone"`
+		EnvID    string   `json:"environment-id"`
+		PurgeIDs []string `json:"purge-ids"`
+		Count    int      `json:"count"`
+		Failed   int      `json:"failed"`
+	}
+	b, err := json.Marshal([]result{{zoneID, name, envID, ids, count, failed}})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
 }

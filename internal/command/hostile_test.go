@@ -74,7 +74,8 @@ func TestBadInputTable(t *testing.T) {
 		{name: "zone-id dot-dot", inputs: tags("zone-id", ".."), input: "zone-id"},
 		{name: "zone-id percent-escape", inputs: tags("zone-id", "%2e%2e%2fx"), input: "zone-id"},
 		{name: "zone-id control character", inputs: tags("zone-id", "abc\x1bdef"), input: "zone-id"},
-		{name: "zone-id line break", inputs: tags("zone-id", "abc\ndef"), input: "zone-id"},
+		{name: "zone-id with a tab", inputs: tags("zone-id", "abc\tdef"), input: "zone-id"},
+		{name: "one bad zone-id among several", inputs: tags("zone-id", "abc\nd/ef"), input: "zone-id"},
 		{name: "zone-id 33 characters", inputs: tags("zone-id", strings.Repeat("a", 33)), input: "zone-id"},
 		{name: "environment-id dot-dot slash", inputs: tags("environment-id", "../x"), input: "environment-id"},
 		{name: "environment-id percent-escape", inputs: tags("environment-id", "e%2F1"), input: "environment-id"},
@@ -508,7 +509,7 @@ func TestServerIDCannotFrameOutputs(t *testing.T) {
 	for _, id := range []string{"_GitHubActionsFileCommandDelimeter_", "EOF", "ghadelimiter_0"} {
 		r := runStep(t, actiontest.Step{Inputs: inputs("purge-type", "everything")},
 			cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response { return cloudflaretest.OK(id) }))
-		want := map[string]string{"purge-id": id, "purge-ids": `["` + id + `"]`, "count": "1"}
+		want := map[string]string{"purge-id": id, "purge-ids": `["` + id + `"]`, "count": "1", "results": results(zone, "", "", []string{id}, 1, 0)}
 		if r.Code != 0 || fmt.Sprint(r.Outputs) != fmt.Sprint(want) {
 			t.Errorf("ID %q: exit %d, outputs %v, want %v", id, r.Code, r.Outputs, want)
 		}

@@ -18,34 +18,91 @@ import (
 // This file turns jobs and results into the plain values the reporter
 // prints: what to say, not how to print it.
 
-// title heads the log group of a run.
-func title(jobs []purge.Job) string {
-	j := jobs[0]
-	if j.Type == cloudflare.Everything {
-		return fmt.Sprintf("Purging everything cached for %s", j.Scope)
-	}
-	return fmt.Sprintf("Purging %d %s of %s in %d request(s)", j.Count(), j.Type, j.Scope, len(j.Batches))
+// plan is what a run will do: one job a zone, and how to say it.
+type plan struct {
+	cfg   *config.Config
+	zones []zone
+	envID string
+	jobs  []purge.Job // jobs[i] is zones[i]'s
+	words words
 }
 
-// progress is the log line of one finished batch: n/N, items, attempts,
-// and the purge ID or why it failed.
-func progress(res purge.BatchResult, n, total int) string {
-	status := "purged, ID " + res.ID
+// words are what the log says for the run's mode.
+type words struct {
+	ing, ed, noun string // "Purging", "purged", "purge"
+}
+
+func wordsFor(op cloudflare.Operation) words {
+	if op == cloudflare.Invalidate {
+		return words{"Invalidating", "invalidated", "invalidation"}
+	}
+	return words{"Purging", "purged", "purge"}
+}
+
+// zoneLabel names a zone for a person: its name and ID when looked up.
+func (z zone) label() string {
+	if z.Name == "" {
+		return "zone " + z.ID
+	}
+	return fmt.Sprintf("zone %s (%s)", z.Name, z.ID)
+}
+
+// scope says where the run acts: one zone or environment, or how many.
+func (p *plan) scope() string {
+	if len(p.zones) != 1 {
+		return fmt.Sprintf("%d zones", len(p.zones))
+	}
+	if p.envID != "" {
+		return fmt.Sprintf("environment %s of %s", p.envID, p.zones[0].label())
+	}
+	return p.zones[0].label()
+}
+
+// title heads the log group of a run.
+func (p *plan) title() string {
+	if p.cfg.PurgeType == cloudflare.Everything {
+		return fmt.Sprintf("%s everything cached for %s", p.words.ing, p.scope())
+	}
+	targets, requests := 0, 0
+	for _, j := range p.jobs {
+		targets += j.Count()
+		requests += len(j.Batches)
+	}
+	return fmt.Sprintf("%s %d %s of %s in %d request(s)", p.words.ing, targets, p.cfg.PurgeType, p.scope(), requests)
+}
+
+// progress is the log line of one finished batch: n/N, the zone when
+// there are several, items, attempts, and the ID or why it failed.
+func (p *plan) progress(res purge.BatchResult, n, total int) string {
+	status := p.words.ed + ", ID " + res.ID
 	if res.Err != nil {
 		status = "FAILED: " + res.Err.Error()
 	}
-	return fmt.Sprintf("[%d/%d] %d item(s), %d attempt(s): %s", n, total, res.Batch.Count(), res.Attempts, status)
+	where := ""
+	if len(p.zones) > 1 {
+		where = p.zones[res.Job].label() + ": "
+	}
+	return fmt.Sprintf("[%d/%d] %s%d item(s), %d attempt(s): %s", n, total, where, res.Batch.Count(), res.Attempts, status)
 }
 
-func dryRun(cfg *config.Config, jobs []purge.Job) action.DryRun {
-	d := action.DryRun{Scope: jobs[0].Scope.String(), PurgeType: string(cfg.PurgeType)}
-	for _, j := range jobs {
+// zoneResults are the results output's objects, before any request.
+func (p *plan) zoneResults() []action.Zone {
+	out := make([]action.Zone, len(p.zones))
+	for i, z := range p.zones {
+		out[i] = action.Zone{ID: z.ID, Name: z.Name, EnvironmentID: p.envID}
+	}
+	return out
+}
+
+func (p *plan) dryRun() action.DryRun {
+	d := action.DryRun{Noun: p.words.noun, Zones: p.zoneResults(), Scope: p.scope(), PurgeType: string(p.cfg.PurgeType)}
+	for _, j := range p.jobs {
 		d.Targets += j.Count()
 		d.Count += len(j.Batches)
 	}
 	d.Requests = func(yield func(action.DryRequest) bool) {
-		for _, j := range jobs {
-			url := cloudflare.Endpoint(cfg.APIURL, j.Scope, j.Operation)
+		for _, j := range p.jobs {
+			url := cloudflare.Endpoint(p.cfg.APIURL, j.Scope, j.Operation)
 			for _, b := range j.Batches {
 				body, err := json.Marshal(b.Body())
 				if err != nil {
@@ -60,54 +117,70 @@ func dryRun(cfg *config.Config, jobs []purge.Job) action.DryRun {
 	return d
 }
 
-// summarize counts what the results say.
-func summarize(jobs []purge.Job, results []purge.BatchResult, took time.Duration) action.Result {
+// summarize counts what the results say, zone by zone.
+func (p *plan) summarize(results []purge.BatchResult, took time.Duration) action.Result {
 	res := action.Result{
-		Scope:     jobs[0].Scope.String(),
-		PurgeType: string(jobs[0].Type),
+		Noun:      p.words.noun,
+		Verb:      p.words.ed,
+		Scope:     p.scope(),
+		PurgeType: string(p.cfg.PurgeType),
+		Zones:     p.zoneResults(),
 		Requests:  len(results),
 		Took:      took,
 	}
 	var failed []purge.BatchResult
 	for _, r := range results {
+		z := &res.Zones[r.Job]
 		res.Targets += r.Batch.Count()
 		res.Attempts += r.Attempts
 		if r.Err != nil {
 			failed = append(failed, r)
+			z.Failed += r.Batch.Count()
 			continue
 		}
 		res.IDs = append(res.IDs, r.ID)
-		res.Purged += r.Batch.Count()
+		z.IDs = append(z.IDs, r.ID)
+		res.Done += r.Batch.Count()
+		z.Count += r.Batch.Count()
 	}
 	if len(failed) > 0 {
 		res.Failed = len(failed)
-		res.Failures = groupFailures(failed, len(results))
+		res.Failures = p.groupFailures(failed)
 		why, hint := explain(failed[0].Err)
-		res.FailureTitle = "Cloudflare purge failed: " + why
+		res.FailureTitle = fmt.Sprintf("Cloudflare %s failed: %s", p.words.noun, why)
 		res.Hint = hint
 	}
 	return res
 }
 
-// groupFailures lists failed batches, one line per distinct error, so a
-// hundred batches stopped for one reason make one line, not a hundred.
-func groupFailures(failed []purge.BatchResult, total int) []string {
-	var order []string
-	batches := map[string][]int{}
+// groupFailures lists failed batches, one line per distinct error (and
+// zone), so a hundred batches stopped for one reason make one line, not a
+// hundred.
+func (p *plan) groupFailures(failed []purge.BatchResult) []string {
+	type key struct {
+		job int
+		msg string
+	}
+	var order []key
+	batches := map[key][]int{}
 	for _, f := range failed {
-		msg := f.Err.Error()
-		if _, ok := batches[msg]; !ok {
-			order = append(order, msg)
+		k := key{f.Job, f.Err.Error()}
+		if _, ok := batches[k]; !ok {
+			order = append(order, k)
 		}
-		batches[msg] = append(batches[msg], f.Batch.Index+1)
+		batches[k] = append(batches[k], f.Batch.Index+1)
 	}
 	lines := make([]string, 0, min(len(order), maxFailureLines))
-	for i, msg := range order {
+	for i, k := range order {
 		if i == maxFailureLines-1 && len(order) > maxFailureLines {
 			lines = append(lines, fmt.Sprintf("and %d more different errors", len(order)-i))
 			break
 		}
-		lines = append(lines, fmt.Sprintf("request %s of %d: %s", ranges(batches[msg]), total, msg))
+		where := ""
+		if len(p.zones) > 1 {
+			where = p.zones[k.job].label() + ", "
+		}
+		lines = append(lines, fmt.Sprintf("%srequest %s of %d: %s", where, ranges(batches[k]), len(p.jobs[k.job].Batches), k.msg))
 	}
 	return lines
 }

@@ -41,24 +41,49 @@ const (
 	maxTargetsFileBytes = 64 << 20
 	maxRetriesLimit     = 100
 	maxConcurrency      = 64
+	// maxZones bounds the zones of one step: lookups count against
+	// Cloudflare's API limit, whose pacing keeps 60 requests spare.
+	maxZones = 50
+	// maxEnvironmentName bounds an environment's name.
+	maxEnvironmentName = 100
 )
 
 // Config is a validated configuration: everything needed to plan and send
-// the purge.
+// the requests.
 type Config struct {
-	Credentials   cloudflare.Credentials
-	ZoneID        string
-	EnvironmentID string
-	PurgeType     cloudflare.PurgeType
-	Targets       []cloudflare.Target
-	BatchSize     int
-	MaxRetries    int
-	Timeout       time.Duration
-	DryRun        bool
-	APIURL        string
-	Concurrency   int
-	Plan          cloudflare.Plan
+	Credentials cloudflare.Credentials
+	// Operation is purge or invalidate (the mode input).
+	Operation cloudflare.Operation
+	// ZoneIDs and ZoneNames are the zones, in input order, as given: IDs
+	// to use as they are, names to look up. At least one in all.
+	ZoneIDs   []string
+	ZoneNames []string
+	// EnvironmentID or EnvironmentName (to look up) names one environment
+	// of the one zone; both empty means the zone itself.
+	EnvironmentID   string
+	EnvironmentName string
+	PurgeType       cloudflare.PurgeType
+	Targets         []cloudflare.Target
+	// Sources are the texts the targets were read from, by input name,
+	// to find a target's line again for a message.
+	Sources     []Source
+	BatchSize   int
+	MaxRetries  int
+	Timeout     time.Duration
+	DryRun      bool
+	APIURL      string
+	Concurrency int
+	Plan        cloudflare.Plan
 }
+
+// Source is one text of targets: the targets input or the targets-file.
+type Source struct {
+	Input string
+	Text  string
+}
+
+// Zones is how many zones the config names, by ID and by name.
+func (c *Config) Zones() int { return len(c.ZoneIDs) + len(c.ZoneNames) }
 
 // Secrets returns the values that must never be printed: the token and the
 // Global API Key.
@@ -104,9 +129,12 @@ type Env struct {
 func Validate(in Inputs, env Env) (*Config, error) {
 	v := &validator{}
 	cfg := &Config{
-		ZoneID:        v.id("zone-id", in.ZoneID, true),
-		EnvironmentID: v.id("environment-id", in.EnvironmentID, false),
-		PurgeType:     v.purgeType(in.PurgeType),
+		Operation:       v.mode(in.Mode),
+		ZoneIDs:         v.zoneIDs(in.ZoneID),
+		ZoneNames:       v.zoneNames(in.Zone),
+		EnvironmentID:   v.id("environment-id", in.EnvironmentID),
+		EnvironmentName: v.environmentName(in.Environment),
+		PurgeType:       v.purgeType(in.PurgeType),
 		MaxRetries:    v.intRange("max-retries", in.MaxRetries, 0, maxRetriesLimit),
 		Timeout:       v.timeout(in.Timeout),
 		DryRun:        v.boolean("dry-run", in.DryRun),
@@ -116,7 +144,8 @@ func Validate(in Inputs, env Env) (*Config, error) {
 	}
 	cfg.Credentials = v.credentials(in, env.Getenv, cfg.DryRun)
 	cfg.BatchSize = v.batchSize(in.BatchSize, cfg.PurgeType, cfg.Plan)
-	cfg.Targets = v.targets(in, env, cfg.PurgeType)
+	cfg.Targets, cfg.Sources = v.targets(in, env, cfg.PurgeType)
+	v.scope(cfg, in)
 	if len(v.problems) > 0 {
 		return nil, &InvalidError{Problems: v.problems}
 	}
@@ -129,13 +158,15 @@ func (v *validator) add(input, format string, args ...any) {
 	v.problems = append(v.problems, Problem{Input: input, Message: fmt.Sprintf(format, args...)})
 }
 
+// idWant says what a valid zone or environment ID looks like.
+const idWant = "1-32 letters and digits, like 023e105f4ecef8ad9ca31a8372d0c353"
+
 // id checks a zone or environment ID. Only letters and digits are
 // allowed, so that nothing (/, .., %, spaces) can change the request path.
-func (v *validator) id(input, s string, required bool) string {
-	const want = "1-32 letters and digits, like 023e105f4ecef8ad9ca31a8372d0c353"
+func (v *validator) id(input, s string) string {
+	const want = idWant
 	switch {
-	case s == "" && required:
-		v.add(input, "is required; want %s", want)
+	case s == "":
 	case len(s) > cloudflare.MaxIDLength:
 		v.add(input, "is %d characters long; want %s", len(s), want)
 	default:
@@ -147,6 +178,87 @@ func (v *validator) id(input, s string, required bool) string {
 		}
 	}
 	return s
+}
+
+// mode accepts purge or invalidate, in any letter case.
+func (v *validator) mode(s string) cloudflare.Operation {
+	switch strings.ToLower(s) {
+	case "purge", "":
+		return cloudflare.Purge
+	case "invalidate":
+		return cloudflare.Invalidate
+	}
+	v.add("mode", "%s is not a mode; want purge (delete the cached content) or invalidate (mark it stale, to be revalidated with the origin)", safetext.Quote(s))
+	return cloudflare.Purge
+}
+
+// lines splits a list input: one item a line, blank lines skipped.
+func lines(s string) []string {
+	var out []string
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// zoneIDs reads zone-id: one ID a line, repeats dropped.
+func (v *validator) zoneIDs(s string) []string {
+	var ids []string
+	for _, id := range lines(s) {
+		before := len(v.problems)
+		v.id("zone-id", id)
+		if len(v.problems) == before && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// zoneNames reads zone: one zone name a line (example.com), repeats
+// dropped; names are case-insensitive.
+func (v *validator) zoneNames(s string) []string {
+	var names []string
+	for _, name := range lines(s) {
+		name = strings.TrimSuffix(strings.ToLower(name), ".")
+		if err := targets.CheckHost(name); err != nil || !strings.Contains(name, ".") {
+			v.add("zone", "%s is not a zone name; want a domain like example.com, one a line", safetext.Quote(name))
+			continue
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func (v *validator) environmentName(s string) string {
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) }) || utf8.RuneCountInString(s) > maxEnvironmentName || !utf8.ValidString(s) {
+		v.add("environment", "%s is not an environment name; want the name the dashboard shows, like staging", safetext.Quote(s))
+		return ""
+	}
+	return s
+}
+
+// scope checks the zones and the environment together: at least one
+// zone, at most one environment, and an environment only with one zone.
+func (v *validator) scope(cfg *Config, in Inputs) {
+	switch n := cfg.Zones(); {
+	case n == 0 && !v.has("zone-id") && !v.has("zone"):
+		v.add("zone-id", "is required: give one zone ID a line in zone-id (%s), or zone names in zone", idWant)
+	case n > maxZones:
+		v.add("zone-id", "%d zones in one step; at most %d (split the list over several steps)", n, maxZones)
+	case n > 1 && (cfg.EnvironmentID != "" || cfg.EnvironmentName != ""):
+		input := "environment-id"
+		if cfg.EnvironmentName != "" {
+			input = "environment"
+		}
+		v.add(input, "names an environment of one zone, but %d zones are given; purge an environment in a step of its own", n)
+	}
+	if cfg.EnvironmentID != "" && cfg.EnvironmentName != "" {
+		v.add("environment", "is given together with environment-id; give one of them")
+	}
 }
 
 // purgeType accepts the names in any case ("Files"): the meaning is
@@ -288,31 +400,34 @@ func itemNoun(typ cloudflare.PurgeType) string {
 	return string(typ)
 }
 
-func (v *validator) targets(in Inputs, env Env, typ cloudflare.PurgeType) []cloudflare.Target {
+func (v *validator) targets(in Inputs, env Env, typ cloudflare.PurgeType) ([]cloudflare.Target, []Source) {
 	if typ == "" {
-		return nil // purge-type is already reported
+		return nil, nil // purge-type is already reported
 	}
 	if typ == cloudflare.Everything {
 		if in.Targets != "" || in.TargetsFile != "" {
 			v.add(targetsInput(in), "must be empty when purge-type is everything, which purges the whole cache")
 		}
-		return nil
+		return nil, nil
 	}
+	var sources []Source
 	list := targets.NewList(typ)
 	if len(in.Targets) > maxInputBytes {
 		v.add("targets", "is %d bytes; an input can hold at most %d (Linux's limit on one environment variable): put long lists in targets-file", len(in.Targets), maxInputBytes)
 	} else {
 		v.lines("targets", list.Add(in.Targets))
+		sources = append(sources, Source{Input: "targets", Text: in.Targets})
 	}
 	if in.TargetsFile != "" {
 		if text, ok := v.readTargetsFile(in.TargetsFile, env); ok {
 			v.lines("targets-file", list.Add(text))
+			sources = append(sources, Source{Input: "targets-file", Text: text})
 		}
 	}
 	if len(list.Targets()) == 0 && !v.has("targets") && !v.has("targets-file") {
 		v.add("targets", "no targets for purge-type %s; give one %s a line in targets or targets-file", typ, exampleTarget(typ))
 	}
-	return list.Targets()
+	return list.Targets(), sources
 }
 
 func targetsInput(in Inputs) string {

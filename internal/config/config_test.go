@@ -85,6 +85,14 @@ func manyTags(n int) string {
 	return b.String()
 }
 
+func manyIDs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "z%d\n", i)
+	}
+	return b.String()
+}
+
 func with(m map[string]string, kv ...string) map[string]string {
 	out := map[string]string{}
 	for k, v := range m {
@@ -104,9 +112,11 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := config.Config{
 		Credentials: cloudflare.Credentials{Token: "tok"},
-		ZoneID:      "023e105f4ecef8ad9ca31a8372d0c353",
+		Operation:   cloudflare.Purge,
+		ZoneIDs:     []string{"023e105f4ecef8ad9ca31a8372d0c353"},
 		PurgeType:   cloudflare.Tags,
 		Targets:     []cloudflare.Target{{Value: "a"}},
+		Sources:     []config.Source{{Input: "targets", Text: "a"}},
 		BatchSize:   100, MaxRetries: 5, Timeout: 10 * time.Minute,
 		APIURL: "https://api.cloudflare.com/client/v4", Concurrency: 8,
 	}
@@ -124,6 +134,15 @@ func TestLoadValues(t *testing.T) {
 		check  func(*config.Config) bool
 	}{
 		{"environment", with(base(), "environment-id", "a1B2"), nil, func(c *config.Config) bool { return c.EnvironmentID == "a1B2" }},
+		{"environment by name", with(base(), "environment", "Staging"), nil, func(c *config.Config) bool { return c.EnvironmentName == "Staging" }},
+		{"mode invalidate in any case", with(base(), "mode", "InValidate"), nil, func(c *config.Config) bool { return c.Operation == cloudflare.Invalidate }},
+		{"mode purge is the default", base(), nil, func(c *config.Config) bool { return c.Operation == cloudflare.Purge }},
+		{"several zone IDs, one a line, repeats dropped", with(base(), "zone-id", "aaa\n\n bbb \naaa"), nil,
+			func(c *config.Config) bool { return slices.Equal(c.ZoneIDs, []string{"aaa", "bbb"}) }},
+		{"zone names only", with(base(), "zone-id", "", "zone", "Example.com\nexample.org.\nexample.com"), nil,
+			func(c *config.Config) bool { return len(c.ZoneIDs) == 0 && slices.Equal(c.ZoneNames, []string{"example.com", "example.org"}) }},
+		{"zone IDs and names together", with(base(), "zone", "example.com"), nil,
+			func(c *config.Config) bool { return len(c.ZoneIDs) == 1 && slices.Equal(c.ZoneNames, []string{"example.com"}) && c.Zones() == 2 }},
 		{"mixed-case purge type", with(base(), "purge-type", "Tags"), nil, func(c *config.Config) bool { return c.PurgeType == cloudflare.Tags }},
 		{"auto batch for files", with(base(), "purge-type", "files", "targets", "https://a.example/"), nil, func(c *config.Config) bool { return c.BatchSize == 30 }},
 		{"enterprise batch for files", with(base(), "purge-type", "files", "targets", "https://a.example/", "plan", "Enterprise"), nil,
@@ -179,7 +198,16 @@ func TestLoadRejects(t *testing.T) {
 		input   string
 		wantMsg string
 	}{
-		{"missing zone", with(base(), "zone-id", ""), nil, "zone-id", "is required"},
+		{"missing zone", with(base(), "zone-id", ""), nil, "zone-id", "is required: give one zone ID a line in zone-id"},
+		{"bad zone among several", with(base(), "zone-id", "aaa\nb/c"), nil, "zone-id", "letters and digits"},
+		{"zone name with a scheme", with(base(), "zone", "https://example.com"), nil, "zone", "is not a zone name"},
+		{"zone name without a dot", with(base(), "zone", "localhost"), nil, "zone", "want a domain like example.com"},
+		{"too many zones", with(base(), "zone-id", manyIDs(51)), nil, "zone-id", "51 zones in one step; at most 50"},
+		{"environment-id with several zones", with(base(), "zone-id", "aaa\nbbb", "environment-id", "e1"), nil, "environment-id", "2 zones are given"},
+		{"environment with several zones", with(base(), "zone", "example.com", "environment", "staging"), nil, "environment", "2 zones are given"},
+		{"environment and environment-id", with(base(), "environment-id", "e1", "environment", "staging"), nil, "environment", "together with environment-id"},
+		{"environment with a line break", with(base(), "environment", "a\x1bb"), nil, "environment", "not an environment name"},
+		{"unknown mode", with(base(), "mode", "delete"), nil, "mode", "want purge (delete the cached content) or invalidate"},
 		{"zone with slash", with(base(), "zone-id", "abc/def"), nil, "zone-id", "letters and digits"},
 		{"zone with dots", with(base(), "zone-id", ".."), nil, "zone-id", "letters and digits"},
 		{"zone with percent", with(base(), "zone-id", "a%2Fb"), nil, "zone-id", "letters and digits"},
@@ -304,13 +332,13 @@ func TestParseSpecReadsActionYML(t *testing.T) {
 			t.Errorf("input %s has no description", in.Name)
 		}
 	}
-	want := []string{"api-token", "api-email", "api-key", "zone-id", "environment-id", "purge-type", "targets", "targets-file",
+	want := []string{"api-token", "api-email", "api-key", "zone-id", "zone", "environment-id", "environment", "mode", "purge-type", "targets", "targets-file",
 		"batch-size", "max-retries", "timeout", "dry-run", "api-url", "concurrency", "plan"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("inputs = %q\nwant     %q (in action.yml's order)", names, want)
 	}
 	for name, def := range map[string]string{"batch-size": "auto", "max-retries": "5", "timeout": "10m", "dry-run": "false",
-		"api-url": cloudflare.DefaultBaseURL, "concurrency": "8", "plan": "", "zone-id": "", "nope": ""} {
+		"api-url": cloudflare.DefaultBaseURL, "concurrency": "8", "plan": "", "zone-id": "", "mode": "purge", "nope": ""} {
 		if got := s.Default(name); got != def {
 			t.Errorf("Default(%q) = %q, want %q", name, got, def)
 		}
@@ -528,7 +556,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	// Flags win over inputs.
 	cfg, _, err := config.Load(context.Background(), flags, config.Env{Getenv: env(with(base(), "zone-id", "other"), nil), Spec: spec(t), WorkDir: t.TempDir()})
-	if err != nil || cfg.ZoneID != "z1" || !cfg.DryRun {
+	if err != nil || !slices.Equal(cfg.ZoneIDs, []string{"z1"}) || !cfg.DryRun {
 		t.Fatalf("Load = %+v, %v", cfg, err)
 	}
 }

@@ -178,8 +178,13 @@ func checkNotQuoted(t *testing.T, msg, public string, secrets []string) {
 
 func checkConfig(t *testing.T, cfg *config.Config, public string) {
 	t.Helper()
-	if !fuzzIDPattern.MatchString(cfg.ZoneID) {
-		t.Errorf("zone ID %q is not 1-32 letters and digits", cfg.ZoneID)
+	if cfg.Zones() == 0 {
+		t.Error("no zone")
+	}
+	for _, id := range cfg.ZoneIDs {
+		if !fuzzIDPattern.MatchString(id) {
+			t.Errorf("zone ID %q is not 1-32 letters and digits", id)
+		}
 	}
 	if cfg.EnvironmentID != "" && !fuzzIDPattern.MatchString(cfg.EnvironmentID) {
 		t.Errorf("environment ID %q is not 1-32 letters and digits", cfg.EnvironmentID)
@@ -221,8 +226,12 @@ func checkConfig(t *testing.T, cfg *config.Config, public string) {
 // query or fragment that swallowed it.
 func checkEndpoint(t *testing.T, cfg *config.Config) {
 	t.Helper()
+	zoneID := "023e105f4ecef8ad9ca31a8372d0c353" // a name would be looked up first
+	if len(cfg.ZoneIDs) > 0 {
+		zoneID = cfg.ZoneIDs[0]
+	}
 	for _, envID := range slices.Compact([]string{"", cfg.EnvironmentID}) {
-		endpoint := cloudflare.Endpoint(cfg.APIURL, cloudflare.Scope{ZoneID: cfg.ZoneID, EnvironmentID: envID}, cloudflare.Purge)
+		endpoint := cloudflare.Endpoint(cfg.APIURL, cloudflare.Scope{ZoneID: zoneID, EnvironmentID: envID}, cfg.Operation)
 		u, err := url.Parse(endpoint)
 		if err != nil {
 			t.Errorf("api-url %q gives endpoint %q, which does not parse: %v", cfg.APIURL, endpoint, err)

@@ -24,7 +24,10 @@ type Inputs struct {
 	APIEmail      string `env:"API_EMAIL"`
 	APIKey        string `env:"API_KEY"`
 	ZoneID        string `env:"ZONE_ID"`
+	Zone          string `env:"ZONE"`
 	EnvironmentID string `env:"ENVIRONMENT_ID"`
+	Environment   string `env:"ENVIRONMENT"`
+	Mode          string `env:"MODE"`
 	PurgeType     string `env:"PURGE_TYPE"`
 	Targets       string `env:"TARGETS"`
 	TargetsFile   string `env:"TARGETS_FILE"`

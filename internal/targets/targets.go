@@ -9,6 +9,7 @@ package targets
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/url"
 	"sort"
 	"strings"
@@ -55,7 +56,8 @@ func (e *BadLinesError) Error() string {
 	return fmt.Sprintf("%d bad target(s): %s", e.Count, strings.Join(msgs, "; "))
 }
 
-func (e *BadLinesError) add(line int, err error) {
+// Add counts one bad target, and keeps it if fewer than MaxShown are.
+func (e *BadLinesError) Add(line int, err error) {
 	e.Count++
 	if len(e.First) < MaxShown {
 		e.First = append(e.First, LineError{Line: line, Err: err})
@@ -88,30 +90,17 @@ func (l *List) add(t cloudflare.Target) {
 // Targets returns the targets added so far, in order.
 func (l *List) Targets() []cloudflare.Target { return l.items }
 
-// Add reads text: one target a line; for tags and hosts a line may hold a
-// comma-separated list; blank lines and lines starting with # are skipped;
-// CRLF line ends and a leading UTF-8 byte order mark are accepted, since
-// files saved on Windows have them. Valid targets are added; the bad ones
-// make a *BadLinesError. Lines are read one at a time, and targets keep
-// pointing into text, so a large text is not copied.
+// Add reads text (see Items for the format). Valid targets are added;
+// the bad ones make a *BadLinesError. Targets keep pointing into text, so
+// a large text is not copied.
 func (l *List) Add(text string) error {
-	text = strings.TrimPrefix(text, "\uFEFF")
 	bad := &BadLinesError{}
-	n := 0
-	for line := range strings.Lines(text) {
-		n++
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
+	for it := range Items(l.typ, text) {
+		if it.Err != nil {
+			bad.Add(it.Line, it.Err)
 			continue
 		}
-		for raw := range l.split(line) {
-			t, err := parse(l.typ, raw)
-			if err != nil {
-				bad.add(n, err)
-				continue
-			}
-			l.add(t)
-		}
+		l.add(it.Target)
 	}
 	if bad.Count > 0 {
 		return bad
@@ -119,11 +108,62 @@ func (l *List) Add(text string) error {
 	return nil
 }
 
+// Item is one item of a text: a target, or why it is not one.
+type Item struct {
+	Line   int // 1-based
+	Target cloudflare.Target
+	Err    error
+}
+
+// Items reads text one line at a time and yields every item in it: one
+// target a line; for tags and hosts a line may hold a comma-separated
+// list; blank lines and lines starting with # are skipped; CRLF line ends
+// and a leading UTF-8 byte order mark are accepted, since files saved on
+// Windows have them. Repeats are yielded as they come.
+func Items(typ cloudflare.PurgeType, text string) iter.Seq[Item] {
+	return func(yield func(Item) bool) {
+		n := 0
+		for line := range strings.Lines(strings.TrimPrefix(text, "\uFEFF")) {
+			n++
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			for raw := range split(typ, line) {
+				t, err := parse(typ, raw)
+				if !yield(Item{Line: n, Target: t, Err: err}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// CheckHost checks a bare host name (www.example.com).
+func CheckHost(s string) error { return hostProblem(s, "host") }
+
+// Host is the host name a target of typ names: the URL's host for files,
+// the host itself, or a prefix's host; "" for tags.
+func Host(typ cloudflare.PurgeType, t cloudflare.Target) string {
+	host := ""
+	switch typ {
+	case cloudflare.Files:
+		if u, err := url.Parse(t.Value); err == nil {
+			host = u.Hostname()
+		}
+	case cloudflare.Hosts:
+		host = t.Value
+	case cloudflare.Prefixes:
+		host, _, _ = strings.Cut(t.Value, "/")
+	}
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
 // split yields the items of one line: the line itself, or for tags and
 // hosts each part of a comma-separated list.
-func (l *List) split(line string) func(yield func(string) bool) {
+func split(typ cloudflare.PurgeType, line string) iter.Seq[string] {
 	return func(yield func(string) bool) {
-		if l.typ != cloudflare.Tags && l.typ != cloudflare.Hosts {
+		if typ != cloudflare.Tags && typ != cloudflare.Hosts {
 			yield(line)
 			return
 		}
