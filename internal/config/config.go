@@ -135,12 +135,12 @@ func Validate(in Inputs, env Env) (*Config, error) {
 		EnvironmentID:   v.id("environment-id", in.EnvironmentID),
 		EnvironmentName: v.environmentName(in.Environment),
 		PurgeType:       v.purgeType(in.PurgeType),
-		MaxRetries:    v.intRange("max-retries", in.MaxRetries, 0, maxRetriesLimit),
-		Timeout:       v.timeout(in.Timeout),
-		DryRun:        v.boolean("dry-run", in.DryRun),
-		APIURL:        v.apiURL(in.APIURL),
-		Concurrency:   v.intRange("concurrency", in.Concurrency, 1, maxConcurrency),
-		Plan:          v.plan(in.Plan),
+		MaxRetries:      v.intRange("max-retries", in.MaxRetries, 0, maxRetriesLimit),
+		Timeout:         v.timeout(in.Timeout),
+		DryRun:          v.boolean("dry-run", in.DryRun),
+		APIURL:          v.apiURL(in.APIURL),
+		Concurrency:     v.intRange("concurrency", in.Concurrency, 1, maxConcurrency),
+		Plan:            v.plan(in.Plan),
 	}
 	cfg.Credentials = v.credentials(in, env.Getenv, cfg.DryRun)
 	cfg.BatchSize = v.batchSize(in.BatchSize, cfg.PurgeType, cfg.Plan)

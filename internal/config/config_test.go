@@ -140,9 +140,13 @@ func TestLoadValues(t *testing.T) {
 		{"several zone IDs, one a line, repeats dropped", with(base(), "zone-id", "aaa\n\n bbb \naaa"), nil,
 			func(c *config.Config) bool { return slices.Equal(c.ZoneIDs, []string{"aaa", "bbb"}) }},
 		{"zone names only", with(base(), "zone-id", "", "zone", "Example.com\nexample.org.\nexample.com"), nil,
-			func(c *config.Config) bool { return len(c.ZoneIDs) == 0 && slices.Equal(c.ZoneNames, []string{"example.com", "example.org"}) }},
+			func(c *config.Config) bool {
+				return len(c.ZoneIDs) == 0 && slices.Equal(c.ZoneNames, []string{"example.com", "example.org"})
+			}},
 		{"zone IDs and names together", with(base(), "zone", "example.com"), nil,
-			func(c *config.Config) bool { return len(c.ZoneIDs) == 1 && slices.Equal(c.ZoneNames, []string{"example.com"}) && c.Zones() == 2 }},
+			func(c *config.Config) bool {
+				return len(c.ZoneIDs) == 1 && slices.Equal(c.ZoneNames, []string{"example.com"}) && c.Zones() == 2
+			}},
 		{"mixed-case purge type", with(base(), "purge-type", "Tags"), nil, func(c *config.Config) bool { return c.PurgeType == cloudflare.Tags }},
 		{"auto batch for files", with(base(), "purge-type", "files", "targets", "https://a.example/"), nil, func(c *config.Config) bool { return c.BatchSize == 30 }},
 		{"enterprise batch for files", with(base(), "purge-type", "files", "targets", "https://a.example/", "plan", "Enterprise"), nil,
