@@ -151,7 +151,11 @@ func (r *Reporter) Finish(res Result) bool {
 	if len(res.Zones) > 1 {
 		fmt.Fprintf(&md, "\n| Zone | Zone ID | Targets %s | Not %s | IDs |\n|---|---|---|---|---|\n", res.Verb, res.Verb)
 		for _, z := range res.Zones {
-			fmt.Fprintf(&md, "| %s | `%s` | %d | %d | %s |\n", r.Markdown(z.Name), r.Markdown(z.ID), z.Count, z.Failed, r.idList(z.IDs))
+			name := "—" // given by ID and not looked up
+			if z.Name != "" {
+				name = r.Markdown(z.Name)
+			}
+			fmt.Fprintf(&md, "| %s | `%s` | %d | %d | %s |\n", name, r.Markdown(z.ID), z.Count, z.Failed, r.idList(z.IDs))
 		}
 	}
 	if len(res.Failures) > 0 {

@@ -93,6 +93,8 @@ type Server struct {
 	bucket  *Bucket
 	zones   []Zone
 	denied  map[string]bool // lookups refused: "zones", "environments"
+	// lookupFailures answer the first lookups instead of the zones.
+	lookupFailures []Response
 
 	mu       sync.Mutex
 	requests []Request // purges and invalidations (POST)
@@ -129,6 +131,12 @@ func deny(what string) Option {
 		}
 		f.denied[what] = true
 	}
+}
+
+// WithLookupFailures answers the first lookups with these responses, in
+// order (a 503, a 429 with Retry-After), before it answers from the zones.
+func WithLookupFailures(rs ...Response) Option {
+	return func(f *Server) { f.lookupFailures = append(f.lookupFailures, rs...) }
 }
 
 // Lookups returns every GET received so far.
@@ -228,13 +236,21 @@ func (f *Server) Requests() []Request {
 }
 
 func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	var body []byte
+	if r.Body != nil { // a client's GET, served in memory, has none
+		body, _ = io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	}
 	req := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, At: time.Now()}
 	if r.Method == http.MethodGet {
 		req.Path = r.URL.RequestURI()
 		f.mu.Lock()
+		n := len(f.lookups)
 		f.lookups = append(f.lookups, req)
 		f.mu.Unlock()
+		if n < len(f.lookupFailures) {
+			write(w, f.lookupFailures[n])
+			return
+		}
 		write(w, f.lookup(r))
 		return
 	}
@@ -357,6 +373,9 @@ func result(v any, info map[string]any) Response {
 }
 
 func write(w http.ResponseWriter, resp Response) {
+	for k, v := range resp.Header {
+		w.Header().Set(k, v)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(resp.Status)
 	io.WriteString(w, resp.Body)

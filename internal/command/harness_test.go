@@ -27,7 +27,8 @@ func inputs(kv ...string) map[string]string {
 // run is what a step left, and every request the fake saw.
 type run struct {
 	actiontest.Result
-	requests []cloudflaretest.Request
+	requests []cloudflaretest.Request // purges and invalidations
+	lookups  []cloudflaretest.Request // GETs
 }
 
 // runStep runs the action in this process, as the runner would, against
@@ -49,6 +50,7 @@ func runStep(t *testing.T, s actiontest.Step, opts ...cloudflaretest.Option) run
 		defer fake.Close()
 		r.Result = actiontest.Run(t, actiontest.InProcess{HTTPClient: fake.Client()}, s)
 		r.requests = fake.Requests()
+		r.lookups = fake.Lookups()
 	})
 	return r
 }
