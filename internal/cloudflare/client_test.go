@@ -285,27 +285,10 @@ func TestSendBoundsResponseBody(t *testing.T) {
 
 func TestSendNetworkErrorIsNotAPIError(t *testing.T) {
 	t.Parallel()
-	// A listener that hangs up on every connection. (Closing a test server
-	// and dialing its old port is not a network error for sure: a parallel
-	// test may be listening there by then.)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conn.Close()
-		}
-	}()
-	c := cloudflare.NewClient("http://"+ln.Addr().String(), cloudflare.Credentials{Token: "tok"}, nil, "ua")
-	_, err = c.Send(context.Background(), everything)
-	var apiErr *cloudflare.APIError
-	if err == nil || errors.As(err, &apiErr) {
+	addr := hangUpListener(t)
+	c := cloudflare.NewClient("http://"+addr, cloudflare.Credentials{Token: "tok"}, nil, "ua")
+	_, err := c.Send(context.Background(), everything)
+	if _, isAPI := errors.AsType[*cloudflare.APIError](err); err == nil || isAPI {
 		t.Fatalf("err = %v, want a network error", err)
 	}
 	if strings.Contains(err.Error(), "tok") {
@@ -385,4 +368,27 @@ func TestLimits(t *testing.T) {
 	if want := "Cloudflare's API limit of 1200 requests per 5 minutes"; cloudflare.APILimitText != want {
 		t.Errorf("APILimitText = %q, want %q", cloudflare.APILimitText, want)
 	}
+}
+
+// hangUpListener listens on loopback and closes every connection at once:
+// a sure network error. (Closing a test server and dialing its old port is
+// not: a parallel test may be listening there by then.) It returns the
+// address.
+func hangUpListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	return ln.Addr().String()
 }

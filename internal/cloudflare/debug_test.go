@@ -3,7 +3,6 @@ package cloudflare_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -68,22 +67,9 @@ func TestDebugTransportLogsRequestAndAnswer(t *testing.T) {
 
 func TestDebugTransportLogsNoAnswer(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conn.Close()
-		}
-	}()
+	addr := hangUpListener(t)
 	log := &debugLog{}
-	c := debugClient("http://"+ln.Addr().String(), cloudflare.Credentials{Token: "tok"}, log)
+	c := debugClient("http://"+addr, cloudflare.Credentials{Token: "tok"}, log)
 	if _, err := c.Send(context.Background(), everything); err == nil {
 		t.Fatal("a hang-up counted as success")
 	}

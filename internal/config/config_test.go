@@ -61,8 +61,8 @@ func load(t *testing.T, inputs, extra map[string]string, workdir string) (*confi
 
 func problems(t *testing.T, err error) map[string]string {
 	t.Helper()
-	var invalid *config.InvalidError
-	if !errors.As(err, &invalid) {
+	invalid, ok := errors.AsType[*config.InvalidError](err)
+	if !ok {
 		t.Fatalf("err = %v (%T), want *config.InvalidError", err, err)
 	}
 	out := map[string]string{}

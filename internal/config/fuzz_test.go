@@ -143,8 +143,8 @@ func FuzzValidate(f *testing.F) {
 			if cfg != nil {
 				t.Errorf("Validate returned both a Config and an error: %v", err)
 			}
-			var invalid *config.InvalidError
-			if !errors.As(err, &invalid) || len(invalid.Problems) == 0 {
+			invalid, ok := errors.AsType[*config.InvalidError](err)
+			if !ok || len(invalid.Problems) == 0 {
 				t.Fatalf("error %q (%T) is not an *InvalidError with problems", err, err)
 			}
 			for _, p := range invalid.Problems {

@@ -362,9 +362,9 @@ func (containerRunner) Run(t testing.TB, f actiontest.Folders, env map[string]st
 	if ctx.Err() != nil {
 		t.Fatalf("%s run did not end within %s\nstdout:\n%s\nstderr:\n%s", engine, cmdDeadline, ran.Stdout, ran.Stderr)
 	}
-	var exit *exec.ExitError
+	exit, exited := errors.AsType[*exec.ExitError](err)
 	switch {
-	case errors.As(err, &exit):
+	case exited:
 		ran.Code = exit.ExitCode()
 	case err != nil:
 		t.Fatalf("%s run: %v\n%s", engine, err, ran.Stderr)
