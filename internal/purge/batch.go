@@ -1,9 +1,12 @@
 // Package purge plans the requests of a run and sends them: each job (one
 // operation on one zone or environment) split into batches, several sent
-// at a time, paced to the account's rate limits and Cloudflare's API
-// limit, retried when Cloudflare asks to wait or fails on its side. It
-// also says, before anything is sent, whether a run can finish within its
-// timeout (budget.go), since that depends on the pacing.
+// at a time, paced to the account's rate limits (given, looked up, or
+// learned from the answers: learn.go) and Cloudflare's API limit, retried
+// when Cloudflare asks to wait or fails on its side, split when
+// Cloudflare refuses some of a batch's targets, and cut to a smaller size
+// when it refuses the batch's size (run.go). It also says, before
+// anything is sent, whether a run can finish within its timeout
+// (budget.go), since that depends on the pacing.
 //
 // It imports cloudflare (requests, errors, limits) and the kept libraries
 // (x/time/rate, x/sync/errgroup, cenkalti/backoff); never config or the

@@ -51,6 +51,11 @@ func opts(t0 time.Time) purge.Options {
 	}
 }
 
+// apiErrCode is an answer of status with one Cloudflare error of code.
+func apiErrCode(status, code int) error {
+	return &cloudflare.APIError{Status: status, Errors: []cloudflare.ErrorItem{{Code: code, Message: "x"}}}
+}
+
 func apiErr(status int, retryAfter time.Duration) error {
 	e := &cloudflare.APIError{Status: status, Errors: []cloudflare.ErrorItem{{Code: 1, Message: "x"}}}
 	if retryAfter >= 0 {
@@ -145,7 +150,7 @@ func TestRunKeepsBatchOrderUnderConcurrency(t *testing.T) {
 		// what must hold is one call per batch.
 		doneCalls := map[int]int{}
 		o.OnDone = func(r purge.BatchResult) { doneCalls[r.Batch.Index]++ }
-		results := purge.Run(context.Background(), s, tagJobs(n, 1), o)
+		results := purge.Run(context.Background(), s, tagJobs(n, 1), o).Results
 		if !reflect.DeepEqual(answerOrder, []int{5, 4, 3, 2, 1, 0}) {
 			t.Fatalf("answers came in order %v; the test meant them to come last-first", answerOrder)
 		}
@@ -153,7 +158,7 @@ func TestRunKeepsBatchOrderUnderConcurrency(t *testing.T) {
 			t.Fatalf("%d results, want %d", len(results), n)
 		}
 		for i, r := range results {
-			if r.Err != nil || r.Job != 0 || r.Batch.Index != i || r.ID != fmt.Sprintf("id-of-%d", i) {
+			if r.Err != nil || r.Job != 0 || r.Batch.Index != i || !reflect.DeepEqual(r.IDs, []string{fmt.Sprintf("id-of-%d", i)}) || r.Purged != 1 {
 				t.Errorf("result %d = %+v, want batch %d with id-of-%d", i, r, i, i)
 			}
 			if doneCalls[i] != 1 {
@@ -190,7 +195,7 @@ func TestRunJobsShareOnePacer(t *testing.T) {
 			done[[2]int{r.Job, r.Batch.Index}]++
 			mu.Unlock()
 		}
-		results := purge.Run(context.Background(), s, jobs, o)
+		results := purge.Run(context.Background(), s, jobs, o).Results
 
 		var want [][2]int
 		for j, job := range jobs {
@@ -207,7 +212,7 @@ func TestRunJobsShareOnePacer(t *testing.T) {
 				continue
 			}
 			b := jobs[r.Job].Batches[r.Batch.Index]
-			if r.Err != nil || r.Attempts != 1 || r.ID != b.Targets[0].Value || !reflect.DeepEqual(r.Batch, b) {
+			if r.Err != nil || r.Attempts != 1 || !reflect.DeepEqual(r.IDs, []string{b.Targets[0].Value}) || !reflect.DeepEqual(r.Batch, b) {
 				t.Errorf("result %d = %+v, want job %d's batch %+v sent once", i, r, r.Job, b)
 			}
 			if done[want[i]] != 1 {
@@ -259,7 +264,7 @@ func TestRunRetries(t *testing.T) {
 		{"Retry-After on a 503 wins over backoff", []error{apiErr(503, 9*time.Second)}, 3, 2, "", []time.Duration{9 * time.Second}},
 		{"gives up after max-retries", []error{apiErr(500, -1), apiErr(500, -1), apiErr(500, -1)}, 2, 3, "gave up after 3 attempts: HTTP 500", []time.Duration{2 * time.Second, 2 * time.Second}},
 		{"no retries", []error{apiErr(500, -1)}, 0, 1, "gave up after 1 attempts", nil},
-		{"400 is not retried", []error{apiErr(400, -1)}, 3, 1, "HTTP 400: 1 x", nil},
+		{"400 is not retried", []error{apiErrCode(400, 1012)}, 3, 1, "HTTP 400: 1012 x", nil},
 		{"403 is not retried", []error{apiErr(403, -1)}, 3, 1, "HTTP 403", nil},
 		{"501 is not retried", []error{apiErr(501, -1)}, 3, 1, "HTTP 501", nil},
 	}
@@ -276,12 +281,12 @@ func TestRunRetries(t *testing.T) {
 				}}
 				o := opts(t0)
 				o.MaxRetries = tt.maxRetries
-				res := purge.Run(context.Background(), s, tagJobs(1, 1), o)[0]
+				res := purge.Run(context.Background(), s, tagJobs(1, 1), o).Results[0]
 				calls := s.Calls()
 				if res.Attempts != tt.wantAttempts || len(calls) != tt.wantAttempts {
 					t.Errorf("attempts = %d (calls %d), want %d", res.Attempts, len(calls), tt.wantAttempts)
 				}
-				if tt.wantErr == "" && (res.Err != nil || res.ID != "ok") {
+				if tt.wantErr == "" && (res.Err != nil || !reflect.DeepEqual(res.IDs, []string{"ok"})) {
 					t.Errorf("result = %+v, want success", res)
 				}
 				if tt.wantErr != "" && (res.Err == nil || !strings.Contains(res.Err.Error(), tt.wantErr)) {
@@ -320,11 +325,11 @@ func TestRunRetriesServerErrorsBut501(t *testing.T) {
 					}
 					return cloudflare.Result{ID: "ok"}, nil
 				}}
-				res := purge.Run(context.Background(), s, tagJobs(1, 1), opts(time.Now()))[0]
+				res := purge.Run(context.Background(), s, tagJobs(1, 1), opts(time.Now())).Results[0]
 				if n := len(s.Calls()); n != tt.wantCalls || res.Attempts != tt.wantCalls {
 					t.Fatalf("HTTP %d: %d requests, %d attempts; want %d", tt.status, n, res.Attempts, tt.wantCalls)
 				}
-				if tt.retried && (res.Err != nil || res.ID != "ok") {
+				if tt.retried && (res.Err != nil || !reflect.DeepEqual(res.IDs, []string{"ok"})) {
 					t.Errorf("HTTP %d then success: result %+v, want success", tt.status, res)
 				}
 				if !tt.retried && (res.Err == nil || !strings.Contains(res.Err.Error(), fmt.Sprintf("HTTP %d", tt.status))) {
@@ -358,7 +363,7 @@ func TestRun429PausesEveryWorker(t *testing.T) {
 		o := opts(t0)
 		o.Concurrency = 2
 		done := make(chan []purge.BatchResult)
-		go func() { done <- purge.Run(context.Background(), s, tagJobs(4, 1), o) }()
+		go func() { done <- purge.Run(context.Background(), s, tagJobs(4, 1), o).Results }()
 
 		// tag-0's worker got the 429 and is paused; tag-1 is still in flight.
 		// (Checks before Run returns use Errorf: a Fatalf would leave its
@@ -407,7 +412,7 @@ func TestRunRetryAfterPastDeadlineFailsAtOnce(t *testing.T) {
 		}}
 		o := opts(t0)
 		o.Deadline = t0.Add(time.Minute)
-		res := purge.Run(context.Background(), s, tagJobs(1, 1), o)[0]
+		res := purge.Run(context.Background(), s, tagJobs(1, 1), o).Results[0]
 		if res.Err == nil || !strings.Contains(res.Err.Error(), "Retry-After asks to wait 2m0s, longer than the 1m0s left of timeout") {
 			t.Fatalf("err = %v", res.Err)
 		}
@@ -429,8 +434,8 @@ func TestRunAuthFailureStopsRemainingBatches(t *testing.T) {
 			}
 			return cloudflare.Result{ID: c.items[0]}, nil
 		}}
-		results := purge.Run(context.Background(), s, tagJobs(5, 1), opts(time.Now()))
-		if results[0].Err != nil || results[0].ID != "tag-0" {
+		results := purge.Run(context.Background(), s, tagJobs(5, 1), opts(time.Now())).Results
+		if results[0].Err != nil || !reflect.DeepEqual(results[0].IDs, []string{"tag-0"}) {
 			t.Errorf("batch 0 = %+v", results[0])
 		}
 		if !strings.Contains(fmt.Sprint(results[1].Err), "HTTP 403") {
@@ -452,14 +457,14 @@ func TestRunFailureMidwayKeepsGoing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &fakeSender{script: func(c call) (cloudflare.Result, error) {
 			if c.items[0] == "tag-2" {
-				return cloudflare.Result{}, apiErr(400, -1)
+				return cloudflare.Result{}, apiErrCode(400, 1012) // about the body: not split
 			}
 			return cloudflare.Result{ID: c.items[0]}, nil
 		}}
-		results := purge.Run(context.Background(), s, tagJobs(5, 1), opts(time.Now()))
+		results := purge.Run(context.Background(), s, tagJobs(5, 1), opts(time.Now())).Results
 		for i, r := range results {
-			if (i == 2) != (r.Err != nil) {
-				t.Errorf("batch %d: err = %v", i, r.Err)
+			if (i == 2) != (r.Err != nil) || (i == 2) != (r.Purged == 0) || len(r.Rejected) != 0 {
+				t.Errorf("batch %d: %+v", i, r)
 			}
 		}
 		if len(s.Calls()) != 5 {
@@ -580,7 +585,7 @@ func TestRunSendsNothingOnceTheRunIsOver(t *testing.T) {
 				ctx, cancel := tt.ctx()
 				defer cancel()
 				s := &fakeSender{}
-				results := purge.Run(ctx, s, tagJobs(3, 1), opts(time.Now()))
+				results := purge.Run(ctx, s, tagJobs(3, 1), opts(time.Now())).Results
 				if len(results) != 3 {
 					t.Fatalf("%d results, want 3", len(results))
 				}

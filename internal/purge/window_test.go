@@ -41,14 +41,15 @@ func TestCheckBudget(t *testing.T) {
 
 	// Refused: 34,500 URLs at 30 a request are 1,150 requests, past one
 	// window's 1,140, so at least 5 minutes, and 5m is not more than that.
-	err := purge.CheckBudget([]purge.Job{files(34_500, 30)}, 30, 5*time.Minute)
+	err := purge.CheckBudget([]purge.Job{files(34_500, 30)}, cloudflare.Limits{}, 5*time.Minute)
 	want := "5m is too short: 34500 targets at 30 a request are 1150 requests, which take at least 5m under " +
 		"Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 5m (e.g. 10m), or a larger batch-size"
 	if err == nil || err.Error() != want {
 		t.Errorf("CheckBudget(34,500 at 30, 5m) = %v, want %q", err, want)
 	}
 	budgetErr, ok := errors.AsType[*purge.BudgetError](err)
-	if !ok || *budgetErr != (purge.BudgetError{Targets: 34_500, BatchSize: 30, Requests: 1150, Least: 5 * time.Minute, Timeout: 5 * time.Minute}) {
+	if !ok || *budgetErr != (purge.BudgetError{Targets: 34_500, BatchSize: 30, Requests: 1150, Least: 5 * time.Minute, Timeout: 5 * time.Minute,
+		Type: cloudflare.Files, Units: 34_500}) || budgetErr.PlanBinds() {
 		t.Errorf("CheckBudget(34,500 at 30, 5m) = %#v, want a *BudgetError with the numbers", err)
 	}
 
@@ -69,7 +70,7 @@ func TestCheckBudget(t *testing.T) {
 		{"2,281 requests with 10m", []purge.Job{files(2*windowLimit+1, 1)}, 10 * time.Minute,
 			"10m is too short: 2281 targets at 1 a request are 2281 requests, which take at least 10m under Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 10m (e.g. 15m)"},
 	} {
-		err := purge.CheckBudget(tt.jobs, 1, tt.timeout)
+		err := purge.CheckBudget(tt.jobs, cloudflare.Limits{}, tt.timeout)
 		if tt.want == "" && err != nil {
 			t.Errorf("%s: CheckBudget = %v, want nil", tt.name, err)
 		}
@@ -93,7 +94,7 @@ func TestRunAPIWindowHoldsEveryWorker(t *testing.T) {
 		o.Deadline = t0.Add(time.Hour)
 		const n = 2*windowLimit + 120
 		done := make(chan []purge.BatchResult)
-		go func() { done <- purge.Run(context.Background(), s, tagJobs(n, 1), o) }()
+		go func() { done <- purge.Run(context.Background(), s, tagJobs(n, 1), o).Results }()
 
 		// (Checks before Run returns use Errorf: a Fatalf would leave its
 		// goroutines blocked, which synctest reports as a deadlock.)
@@ -150,7 +151,7 @@ func TestRunAPIWindowPastDeadlineFailsAtOnce(t *testing.T) {
 		o := opts(t0)
 		o.Deadline = t0.Add(4 * time.Minute)
 		const n = windowLimit + 60
-		results := purge.Run(context.Background(), s, tagJobs(n, 1), o)
+		results := purge.Run(context.Background(), s, tagJobs(n, 1), o).Results
 		for i, r := range results {
 			if i < windowLimit {
 				if r.Err != nil {

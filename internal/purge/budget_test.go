@@ -1,0 +1,89 @@
+package purge_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+)
+
+// The time budget counts the plan's bucket as well as the API window.
+func TestCheckBudgetCountsThePlan(t *testing.T) {
+	t.Parallel()
+	files := func(n, size int) []purge.Job {
+		return []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, prefixed("https://a.example/", n), size)}
+	}
+	free, pro, enterprise := cloudflare.PlanFree.Limits(), cloudflare.PlanPro.Limits(), cloudflare.PlanEnterprise.Limits()
+
+	// Issue 11: 40 tag requests on the free plan are 25 at once, then 15
+	// at 5 a minute × 0.95: 189.5 s.
+	err := purge.CheckBudget(tagJobs(40, 1), free, time.Minute)
+	want := "1m is too short: 40 targets at 1 a request are 40 requests, which take at least 3m10s under " +
+		"the free plan's purge limit of 5 requests a minute (bucket 25); want a timeout over 3m10s (e.g. 4m), " +
+		"or a larger batch-size (up to 100), or fewer targets per run, or the plan input if the account's plan is a larger one"
+	if err == nil || err.Error() != want {
+		t.Errorf("CheckBudget(40 tags, free, 1m) = %v\nwant %q", err, want)
+	}
+	budgetErr, ok := errors.AsType[*purge.BudgetError](err)
+	if !ok || *budgetErr != (purge.BudgetError{Targets: 40, BatchSize: 1, Requests: 40, Least: 190 * time.Second, Timeout: time.Minute,
+		Bucket: free.Requests, Plan: "free", Type: cloudflare.Tags, Units: 40}) || !budgetErr.PlanBinds() {
+		t.Errorf("CheckBudget(40 tags, free, 1m) = %#v, want a *BudgetError with the numbers", err)
+	}
+
+	for _, tt := range []struct {
+		name    string
+		jobs    []purge.Job
+		limits  cloudflare.Limits
+		timeout time.Duration
+		want    string // "" passes
+	}{
+		{"free: 40 tags in 3m11s", tagJobs(40, 1), free, 3*time.Minute + 11*time.Second, ""},
+		{"free: 40 tags in 3m10s", tagJobs(40, 1), free, 3*time.Minute + 10*time.Second, "take at least 3m10s under the free plan's"},
+		{"free: 25 tags go at once", tagJobs(25, 1), free, time.Second, ""},
+		{"free: 40 tags at 2 a request", tagJobs(40, 2), free, time.Second, ""},
+		{"unknown plan: 40 tags", tagJobs(40, 1), cloudflare.Limits{}, time.Second, ""},
+		{"free: 6,000 URLs", files(6000, 30), free, 5 * time.Second,
+			"5s is too short: 6000 targets at 30 a request are 200 requests, which take at least 7s under the free plan's purge limit of 800 URLs a second (bucket 800); " +
+				"want a timeout over 7s (e.g. 1m), or fewer URLs per run (batch-size does not change a limit counted in URLs)"},
+		{"pro: 30,000 URLs", files(30_000, 100), pro, 10 * time.Second,
+			"under the pro/business plan's purge limit of 1,500 URLs a second (bucket 1,500); want a timeout over 20s (e.g. 1m)"},
+		{"free: 1,141 tag requests, the plan binds", tagJobs(1141, 1), free, time.Hour,
+			"1h is too short: 1141 targets at 1 a request are 1141 requests, which take at least 3h54m57s under the free plan's purge limit"},
+		{"enterprise: 1,141 tag requests, the API window binds", tagJobs(1141, 1), enterprise, 5 * time.Minute,
+			"take at least 5m under Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 5m (e.g. 10m), or a larger batch-size"},
+	} {
+		err := purge.CheckBudget(tt.jobs, tt.limits, tt.timeout)
+		if tt.want == "" && err != nil {
+			t.Errorf("%s: CheckBudget = %v, want nil", tt.name, err)
+		}
+		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: CheckBudget = %v\nwant %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// The budget is what the pacer does: the last of 40 tag requests on the
+// free plan goes within the second before the least duration.
+func TestCheckBudgetMatchesThePacer(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		s := &fakeSender{}
+		o := opts(t0)
+		o.Concurrency = 8
+		o.Limits = cloudflare.PlanFree.Limits()
+		o.Deadline = t0.Add(time.Hour)
+		purge.Run(context.Background(), s, tagJobs(40, 1), o)
+		budgetErr, _ := errors.AsType[*purge.BudgetError](purge.CheckBudget(tagJobs(40, 1), o.Limits, time.Minute))
+		calls := s.Calls()
+		last := calls[len(calls)-1].at.Sub(t0)
+		if budgetErr == nil || last > budgetErr.Least || last <= budgetErr.Least-time.Second {
+			t.Errorf("last request at +%v; the budget says at least %v", last, budgetErr)
+		}
+	})
+}

@@ -1,0 +1,435 @@
+package purge_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
+	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+)
+
+// invalidURL is Cloudflare's 400 for one URL it will not purge.
+func invalidURL(url string) error {
+	return &cloudflare.APIError{Status: 400, Errors: []cloudflare.ErrorItem{{Code: 1, Message: cloudflaretest.InvalidURLMessage(url)}}}
+}
+
+// refusing answers invalidURL for any request holding one of bad, and
+// succeeds (ID: the request's first target) otherwise.
+func refusing(bad ...string) *fakeSender {
+	return &fakeSender{script: func(c call) (cloudflare.Result, error) {
+		for _, it := range c.items {
+			if slices.Contains(bad, it) {
+				return cloudflare.Result{}, invalidURL(it)
+			}
+		}
+		return cloudflare.Result{ID: "id-" + c.items[0]}, nil
+	}}
+}
+
+// checkCounts checks what BatchResult promises: every target purged,
+// rejected or in the failed part, and Err set exactly when some failed.
+func checkCounts(t *testing.T, results []purge.BatchResult) {
+	t.Helper()
+	for _, r := range results {
+		accounted := r.Purged + len(r.Rejected)
+		if accounted > r.Batch.Count() || (r.Err == nil) != (accounted == r.Batch.Count()) {
+			t.Errorf("batch %d: %d purged + %d rejected of %d, err %v", r.Batch.Index, r.Purged, len(r.Rejected), r.Batch.Count(), r.Err)
+		}
+		for _, rej := range r.Rejected {
+			if !slices.ContainsFunc(r.Batch.Targets, func(t cloudflare.Target) bool { return t.Value == rej.Target.Value }) {
+				t.Errorf("batch %d: rejected %q is not one of its targets", r.Batch.Index, rej.Target.Value)
+			}
+		}
+	}
+}
+
+// maxExtra is the bound on extra requests per rejected target in a batch
+// of n: two per halving.
+func maxExtra(n int) int { return 2 * int(math.Ceil(math.Log2(float64(n)))) }
+
+func TestRunIsolatesARejectedTarget(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		urls := prefixed("https://a.example/", 90)
+		bad := urls[47].Value // batch 1, target 17
+		s := refusing(bad)
+		var done []purge.BatchResult
+		o := opts(time.Now())
+		o.OnDone = func(r purge.BatchResult) { done = append(done, r) }
+		out := purge.Run(context.Background(), s, []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, 30)}, o)
+		checkCounts(t, out.Results)
+		if len(out.Results) != 3 || len(done) != 3 || out.LearnedBatchSize != 0 {
+			t.Fatalf("%d results, %d OnDone calls, learned size %d; want 3, 3, 0", len(out.Results), len(done), out.LearnedBatchSize)
+		}
+		for i, r := range out.Results {
+			if i == 1 {
+				continue
+			}
+			if r.Purged != 30 || r.Attempts != 1 || len(r.IDs) != 1 || r.Rejected != nil || r.Err != nil {
+				t.Errorf("batch %d = %+v, want 30 purged in one request", i, r)
+			}
+		}
+		r := out.Results[1]
+		if r.Purged != 29 || len(r.Rejected) != 1 || r.Rejected[0].Target.Value != bad || r.Err != nil {
+			t.Fatalf("batch 1 = %+v, want 29 purged and %s rejected", r, bad)
+		}
+		if got, want := r.Rejected[0].Err.Error(), "HTTP 400: 1 Unable to purge "+bad+", which is an invalid URL."; got != want {
+			t.Errorf("rejection = %q, want %q", got, want)
+		}
+		if r.Batch.Index != 1 || len(r.Batch.Targets) != 30 {
+			t.Errorf("batch 1 reported as index %d with %d targets: results are per batch given", r.Batch.Index, len(r.Batch.Targets))
+		}
+		// 30 → 15 → 8 → 4 → 2 → 1: a refused piece and two halves a level.
+		if extra := r.Attempts - 1; extra > maxExtra(30) {
+			t.Errorf("%d extra requests for one bad target in 30, want at most %d", extra, maxExtra(30))
+		}
+		if len(r.IDs) != r.Attempts-1-5 {
+			t.Errorf("%d IDs for %d attempts, of which 6 were refused", len(r.IDs), r.Attempts)
+		}
+		// Every purged target went in exactly one confirmed request.
+		purged := map[string]int{}
+		for _, c := range s.Calls() {
+			if !slices.Contains(c.items, bad) {
+				for _, it := range c.items {
+					purged[it]++
+				}
+			}
+		}
+		for _, u := range urls {
+			if want := 1 - b2i(u.Value == bad); purged[u.Value] != want {
+				t.Errorf("%s purged %d times, want %d", u.Value, purged[u.Value], want)
+			}
+		}
+	})
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Several bad targets, and IDs in target order whatever order the
+// requests answer in.
+func TestRunIsolatesSeveralRejectedTargets(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		bad := []string{"tag-3", "tag-40", "tag-41", "tag-99"}
+		s := refusing(bad...)
+		inner := s.script
+		s.script = func(c call) (cloudflare.Result, error) {
+			// Requests holding the first targets answer last.
+			if c.items[0] == "tag-0" {
+				time.Sleep(time.Second)
+			}
+			return inner(c)
+		}
+		o := opts(time.Now())
+		o.Concurrency = 4
+		out := purge.Run(context.Background(), s, tagJobs(100, 100), o)
+		checkCounts(t, out.Results)
+		r := out.Results[0]
+		var rejected []string
+		for _, rej := range r.Rejected {
+			rejected = append(rejected, rej.Target.Value)
+		}
+		if r.Purged != 96 || !reflect.DeepEqual(rejected, bad) || r.Err != nil {
+			t.Fatalf("result = %d purged, rejected %v, err %v; want 96 purged and %v rejected in order", r.Purged, rejected, r.Err, bad)
+		}
+		if extra := r.Attempts - 1; extra > len(bad)*maxExtra(100) {
+			t.Errorf("%d extra requests for %d bad targets in 100, want at most %d", extra, len(bad), len(bad)*maxExtra(100))
+		}
+		// IDs name each request's first target: in target order, they are
+		// sorted by it.
+		var firsts []int
+		for _, id := range r.IDs {
+			var n int
+			if _, err := fmt.Sscanf(id, "id-tag-%d", &n); err != nil {
+				t.Fatalf("ID %q: %v", id, err)
+			}
+			firsts = append(firsts, n)
+		}
+		if !slices.IsSorted(firsts) || len(firsts) == 0 || firsts[0] != 0 {
+			t.Errorf("IDs %v are not in target order", r.IDs)
+		}
+		if out.LearnedBatchSize != 0 {
+			t.Errorf("learned batch size %d from bad targets, want 0", out.LearnedBatchSize)
+		}
+	})
+}
+
+// A 400 about the request as a whole (routing, the body's shape, the
+// credentials) or that is not Cloudflare's envelope is not split: every
+// half would fail the same way.
+func TestRunDoesNotSplitWholeRequestErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		err  error
+	}{
+		{"1012 body keys", apiErrCode(400, 1012)},
+		{"1014 not an array", apiErrCode(400, 1014)},
+		{"1136 files on an IP-selected environment", apiErrCode(400, 1136)},
+		{"7000 no route", apiErrCode(400, 7000)},
+		{"7003 bad identifier", apiErrCode(400, 7003)},
+		{"6003 bad auth headers", &cloudflare.APIError{Status: 400, Errors: []cloudflare.ErrorItem{{Code: 6003, Message: "Invalid request headers", ErrorChain: []cloudflare.ErrorItem{{Code: 6111}}}}}},
+		{"a proxy's page", &cloudflare.APIError{Status: 400, Problem: "response is not a Cloudflare API envelope: 400 Bad Request"}},
+		{"403", apiErrCode(403, 10000)},
+		{"413", apiErrCode(413, 1)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				s := &fakeSender{script: func(c call) (cloudflare.Result, error) { return cloudflare.Result{}, tt.err }}
+				out := purge.Run(context.Background(), s, tagJobs(10, 10), opts(time.Now()))
+				checkCounts(t, out.Results)
+				r := out.Results[0]
+				if len(s.Calls()) != 1 || r.Attempts != 1 || r.Purged != 0 || r.Rejected != nil || !errors.Is(r.Err, tt.err) {
+					t.Errorf("%d requests; result %+v; want one request failing the batch with %v", len(s.Calls()), r, tt.err)
+				}
+			})
+		})
+	}
+}
+
+// A batch of one target refused the same way is a rejection: the target
+// stands alone already.
+func TestRunRejectsALoneTarget(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		out := purge.Run(context.Background(), refusing("tag-2"), tagJobs(5, 1), opts(time.Now()))
+		checkCounts(t, out.Results)
+		for i, r := range out.Results {
+			if i == 2 && (r.Purged != 0 || len(r.Rejected) != 1 || r.Rejected[0].Target.Value != "tag-2" || r.Attempts != 1) {
+				t.Errorf("batch 2 = %+v, want tag-2 rejected after one request", r)
+			}
+			if i != 2 && r.Purged != 1 {
+				t.Errorf("batch %d = %+v, want purged", i, r)
+			}
+		}
+	})
+}
+
+// Parts of one batch may fail for other reasons than a rejection: the
+// counts still add up, and Err is the first failed part's.
+func TestRunSplitPartsFailingOtherwise(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		s := &fakeSender{script: func(c call) (cloudflare.Result, error) {
+			switch {
+			case slices.Contains(c.items, "tag-3"):
+				return cloudflare.Result{}, invalidURL("tag-3")
+			case len(c.items) == 2 && c.items[0] == "tag-0":
+				return cloudflare.Result{}, apiErr(500, -1) // this half never goes through
+			}
+			return cloudflare.Result{ID: "ok"}, nil
+		}}
+		o := opts(time.Now())
+		o.MaxRetries = 1
+		out := purge.Run(context.Background(), s, tagJobs(4, 4), o)
+		checkCounts(t, out.Results)
+		r := out.Results[0]
+		// [0 1 2 3] refused; [0 1] fails twice (500); [2 3] refused; [2] purged; [3] rejected.
+		if r.Purged != 1 || len(r.Rejected) != 1 || r.Rejected[0].Target.Value != "tag-3" ||
+			r.Err == nil || !strings.Contains(r.Err.Error(), "gave up after 2 attempts: HTTP 500") || r.Attempts != 6 {
+			t.Errorf("result = %+v; want 1 purged, tag-3 rejected, 2 failed (HTTP 500), 6 attempts", r)
+		}
+	})
+}
+
+// Halves go through the pacer like any request: the free plan's tag
+// bucket (25 at once, then one every 12 s) spaces them.
+func TestRunSplitsArePaced(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		s := refusing("x-3")
+		o := opts(t0)
+		o.Limits = cloudflare.PlanFree.Limits()
+		o.Deadline = t0.Add(time.Hour)
+		jobs := []purge.Job{
+			purge.NewJob(zone, cloudflare.Purge, cloudflare.Tags, prefixed("x-", 4), 4),
+			purge.NewJob(zone, cloudflare.Purge, cloudflare.Tags, tags(24), 1),
+		}
+		out := purge.Run(context.Background(), s, jobs, o)
+		checkCounts(t, out.Results)
+		calls := s.Calls()
+		// 24 + the batch of 4 + its halves (2) + the refused half's (2).
+		if len(calls) != 29 {
+			t.Fatalf("%d requests, want 29", len(calls))
+		}
+		for i := 25; i < len(calls); i++ {
+			if gap := calls[i].at.Sub(calls[i-1].at); gap < 12*time.Second {
+				t.Errorf("requests %d and %d %v apart, want ≥ 12s: splits count against the bucket", i, i+1, gap)
+			}
+		}
+	})
+}
+
+// tooMany refuses files requests of more than limit URLs.
+func tooMany(limit int) *fakeSender {
+	return &fakeSender{script: func(c call) (cloudflare.Result, error) {
+		if len(c.items) > limit {
+			return cloudflare.Result{}, &cloudflare.APIError{Status: 400, Errors: []cloudflare.ErrorItem{{Code: 1, Message: cloudflaretest.TooManyFilesMessage}}}
+		}
+		return cloudflare.Result{ID: id(c.n)}, nil
+	}}
+}
+
+// Batch size 100 against an account that takes 30: every URL is purged,
+// the size is learned once (the largest that worked), and every later
+// batch is cut to it before it is sent.
+func TestRunLearnsTheBatchSize(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		s := tooMany(30)
+		var lines []string
+		o := opts(time.Now())
+		o.Debugf = func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
+		urls := prefixed("https://a.example/", 300)
+		out := purge.Run(context.Background(), s, []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, 100)}, o)
+		checkCounts(t, out.Results)
+		if out.LearnedBatchSize != 25 {
+			t.Errorf("learned batch size %d, want 25", out.LearnedBatchSize)
+		}
+		refused := 0
+		for _, c := range s.Calls() {
+			if len(c.items) > 30 {
+				refused++
+			}
+		}
+		// 100 refused, then its first half of 50; both quarters pass.
+		if refused != 2 {
+			t.Errorf("%d requests refused, want 2: the size is found once", refused)
+		}
+		wantAttempts := []int{6, 4, 4} // 100, 50, 25, 25, then 25 + 25; then 4 × 25
+		for i, r := range out.Results {
+			if r.Purged != 100 || r.Err != nil || r.Attempts != wantAttempts[i] || len(r.IDs) != 4 || r.Batch.Index != i {
+				t.Errorf("batch %d = %d purged, %d attempts, %d IDs, index %d, err %v; want 100, %d, 4, %d, nil",
+					i, r.Purged, r.Attempts, len(r.IDs), r.Batch.Index, r.Err, wantAttempts[i], i)
+			}
+		}
+		if want := "sending at most 25 a request from now on"; !strings.Contains(strings.Join(lines, "\n"), want) {
+			t.Errorf("debug lines %q, want %q", lines, want)
+		}
+	})
+}
+
+// With 8 requests in flight the first batches are refused together, but
+// once the size is learned no request is refused again: the 400s do not
+// grow with the number of batches.
+func TestRunLearnsTheBatchSizeOnceUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		var mu sync.Mutex
+		var refusedAt []time.Duration
+		s := tooMany(30)
+		inner := s.script
+		s.script = func(c call) (cloudflare.Result, error) {
+			time.Sleep(100 * time.Millisecond)
+			res, err := inner(c)
+			if err != nil {
+				mu.Lock()
+				refusedAt = append(refusedAt, c.at.Sub(t0)) // when it was sent
+				mu.Unlock()
+			}
+			return res, err
+		}
+		var learnedAt time.Duration
+		o := opts(t0)
+		o.Debugf = func(f string, a ...any) {
+			if strings.HasPrefix(f, "batch size:") {
+				learnedAt = time.Since(t0)
+			}
+		}
+		o.Concurrency = 8
+		urls := prefixed("https://a.example/", 2000)
+		out := purge.Run(context.Background(), s, []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, 100)}, o)
+		checkCounts(t, out.Results)
+		purged := 0
+		for _, r := range out.Results {
+			purged += r.Purged
+		}
+		if purged != 2000 || out.LearnedBatchSize != 25 {
+			t.Errorf("%d purged, learned size %d; want 2000, 25", purged, out.LearnedBatchSize)
+		}
+		// 8 batches of 100 in flight, then at most 8 of their halves; none
+		// sent once the first quarters came back.
+		if len(refusedAt) > 16 || learnedAt == 0 || slices.Max(refusedAt) >= learnedAt {
+			t.Errorf("%d requests refused, sent at %v; the size learned at %v; want at most 16, none sent after", len(refusedAt), refusedAt, learnedAt)
+		}
+		t.Logf("20 batches of 100 against a cap of 30, 8 at a time: %d requests refused, %d sent, %v", len(refusedAt), len(s.Calls()), time.Since(t0))
+	})
+}
+
+// Through the real client against the fake API's scripted shapes: an
+// invalid URL and a cap of 30 URLs a request, on the free plan's bucket.
+func TestRunAgainstFakeAPIShapes(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		urls := prefixed("https://a.example/", 1500)
+		bad := urls[777].Value
+		bucket := &cloudflaretest.Bucket{Size: 800, Rate: 800, PerItem: true}
+		fake := cloudflaretest.NewInMemory(cloudflaretest.WithLatency(100*time.Millisecond), cloudflaretest.WithBucket(bucket),
+			cloudflaretest.WithScript(cloudflaretest.RefuseURL(bad, cloudflaretest.RefuseFilesOver(30, nil))))
+		defer fake.Close()
+		client := cloudflare.NewClient(fake.BaseURL(), cloudflare.Credentials{Token: "t"}, fake.Client(), "test")
+		o := opts(t0)
+		o.Concurrency = 8
+		o.MaxRetries = 20
+		o.Deadline = t0.Add(time.Hour)
+		out := purge.Run(context.Background(), client, []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, 100)}, o)
+		checkCounts(t, out.Results)
+		purged, confirmed := 0, map[string]bool{}
+		var rejected []purge.Rejection
+		for _, r := range out.Results {
+			purged += r.Purged
+			rejected = append(rejected, r.Rejected...)
+			if r.Err != nil {
+				t.Errorf("batch %d: %v", r.Batch.Index, r.Err)
+			}
+		}
+		refused := 0
+		for _, req := range fake.Requests() {
+			if req.Status == 400 {
+				refused++
+			}
+			if req.Confirmed {
+				for _, it := range bodyURLs(t, req.Body) {
+					confirmed[it] = true
+				}
+			}
+		}
+		if purged != 1499 || len(confirmed) != 1499 || confirmed[bad] {
+			t.Errorf("%d purged, %d confirmed by the fake (bad one: %v); want 1499", purged, len(confirmed), confirmed[bad])
+		}
+		if len(rejected) != 1 || rejected[0].Target.Value != bad || !strings.Contains(rejected[0].Err.Error(), cloudflaretest.InvalidURLMessage(bad)) {
+			t.Errorf("rejected %v, want %s alone with Cloudflare's message", rejected, bad)
+		}
+		if out.LearnedBatchSize != 25 {
+			t.Errorf("learned batch size %d, want 25", out.LearnedBatchSize)
+		}
+		t.Logf("1,500 URLs at 100 against a cap of 30, one invalid: %d requests, %d × 400, %d × 429, %v", len(fake.Requests()), refused, bucket.Limited(), time.Since(t0))
+	})
+}
+
+func bodyURLs(t *testing.T, body []byte) []string {
+	var b struct{ Files []string }
+	if err := jsonUnmarshal(body, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Files
+}
