@@ -101,7 +101,7 @@ func Run(ctx context.Context, env Env) int {
 		reportInvalid(rep, err)
 		return ExitFailure
 	}
-	if err := purge.CheckBudget(p.jobs, cfg.BatchSize, cfg.Timeout); err != nil {
+	if err := purge.CheckBudget(p.jobs, cfg.Plan.Limits(), cfg.Timeout); err != nil {
 		reportInvalid(rep, &config.InvalidError{Problems: []config.Problem{{Input: "timeout", Message: err.Error()}}})
 		return ExitFailure
 	}
@@ -121,7 +121,7 @@ func Run(ctx context.Context, env Env) int {
 	}
 	rep.Group(p.title())
 	done := 0
-	results := purge.Run(ctx, client, p.jobs, purge.Options{
+	out := purge.Run(ctx, client, p.jobs, purge.Options{
 		Concurrency: cfg.Concurrency,
 		MaxRetries:  cfg.MaxRetries,
 		Limits:      cfg.Plan.Limits(),
@@ -131,9 +131,21 @@ func Run(ctx context.Context, env Env) int {
 			done++
 			rep.Infof("%s", p.progress(res, done, total))
 		},
+		// Without a plan, the zone's plan paces the rest of the run, when
+		// the token may read it (Zone Read); else the pacer keeps learning.
+		LookupPlan: func(ctx context.Context) (cloudflare.Plan, error) {
+			z, err := client.Zone(ctx, p.zones[0].ID)
+			return cloudflare.Plan(z.Plan.LegacyID), err
+		},
+		Debugf: rep.Debugf,
 	})
 	rep.EndGroup()
-	if !rep.Finish(p.summarize(results, time.Since(start))) {
+	if out.LearnedBatchSize > 0 {
+		rep.Warning("Set batch-size: "+fmt.Sprint(out.LearnedBatchSize),
+			fmt.Sprintf("Cloudflare refused requests of %d targets from this account and took %d: the rest went %d a request. Set batch-size: %d to skip the refused requests next time.",
+				cfg.BatchSize, out.LearnedBatchSize, out.LearnedBatchSize, out.LearnedBatchSize))
+	}
+	if !rep.Finish(p.summarize(out.Results, time.Since(start))) {
 		return ExitFailure
 	}
 	return ExitOK

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -74,10 +76,17 @@ func (p *plan) title() string {
 // progress is the log line of one finished batch: n/N, the zone when
 // there are several, items, attempts, and the ID or why it failed.
 func (p *plan) progress(res purge.BatchResult, n, total int) string {
-	status := p.words.ed + ", ID " + res.ID
-	if res.Err != nil {
-		status = "FAILED: " + res.Err.Error()
+	var parts []string
+	if res.Purged > 0 {
+		parts = append(parts, fmt.Sprintf("%s, ID %s", p.words.ed, strings.Join(res.IDs, ", ")))
 	}
+	if len(res.Rejected) > 0 {
+		parts = append(parts, fmt.Sprintf("%d rejected by Cloudflare", len(res.Rejected)))
+	}
+	if res.Err != nil {
+		parts = append(parts, "FAILED: "+res.Err.Error())
+	}
+	status := strings.Join(parts, "; ")
 	where := ""
 	if len(p.zones) > 1 {
 		where = p.zones[res.Job].label() + ": "
@@ -117,7 +126,9 @@ func (p *plan) dryRun() action.DryRun {
 	return d
 }
 
-// summarize counts what the results say, zone by zone.
+// summarize counts what the results say, zone by zone. A batch counts
+// as failed when any of its targets was not purged: rejected on its own
+// by Cloudflare, or in a part that failed for another reason.
 func (p *plan) summarize(results []purge.BatchResult, took time.Duration) action.Result {
 	res := action.Result{
 		Noun:      p.words.noun,
@@ -129,28 +140,53 @@ func (p *plan) summarize(results []purge.BatchResult, took time.Duration) action
 		Took:      took,
 	}
 	var failed []purge.BatchResult
+	var rejected []string
 	for _, r := range results {
 		z := &res.Zones[r.Job]
 		res.Targets += r.Batch.Count()
 		res.Attempts += r.Attempts
+		res.IDs = append(res.IDs, r.IDs...)
+		z.IDs = append(z.IDs, r.IDs...)
+		res.Done += r.Purged
+		z.Count += r.Purged
+		z.Failed += r.Batch.Count() - r.Purged
 		if r.Err != nil {
 			failed = append(failed, r)
-			z.Failed += r.Batch.Count()
-			continue
 		}
-		res.IDs = append(res.IDs, r.ID)
-		z.IDs = append(z.IDs, r.ID)
-		res.Done += r.Batch.Count()
-		z.Count += r.Batch.Count()
+		for _, rej := range r.Rejected {
+			rejected = append(rejected, fmt.Sprintf("%srejected %s: %v", p.where(r.Job, ", "), safetext.Quote(rej.Target.Value), rej.Err))
+		}
+		if r.Err != nil || len(r.Rejected) > 0 {
+			res.Failed++
+		}
 	}
-	if len(failed) > 0 {
-		res.Failed = len(failed)
-		res.Failures = p.groupFailures(failed)
+	res.Failures = append(p.groupFailures(failed), capLines(rejected, maxFailureLines)...)
+	switch {
+	case len(failed) > 0:
 		why, hint := explain(failed[0].Err)
 		res.FailureTitle = fmt.Sprintf("Cloudflare %s failed: %s", p.words.noun, why)
 		res.Hint = hint
+	case len(rejected) > 0:
+		res.FailureTitle = fmt.Sprintf("Cloudflare %s failed: %d target(s) rejected", p.words.noun, len(rejected))
+		res.Hint = fmt.Sprintf("Every other target was %s. Fix or remove the rejected ones.", p.words.ed)
 	}
 	return res
+}
+
+// where names a job's zone, when there are several, followed by sep.
+func (p *plan) where(job int, sep string) string {
+	if len(p.zones) < 2 {
+		return ""
+	}
+	return p.zones[job].label() + sep
+}
+
+// capLines keeps the first max-1 lines and says how many more there were.
+func capLines(lines []string, max int) []string {
+	if len(lines) <= max {
+		return lines
+	}
+	return append(lines[:max-1:max-1], fmt.Sprintf("and %d more", len(lines)-max+1))
 }
 
 // groupFailures lists failed batches, one line per distinct error (and
@@ -158,15 +194,18 @@ func (p *plan) summarize(results []purge.BatchResult, took time.Duration) action
 // hundred.
 func (p *plan) groupFailures(failed []purge.BatchResult) []string {
 	type key struct {
-		job int
-		msg string
+		job  int
+		kind string // the message with its durations blanked
 	}
 	var order []key
 	batches := map[key][]int{}
+	first := map[key]string{} // the first message of each kind, shown
 	for _, f := range failed {
-		k := key{f.Job, f.Err.Error()}
+		msg := f.Err.Error()
+		k := key{f.Job, numbers.ReplaceAllString(msg, "#")}
 		if _, ok := batches[k]; !ok {
 			order = append(order, k)
+			first[k] = msg
 		}
 		batches[k] = append(batches[k], f.Batch.Index+1)
 	}
@@ -176,14 +215,20 @@ func (p *plan) groupFailures(failed []purge.BatchResult) []string {
 			lines = append(lines, fmt.Sprintf("and %d more different errors", len(order)-i))
 			break
 		}
-		where := ""
-		if len(p.zones) > 1 {
-			where = p.zones[k.job].label() + ", "
+		msg := first[k]
+		if n := len(batches[k]); n > 1 && msg != k.kind {
+			msg += fmt.Sprintf(" (and %d alike but for their numbers)", n-1)
 		}
-		lines = append(lines, fmt.Sprintf("%srequest %s of %d: %s", where, ranges(batches[k]), len(p.jobs[k.job].Batches), k.msg))
+		lines = append(lines, fmt.Sprintf("%srequest %s of %d: %s", p.where(k.job, ", "), ranges(batches[k]), len(p.jobs[k.job].Batches), msg))
 	}
 	return lines
 }
+
+// numbers finds the durations and attempt counts in a message: failures
+// that differ only in them (a wait of 47s and one of 48s) are one kind.
+// Status and error codes are left alone: they tell different failures
+// apart.
+var numbers = regexp.MustCompile(`\b([0-9]+(\.[0-9]+)?(ns|µs|ms|h|m|s))+\b|after [0-9]+ attempts`)
 
 // maxFailureLines bounds the failure lines of the annotation and summary:
 // the runner shows 4,096 characters of an annotation, and a purge of
