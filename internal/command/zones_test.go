@@ -62,7 +62,9 @@ func TestInvalidateUsesTheInvalidatePathsAndWords(t *testing.T) {
 		t.Errorf("dry run: exit %d, %d requests\n%s", dry.Code, len(dry.requests), dry.Stdout)
 	}
 	failed := runStep(t, actiontest.Step{Inputs: inputs("mode", "invalidate", "purge-type", "tags", "targets", "a", "max-retries", "0")},
-		cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response { return cloudflaretest.Fail(400, 7003, "Could not route") }))
+		cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response {
+			return cloudflaretest.Fail(400, 7003, "Could not route")
+		}))
 	if !failed.HasAnnotation("error", "Cloudflare invalidation failed: HTTP 400", "1 of 1 target(s) not invalidated") {
 		t.Errorf("failure annotation = %+v", failed.Annotations("error"))
 	}
