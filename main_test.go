@@ -181,7 +181,7 @@ func BenchmarkTargetsFileMemory(b *testing.B) {
 			for b.Loop() {
 				peak := make(chan int64, 1)
 				run := actiontest.Binary{Path: binary.Path, Timeout: 5 * time.Minute, Started: func(cmd *exec.Cmd) {
-					go func() { peak <- watchPeak(cmd.Process.Pid) }()
+					go func() { peak <- actiontest.WatchPeak(cmd.Process.Pid) }()
 				}}
 				r := actiontest.Run(b, run, actiontest.Step{
 					Inputs: map[string]string{"zone-id": zone, "purge-type": "files", "targets-file": "urls.txt", "dry-run": "true", "timeout": "10h"},
@@ -198,29 +198,5 @@ func BenchmarkTargetsFileMemory(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// watchPeak reads the process's peak resident memory (VmHWM) every few
-// milliseconds until it is gone, and returns the last reading, in bytes.
-func watchPeak(pid int) int64 {
-	var peak int64
-	for {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			return peak
-		}
-		for line := range strings.Lines(string(data)) {
-			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				var kib int64
-				if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kib); err == nil && kib<<10 > peak {
-					peak = kib << 10
-				}
-			}
-		}
-		if strings.Contains(string(data), "State:\tZ") {
-			return peak
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }

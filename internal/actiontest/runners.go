@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +128,30 @@ func Build(dir string) (string, error) {
 		return "", errors.New("go build: " + err.Error() + "\n" + string(out))
 	}
 	return bin, nil
+}
+
+// WatchPeak reads a running process's peak resident memory (VmHWM, Linux)
+// every few milliseconds until it is gone, and returns the last reading,
+// in bytes; 0 where /proc has no such file. (The rusage of a child counts
+// the memory of the test process it was forked from, so it cannot serve.)
+func WatchPeak(pid int) int64 {
+	var peak int64
+	for {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return peak
+		}
+		for line := range strings.Lines(string(data)) {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				var kib int64
+				if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kib); err == nil && kib<<10 > peak {
+					peak = kib << 10
+				}
+			}
+		}
+		if strings.Contains(string(data), "State:\tZ") {
+			return peak
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }

@@ -9,17 +9,16 @@
 //
 // Each case reports: ratio (achieved throughput / ideal throughput, where
 // the ideal wall time is the larger of the latency bound and
-// (units − bucket size) / refill rate), 429s, lost (targets not purged;
-// must be 0), and the wall and ideal seconds.
+// (units − bucket size) / refill rate), 429s, 400s (requests refused for
+// a target or a size), lost (targets not purged: 0, or exactly the ones
+// the fake refuses), and the wall and ideal seconds.
 package loadtest
 
 import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,6 +40,11 @@ type scenario struct {
 	plan      string
 	latency   time.Duration
 	bucket    bucketSpec
+	// refuse is the index of a URL the fake refuses, -1 for none: the one
+	// target the run may lose.
+	refuse int
+	// accountMax, when set, is the most URLs the fake takes in a request.
+	accountMax int
 }
 
 // bucketSpec is the fake's token bucket: size, refill a second, whether a
@@ -75,18 +79,53 @@ var scenarios = []scenario{
 		name: "urls-3k-small-bucket", purgeType: "files", targets: 3_000, batch: 30, latency: 20 * time.Millisecond,
 		bucket: bucketSpec{Size: 300, Rate: 300, PerItem: true},
 	},
+	{
+		// Cloudflare's URL bucket on Free (800 URLs, 800 a second; 429
+		// with Retry-After in whole seconds), plan not given: the pacer
+		// must learn it in a few 429s.
+		name: "urls-6k-unknown-plan", purgeType: "files", targets: 6_000, batch: 30, latency: 100 * time.Millisecond,
+		bucket: bucketSpec{Size: 800, Rate: 800, PerItem: true},
+	},
+	{
+		name: "urls-6k-plan-free", purgeType: "files", targets: 6_000, batch: 30, plan: "free", latency: 100 * time.Millisecond,
+		bucket: bucketSpec{Size: 800, Rate: 800, PerItem: true},
+	},
+	{
+		// One URL of 3,000 refused ("Unable to purge …, which is an invalid
+		// URL."): its batch is split until it stands alone; the other
+		// 2,999 are purged.
+		name: "urls-3k-one-bad-url", purgeType: "files", targets: 3_000, batch: 30, plan: "pro", latency: 100 * time.Millisecond,
+		bucket: bucketSpec{Size: 1500, Rate: 1500, PerItem: true}, refuse: 1234,
+	},
+	{
+		// batch-size 100 against an account that takes 30 URLs a request:
+		// the size is learned from the first refusals.
+		name: "urls-3k-batch-100-account-30", purgeType: "files", targets: 3_000, batch: 100, plan: "pro", latency: 100 * time.Millisecond,
+		bucket: bucketSpec{Size: 1500, Rate: 1500, PerItem: true}, accountMax: 30,
+	},
+}
+
+func (s scenario) target(i int) string {
+	if s.purgeType == "files" {
+		return fmt.Sprintf("https://www.example.com/assets/%06d.css", i)
+	}
+	return fmt.Sprintf("tag-%06d", i)
 }
 
 func (s scenario) targetLines() string {
 	lines := make([]string, s.targets)
 	for i := range lines {
-		if s.purgeType == "files" {
-			lines[i] = fmt.Sprintf("https://www.example.com/assets/%06d.css", i)
-		} else {
-			lines[i] = fmt.Sprintf("tag-%06d", i)
-		}
+		lines[i] = s.target(i)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// wantLost is how many targets the fake refuses for good.
+func (s scenario) wantLost() int {
+	if s.refuse > 0 {
+		return 1
+	}
+	return 0
 }
 
 // ideal is the shortest wall time the bucket and the latency allow.
@@ -113,7 +152,18 @@ func BenchmarkPurge(b *testing.B) {
 
 func runScenario(b *testing.B, s scenario) {
 	bucket := cloudflaretest.Bucket{Size: s.bucket.Size, Rate: s.bucket.Rate, PerItem: s.bucket.PerItem, Headers: s.bucket.Headers}
-	fake := cloudflaretest.New(cloudflaretest.WithLatency(s.latency), cloudflaretest.WithBucket(&bucket))
+	var script cloudflaretest.Script
+	if s.refuse > 0 {
+		script = cloudflaretest.RefuseURL(s.target(s.refuse), script)
+	}
+	if s.accountMax > 0 {
+		script = cloudflaretest.RefuseFilesOver(s.accountMax, script)
+	}
+	opts := []cloudflaretest.Option{cloudflaretest.WithLatency(s.latency), cloudflaretest.WithBucket(&bucket)}
+	if script != nil {
+		opts = append(opts, cloudflaretest.WithScript(script))
+	}
+	fake := cloudflaretest.New(opts...)
 	defer fake.Close()
 	inputs := map[string]string{
 		"zone-id": zone, "api-token": "bench-token", "purge-type": s.purgeType,
@@ -128,12 +178,16 @@ func runScenario(b *testing.B, s scenario) {
 		Setup: func(testing.TB, string) { start = time.Now() },
 	})
 	wall := time.Since(start)
-	if res.Code != 0 {
-		b.Errorf("%s: exit %d\n%.4000s", s.name, res.Code, res.Stdout)
+	if wantCode := min(s.wantLost(), 1); res.Code != wantCode {
+		b.Errorf("%s: exit %d, want %d\n%.4000s", s.name, res.Code, wantCode, res.Stdout)
 	}
 
 	purged := map[string]bool{}
+	refused := 0
 	for _, r := range fake.Requests() {
+		if r.Status == 400 {
+			refused++
+		}
 		if r.Status != 200 {
 			continue
 		}
@@ -151,11 +205,12 @@ func runScenario(b *testing.B, s scenario) {
 	ratio := s.ideal().Seconds() / wall.Seconds()
 	b.ReportMetric(ratio, "ratio")
 	b.ReportMetric(float64(bucket.Limited()), "429s")
+	b.ReportMetric(float64(refused), "400s")
 	b.ReportMetric(float64(lost), "lost")
 	b.ReportMetric(wall.Seconds(), "wall-s")
 	b.ReportMetric(s.ideal().Seconds(), "ideal-s")
-	if lost != 0 {
-		b.Errorf("%s: %d targets not purged", s.name, lost)
+	if lost != s.wantLost() || (s.refuse > 0 && purged[s.target(s.refuse)]) {
+		b.Errorf("%s: %d targets not purged, want %d", s.name, lost, s.wantLost())
 	}
 	if got, want := res.Outputs["count"], fmt.Sprint(s.targets-lost); got != want {
 		b.Errorf("%s: count output %q does not match the fake's record (%d purged); outputs %q", s.name, got, s.targets-lost, res.Outputs)
@@ -177,10 +232,10 @@ func BenchmarkDryRunPlan100kURLs(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer() // laying out the workspace is not planning
-		var cmd *exec.Cmd
+		peakOfRun := make(chan int64, 1)
 		res := actiontest.Run(b, actiontest.Binary{
 			Path: bin, Timeout: 5 * time.Minute,
-			Started: func(c *exec.Cmd) { cmd = c },
+			Started: func(c *exec.Cmd) { go func() { peakOfRun <- actiontest.WatchPeak(c.Process.Pid) }() },
 		}, actiontest.Step{
 			Local: true,
 			// 3,334 requests need a timeout over 10m under Cloudflare's
@@ -195,9 +250,7 @@ func BenchmarkDryRunPlan100kURLs(b *testing.B) {
 		if n := strings.Count(res.Stdout, "] POST "); n != 3334 {
 			b.Fatalf("the dry run printed %d requests, want 3334", n)
 		}
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && runtime.GOOS == "linux" {
-			peak = max(peak, ru.Maxrss*1024) // Linux reports KiB
-		}
+		peak = max(peak, <-peakOfRun)
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
 }
