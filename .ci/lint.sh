@@ -43,6 +43,6 @@ fi
 echo "== actionlint $ACTIONLINT_VERSION"
 actionlint -no-color
 echo "== shellcheck $(shellcheck --version | sed -n 's/^version: //p')"
-shellcheck --external-sources .ci/run .ci/*.sh .ci/versions
+shellcheck --external-sources .ci/run .ci/*.sh .ci/versions binary/fetch.sh
 echo "== golangci-lint $GOLANGCI_LINT_VERSION"
 golangci-lint run ./...
