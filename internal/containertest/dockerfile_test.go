@@ -307,3 +307,45 @@ func TestFinalStageCopies(t *testing.T) {
 		}
 	}
 }
+
+// The Dockerfile builds from a context that .dockerignore trims to what
+// the Go build needs; a file the code embeds must be in it, or the build
+// fails ("pattern action.yml: no matching files found").
+func TestDockerignoreKeepsEmbeddedFiles(t *testing.T) {
+	t.Parallel()
+	ignore, err := os.ReadFile(filepath.Join("..", "..", ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[string]bool{}
+	for line := range strings.Lines(string(ignore)) {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "!"); ok {
+			kept[name] = true
+		}
+	}
+	mains, err := filepath.Glob(filepath.Join("..", "..", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	embeds := 0
+	for _, path := range mains {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(string(src)) {
+			if pattern, ok := strings.CutPrefix(strings.TrimSpace(line), "//go:embed "); ok {
+				embeds++
+				if !kept[pattern] {
+					t.Errorf("%s embeds %s, which .dockerignore leaves out of the build context (add !%s)", filepath.Base(path), pattern, pattern)
+				}
+			}
+		}
+	}
+	if embeds == 0 {
+		t.Error("main.go embeds nothing: the check found no //go:embed line to check")
+	}
+}
