@@ -4,7 +4,11 @@
 // (New), for a process or container to reach, or serves in memory
 // (NewInMemory) through Client, which a testing/synctest bubble needs:
 // there, time only moves while every goroutine waits on something the
-// bubble owns, never on a socket.
+// bubble owns, never on a socket. It also answers the zone and environment
+// lookups from zones it is given (WithZones).
+//
+// It imports only the standard library: it speaks the API's wire format,
+// not this module's types, so it checks the client rather than mirroring it.
 package cloudflaretest
 
 import (

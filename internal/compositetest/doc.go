@@ -5,4 +5,6 @@
 // it as the runner runs a composite action (actiontest.Composite), against
 // a loopback release server and the fake API, and check that it declares
 // exactly the root action.yml's inputs and outputs.
+//
+// It has tests only; they import actiontest and cloudflaretest.
 package compositetest

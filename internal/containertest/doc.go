@@ -20,4 +20,8 @@
 // (dockerfile_test.go): no USER, an absolute exec-form ENTRYPOINT, a
 // scratch final stage, the builder pinned to go.mod's Go release by tag
 // and digest. Both read the Dockerfile with the parser in dockerfile.go.
+//
+// Its container tests play the runner through actiontest (a Runner that
+// starts the image) against cloudflaretest; dockerfile.go imports only the
+// standard library.
 package containertest

@@ -12,6 +12,9 @@
 // (units − bucket size) / refill rate), 429s, 400s (requests refused for
 // a target or a size), lost (targets not purged: 0, or exactly the ones
 // the fake refuses), and the wall and ideal seconds.
+//
+// It has benchmarks only; they import actiontest, cloudflaretest and purge
+// (for the production backoff).
 package loadtest
 
 import (
