@@ -145,7 +145,7 @@ func Validate(in Inputs, env Env) (*Config, error) {
 	cfg.Credentials = v.credentials(in, env.Getenv, cfg.DryRun)
 	cfg.BatchSize = v.batchSize(in.BatchSize, cfg.PurgeType, cfg.Plan)
 	cfg.Targets, cfg.Sources = v.targets(in, env, cfg.PurgeType)
-	v.scope(cfg, in)
+	v.scope(cfg)
 	if len(v.problems) > 0 {
 		return nil, &InvalidError{Problems: v.problems}
 	}
@@ -243,7 +243,7 @@ func (v *validator) environmentName(s string) string {
 
 // scope checks the zones and the environment together: at least one
 // zone, at most one environment, and an environment only with one zone.
-func (v *validator) scope(cfg *Config, in Inputs) {
+func (v *validator) scope(cfg *Config) {
 	switch n := cfg.Zones(); {
 	case n == 0 && !v.has("zone-id") && !v.has("zone"):
 		v.add("zone-id", "is required: give one zone ID a line in zone-id (%s), or zone names in zone", idWant)
