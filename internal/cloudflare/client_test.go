@@ -392,3 +392,26 @@ func hangUpListener(t *testing.T) string {
 	}()
 	return ln.Addr().String()
 }
+
+func TestAboutTargets(t *testing.T) {
+	t.Parallel()
+	item := func(code int) []cloudflare.ErrorItem { return []cloudflare.ErrorItem{{Code: code, Message: "m"}} }
+	for _, tt := range []struct {
+		name string
+		err  cloudflare.APIError
+		want bool
+	}{
+		{"invalid URL", cloudflare.APIError{Status: 400, Errors: item(1)}, true},
+		{"no route", cloudflare.APIError{Status: 400, Errors: item(7003)}, false},
+		{"no purge key", cloudflare.APIError{Status: 400, Errors: item(1012)}, false},
+		{"files on an IP environment", cloudflare.APIError{Status: 400, Errors: item(1136)}, false},
+		{"malformed auth in a chain", cloudflare.APIError{Status: 400, Errors: []cloudflare.ErrorItem{{Code: 1, ErrorChain: item(6111)}}}, false},
+		{"a proxy's page", cloudflare.APIError{Status: 400, Problem: "not an envelope"}, false},
+		{"not a 400", cloudflare.APIError{Status: 422, Errors: item(1)}, false},
+		{"auth", cloudflare.APIError{Status: 403, Errors: item(10000)}, false},
+	} {
+		if got := tt.err.AboutTargets(); got != tt.want {
+			t.Errorf("%s: AboutTargets = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -83,15 +83,35 @@ var authCodes = map[int]bool{
 
 // AuthFailure reports whether the request failed on its credentials.
 func (e *APIError) AuthFailure() bool {
-	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
-		return true
-	}
+	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.hasCode(authCodes)
+}
+
+// wholeRequestCodes are Cloudflare error codes of a 400 about the request
+// as a whole, which no other choice of targets gets round: routing (7000
+// no route, 7003 bad object identifier), the body's shape (1012 no or
+// mixed purge keys, 1014 not an array, 1136 files on an environment that
+// selects traffic by IP, country, ASN or threat score) and malformed auth
+// headers (6003).
+var wholeRequestCodes = map[int]bool{7000: true, 7003: true, 1012: true, 1014: true, 1136: true, 6003: true}
+
+// AboutTargets reports whether the answer may be about some targets of
+// the request (an invalid URL, too many of them): a 400 in Cloudflare's
+// envelope, with errors, none about the credentials or the request as a
+// whole. A 400 that is not Cloudflare's (a proxy's page) is not: nothing
+// says a target caused it.
+func (e *APIError) AboutTargets() bool {
+	return e.Status == http.StatusBadRequest && len(e.Errors) > 0 && !e.AuthFailure() && !e.hasCode(wholeRequestCodes)
+}
+
+// hasCode reports whether any error, or any error of a chain, has one of
+// the codes.
+func (e *APIError) hasCode(codes map[int]bool) bool {
 	for _, item := range e.Errors {
-		if authCodes[item.Code] {
+		if codes[item.Code] {
 			return true
 		}
 		for _, c := range item.ErrorChain {
-			if authCodes[c.Code] {
+			if codes[c.Code] {
 				return true
 			}
 		}
