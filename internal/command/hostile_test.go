@@ -39,6 +39,14 @@ func withDebug(t *testing.T, scenario func(t *testing.T, debug bool)) {
 	}
 }
 
+func manyZoneIDs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "z%d\n", i)
+	}
+	return b.String()
+}
+
 func symlink(target, name string) func(t testing.TB, workspace string) {
 	return func(t testing.TB, workspace string) {
 		t.Helper()
@@ -82,6 +90,11 @@ func TestBadInputTable(t *testing.T) {
 		{name: "environment-id with a space", inputs: tags("environment-id", "e 1"), input: "environment-id"},
 		{name: "environment-id NUL byte", inputs: tags("environment-id", "e\x001"), input: "environment-id"},
 		{name: "purge-type empty", inputs: tags("purge-type", ""), input: "purge-type"},
+		{name: "mode unknown", inputs: tags("mode", "delete"), input: "mode", msg: "want purge"},
+		{name: "zone name with a path", inputs: tags("zone", "example.com/x"), input: "zone", msg: "is not a zone name"},
+		{name: "environment and environment-id", inputs: tags("environment", "staging", "environment-id", "e1"), input: "environment", msg: "together with environment-id"},
+		{name: "environment-id with two zones", inputs: tags("zone-id", zone+"\n"+envID, "environment-id", "e1"), input: "environment-id", msg: "2 zones are given"},
+		{name: "51 zones", inputs: tags("zone-id", manyZoneIDs(51)), input: "zone-id", msg: "at most 50"},
 		{name: "purge-type unknown", inputs: tags("purge-type", "purge_everything"), input: "purge-type"},
 		{name: "purge-type list", inputs: tags("purge-type", "files,tags"), input: "purge-type"},
 		{name: "targets with everything", inputs: tags("purge-type", "everything"), input: "targets"},
