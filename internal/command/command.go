@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/action"
@@ -133,8 +134,8 @@ func Run(ctx context.Context, env Env) int {
 		},
 		// Without a plan, the zone's plan paces the rest of the run, when
 		// the token may read it (Zone Read); else the pacer keeps learning.
-		LookupPlan: func(ctx context.Context) (cloudflare.Plan, error) {
-			z, err := client.Zone(ctx, p.zones[0].ID)
+		LookupPlan: func(ctx context.Context, zoneID string) (cloudflare.Plan, error) {
+			z, err := client.Zone(ctx, zoneID)
 			return cloudflare.Plan(z.Plan.LegacyID), err
 		},
 		Debugf: rep.Debugf,
@@ -172,9 +173,18 @@ func makePlan(ctx context.Context, cfg *config.Config, r *resolver) (*plan, erro
 	if err != nil {
 		return nil, err
 	}
+	// Zones of one account share its purge buckets. Each zone is paced
+	// with its account's only when every account is known: a zone whose
+	// account is unknown may share one with any other, so then all are
+	// paced as one account.
+	known := !slices.ContainsFunc(p.zones, func(z zone) bool { return z.Account == "" })
 	for i, z := range p.zones {
 		scope := cloudflare.Scope{ZoneID: z.ID, EnvironmentID: p.envID}
-		p.jobs = append(p.jobs, purge.NewJob(scope, cfg.Operation, cfg.PurgeType, perZone[i], cfg.BatchSize))
+		job := purge.NewJob(scope, cfg.Operation, cfg.PurgeType, perZone[i], cfg.BatchSize)
+		if known {
+			job.Account = z.Account
+		}
+		p.jobs = append(p.jobs, job)
 	}
 	return p, nil
 }

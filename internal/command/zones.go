@@ -23,9 +23,10 @@ const (
 	versioningReadPermission = "Zone > Zone Versioning > Read"
 )
 
-// zone is one zone of the run: its ID, and its name when it was looked up.
+// zone is one zone of the run: its ID, and its name and account when it
+// was looked up.
 type zone struct {
-	ID, Name string
+	ID, Name, Account string
 }
 
 // lookups are the calls that find zones and environments by name;
@@ -78,7 +79,7 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []zone {
 	addZone := func(z zone) {
 		if i := slices.IndexFunc(zones, func(o zone) bool { return o.ID == z.ID }); i >= 0 {
 			if zones[i].Name == "" {
-				zones[i].Name = z.Name
+				zones[i].Name, zones[i].Account = z.Name, z.Account
 			}
 			return
 		}
@@ -99,7 +100,7 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []zone {
 		case len(found) > 1:
 			r.add("zone", "%s matches %d zones (in accounts %s); give the one meant by its zone-id", safetext.Quote(name), len(found), accounts(found))
 		default:
-			addZone(zone{ID: found[0].ID, Name: strings.ToLower(found[0].Name)})
+			addZone(zone{ID: found[0].ID, Name: strings.ToLower(found[0].Name), Account: found[0].Account.ID})
 		}
 	}
 	if len(zones) > 1 && routed(cfg.PurgeType) {
@@ -113,7 +114,7 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []zone {
 				r.add("zone-id", "looking up zone %s, whose name decides which %s go to it, %s; or purge each zone in a step of its own", z.ID, cfg.PurgeType, failure(err, zoneReadPermission))
 				continue
 			}
-			zones[i].Name = strings.ToLower(found.Name)
+			zones[i].Name, zones[i].Account = strings.ToLower(found.Name), found.Account.ID
 		}
 	}
 	return zones

@@ -2,6 +2,7 @@ package command_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -293,5 +294,45 @@ func TestLookupsAreRetried(t *testing.T) {
 	if r.Code != 1 || len(r.lookups) != 2 || len(r.requests) != 0 ||
 		!r.HasAnnotation("error", "Invalid input zone", `looking up "example.com" failed: HTTP 503: response is not a Cloudflare API envelope: 503`) {
 		t.Errorf("exit %d, %d lookups, %d requests, annotations %+v", r.Code, len(r.lookups), len(r.requests), r.Annotations("error"))
+	}
+}
+
+// Zones of different accounts have their own purge buckets: with names
+// looked up, each account is paced on its own; zones whose account is
+// not known are paced as one account.
+func TestZonesArePacedByAccount(t *testing.T) {
+	t.Parallel()
+	other := cloudflaretest.WithZones(cloudflaretest.Zone{ID: "0bbb", Name: "example.net", Account: "Other", Plan: "free"})
+	var tags []string
+	for i := range 25 {
+		tags = append(tags, fmt.Sprintf("t%d", i))
+	}
+	for _, tt := range []struct {
+		name      string
+		zones     []string // zone-id, zone
+		wantAtT0  int      // requests sent at once
+		wantLater bool     // the rest wait for Free's refill (12 s a request)
+	}{
+		{"two accounts", []string{"", "example.com\nexample.net"}, 50, false},
+		{"one account", []string{"", "example.com\nexample.org"}, 25, true},
+		{"an account not looked up", []string{zone, "example.net"}, 25, true},
+	} {
+		r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", tt.zones[0], "zone", tt.zones[1], "purge-type", "tags",
+			"targets", strings.Join(tags, "\n"), "batch-size", "1", "plan", "free", "concurrency", "64", "timeout", "1h")}, knownZones, other)
+		if r.Code != 0 || len(r.requests) != 50 {
+			t.Fatalf("%s: exit %d, %d requests\n%s", tt.name, r.Code, len(r.requests), r.Stdout)
+		}
+		first, atT0, later := r.requests[0].At, 0, false
+		for _, req := range r.requests {
+			switch gap := req.At.Sub(first); {
+			case gap == 0:
+				atT0++
+			case gap >= 12*time.Second:
+				later = true
+			}
+		}
+		if atT0 != tt.wantAtT0 || later != tt.wantLater {
+			t.Errorf("%s: %d requests at once (want %d), later ones waited for the refill: %v (want %v)", tt.name, atT0, tt.wantAtT0, later, tt.wantLater)
+		}
 	}
 }

@@ -1,7 +1,7 @@
 // Package purge plans the requests of a run and sends them: each job (one
 // operation on one zone or environment) split into batches, several sent
-// at a time, paced to the account's rate limits (given, looked up, or
-// learned from the answers: learn.go) and Cloudflare's API limit, retried
+// at a time, paced to each account's rate limits (given, looked up, or
+// learned from the answers: learn.go) and the token's API limit, retried
 // when Cloudflare asks to wait or fails on its side, split when
 // Cloudflare refuses some of a batch's targets, and cut to a smaller size
 // when it refuses the batch's size (run.go). It also says, before
@@ -21,6 +21,11 @@ type Job struct {
 	Operation cloudflare.Operation
 	Type      cloudflare.PurgeType
 	Batches   []Batch
+	// Account is the Cloudflare account the scope's zone belongs to, ""
+	// when unknown. Purge limits are the account's: jobs of one account
+	// (and all jobs of "", taken as one account) share one pacer, jobs of
+	// different accounts do not (see pacer).
+	Account string
 }
 
 // NewJob splits targets into batches of at most size, keeping their order,

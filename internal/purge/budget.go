@@ -13,11 +13,12 @@ import (
 // server answers: the pacing alone takes longer. The caller reports it as
 // a bad timeout input.
 type BudgetError struct {
-	Targets   int // targets of every job
+	Targets   int // targets of every job (of Account's, see Accounts)
 	BatchSize int // the most targets a batch holds
-	Requests  int // batches of every job
+	Requests  int // batches of every job (of Account's, see Accounts)
 	// Least is the shortest time the pacer can send every request in:
-	// the larger of what the API window and the plan's bucket impose.
+	// the largest of what the API window and each account's bucket of
+	// the plan impose.
 	Least   time.Duration
 	Timeout time.Duration
 	// Bucket is the plan's bucket for the purge type, when it is what
@@ -29,6 +30,12 @@ type BudgetError struct {
 	// Units is what the jobs take of Bucket: URLs for files, else
 	// requests.
 	Units int
+	// Accounts is how many accounts the jobs span (Job.Account), when the
+	// plan binds and they span more than one; 0 otherwise. Account then
+	// names the one whose bucket binds ("" for jobs of unknown account),
+	// and Targets, BatchSize, Requests and Units are its jobs'.
+	Accounts int
+	Account  string
 }
 
 // PlanBinds reports whether the plan's bucket, not the API window, makes
@@ -58,8 +65,12 @@ func (e *BudgetError) Suggestion() time.Duration {
 }
 
 func (e *BudgetError) Error() string {
-	msg := fmt.Sprintf("%s is too short: %d targets at %d a request are %d requests, which take at least %s under %s; want a timeout over %s (e.g. %s)",
-		minutes(e.Timeout), e.Targets, e.BatchSize, e.Requests, minutes(e.Least),
+	in := ""
+	if e.Accounts > 1 {
+		in = "in " + accountName(e.Account) + ", "
+	}
+	msg := fmt.Sprintf("%s is too short: %s%d targets at %d a request are %d requests, which take at least %s under %s; want a timeout over %s (e.g. %s)",
+		minutes(e.Timeout), in, e.Targets, e.BatchSize, e.Requests, minutes(e.Least),
 		e.Limit(), minutes(e.Least), minutes(e.Suggestion()))
 	switch {
 	case !e.PlanBinds():
@@ -75,42 +86,73 @@ func (e *BudgetError) Error() string {
 // CheckBudget refuses, before anything is sent, a timeout the jobs cannot
 // finish in, counting everything the pacer will impose:
 //
-//   - the API window: past about a thousand requests, Cloudflare's global
-//     API limit makes every further lot wait five minutes;
-//   - the plan's bucket, when limits has rates for the jobs' purge type:
-//     the pacer lets its burst go at once, then refills it at
-//     plannedMargin of the documented rate (units are URLs for files,
-//     requests otherwise).
+//   - the API window, per token: past about a thousand requests of every
+//     account together, Cloudflare's global API limit makes every further
+//     lot wait five minutes;
+//   - the plan's bucket, per account (Job.Account), when limits has rates
+//     for the jobs' purge type: each account's pacer lets its burst go at
+//     once, then refills it at plannedMargin of the documented rate (units
+//     are URLs for files, requests otherwise). The accounts' buckets
+//     empty side by side, so the slowest account is what counts.
 //
-// With the plan unknown only the API window counts: the pacer learns the
+// With the plan unknown only the API window counts: the pacer learns each
 // account's bucket as it goes, and the smallest plan's would refuse runs
 // that a larger plan finishes in time.
 func CheckBudget(jobs []Job, limits cloudflare.Limits, timeout time.Duration) error {
-	requests, targets, units, size, maxCost := 0, 0, 0, 0, 1
 	var typ cloudflare.PurgeType
 	if len(jobs) > 0 {
 		typ = jobs[0].Type
 	}
+	all := share{maxCost: 1}
+	var accounts []*share
+	index := map[string]int{}
 	for _, j := range jobs {
-		requests += len(j.Batches)
-		targets += j.Count()
-		for _, b := range j.Batches {
-			cost := cloudflare.Cost(b.Type, b.Count())
-			units += cost
-			maxCost = max(maxCost, cost)
-			size = max(size, b.Count())
+		i, ok := index[j.Account]
+		if !ok {
+			i = len(accounts)
+			index[j.Account] = i
+			accounts = append(accounts, &share{account: j.Account, maxCost: 1})
 		}
+		all.add(j)
+		accounts[i].add(j)
 	}
-	e := &BudgetError{Targets: targets, BatchSize: size, Requests: requests, Timeout: timeout, Type: typ, Units: units,
-		Least: LeastDuration(requests)}
+	e := all.budgetError(timeout, typ)
+	e.Least = LeastDuration(all.requests)
 	bucket := limits.Bucket(typ)
-	if planned := PlanDuration(units, bucket, maxCost); planned > e.Least {
-		e.Least, e.Bucket, e.Plan = planned, bucket, planName(bucket, typ)
+	for _, a := range accounts {
+		if planned := PlanDuration(a.units, bucket, a.maxCost); planned > e.Least {
+			e = a.budgetError(timeout, typ)
+			e.Least, e.Bucket, e.Plan = planned, bucket, planName(bucket, typ)
+			if len(accounts) > 1 {
+				e.Accounts, e.Account = len(accounts), a.account
+			}
+		}
 	}
 	if e.Least == 0 || e.Least < timeout {
 		return nil
 	}
 	return e
+}
+
+// share counts the jobs of one account, or of all.
+type share struct {
+	account                                 string
+	requests, targets, units, size, maxCost int
+}
+
+func (s *share) add(j Job) {
+	s.requests += len(j.Batches)
+	s.targets += j.Count()
+	for _, b := range j.Batches {
+		cost := cloudflare.Cost(b.Type, b.Count())
+		s.units += cost
+		s.maxCost = max(s.maxCost, cost)
+		s.size = max(s.size, b.Count())
+	}
+}
+
+func (s *share) budgetError(timeout time.Duration, typ cloudflare.PurgeType) *BudgetError {
+	return &BudgetError{Targets: s.targets, BatchSize: s.size, Requests: s.requests, Timeout: timeout, Type: typ, Units: s.units}
 }
 
 // LeastDuration is the shortest time the pacer can send requests requests

@@ -35,13 +35,7 @@ func TestCheckBudgetCountsThePlan(t *testing.T) {
 		t.Errorf("CheckBudget(40 tags, free, 1m) = %#v, want a *BudgetError with the numbers", err)
 	}
 
-	for _, tt := range []struct {
-		name    string
-		jobs    []purge.Job
-		limits  cloudflare.Limits
-		timeout time.Duration
-		want    string // "" passes
-	}{
+	checkBudgets(t, []budgetCase{
 		{"free: 40 tags in 3m11s", tagJobs(40, 1), free, 3*time.Minute + 11*time.Second, ""},
 		{"free: 40 tags in 3m10s", tagJobs(40, 1), free, 3*time.Minute + 10*time.Second, "take at least 3m10s under the free plan's"},
 		{"free: 25 tags go at once", tagJobs(25, 1), free, time.Second, ""},
@@ -56,7 +50,21 @@ func TestCheckBudgetCountsThePlan(t *testing.T) {
 			"1h is too short: 1141 targets at 1 a request are 1141 requests, which take at least 3h54m57s under the free plan's purge limit"},
 		{"enterprise: 1,141 tag requests, the API window binds", tagJobs(1141, 1), enterprise, 5 * time.Minute,
 			"take at least 5m under Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 5m (e.g. 10m), or a larger batch-size"},
-	} {
+	})
+}
+
+// budgetCase is one CheckBudget call and what it must say ("" passes).
+type budgetCase struct {
+	name    string
+	jobs    []purge.Job
+	limits  cloudflare.Limits
+	timeout time.Duration
+	want    string
+}
+
+func checkBudgets(t *testing.T, cases []budgetCase) {
+	t.Helper()
+	for _, tt := range cases {
 		err := purge.CheckBudget(tt.jobs, tt.limits, tt.timeout)
 		if tt.want == "" && err != nil {
 			t.Errorf("%s: CheckBudget = %v, want nil", tt.name, err)
@@ -65,6 +73,42 @@ func TestCheckBudgetCountsThePlan(t *testing.T) {
 			t.Errorf("%s: CheckBudget = %v\nwant %q", tt.name, err, tt.want)
 		}
 	}
+}
+
+// The time budget counts Cloudflare's API window, whatever the plan.
+func TestCheckBudgetCountsTheAPIWindow(t *testing.T) {
+	t.Parallel()
+	urls := func(n int) []cloudflare.Target { return prefixed("https://a.example/", n) }
+	files := func(n, size int) purge.Job {
+		return purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls(n), size)
+	}
+
+	// Refused: 34,500 URLs at 30 a request are 1,150 requests, past one
+	// window's 1,140, so at least 5 minutes, and 5m is not more than that.
+	err := purge.CheckBudget([]purge.Job{files(34_500, 30)}, cloudflare.Limits{}, 5*time.Minute)
+	want := "5m is too short: 34500 targets at 30 a request are 1150 requests, which take at least 5m under " +
+		"Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 5m (e.g. 10m), or a larger batch-size"
+	if err == nil || err.Error() != want {
+		t.Errorf("CheckBudget(34,500 at 30, 5m) = %v, want %q", err, want)
+	}
+	budgetErr, ok := errors.AsType[*purge.BudgetError](err)
+	if !ok || *budgetErr != (purge.BudgetError{Targets: 34_500, BatchSize: 30, Requests: 1150, Least: 5 * time.Minute, Timeout: 5 * time.Minute,
+		Type: cloudflare.Files, Units: 34_500}) || budgetErr.PlanBinds() {
+		t.Errorf("CheckBudget(34,500 at 30, 5m) = %#v, want a *BudgetError with the numbers", err)
+	}
+
+	checkBudgets(t, []budgetCase{
+		{"no jobs", nil, cloudflare.Limits{}, time.Second, ""},
+		{"everything", []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Everything, nil, 30)}, cloudflare.Limits{}, time.Second, ""},
+		{"1,140 requests fit one window", []purge.Job{files(windowLimit, 1)}, cloudflare.Limits{}, time.Second, ""},
+		{"1,141 requests with 5m1s", []purge.Job{files(windowLimit+1, 1)}, cloudflare.Limits{}, 5*time.Minute + time.Second, ""},
+		{"1,141 requests with 5m", []purge.Job{files(windowLimit+1, 1)}, cloudflare.Limits{}, 5 * time.Minute,
+			"1141 targets at 1 a request are 1141 requests, which take at least 5m"},
+		{"jobs add up", []purge.Job{files(600, 1), tagJobs(541, 1)[0]}, cloudflare.Limits{}, 5 * time.Minute,
+			"1141 targets at 1 a request are 1141 requests, which take at least 5m"},
+		{"2,281 requests with 10m", []purge.Job{files(2*windowLimit+1, 1)}, cloudflare.Limits{}, 10 * time.Minute,
+			"10m is too short: 2281 targets at 1 a request are 2281 requests, which take at least 10m under Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 10m (e.g. 15m)"},
+	})
 }
 
 // The budget is what the pacer does: the last of 40 tag requests on the

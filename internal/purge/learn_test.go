@@ -186,7 +186,7 @@ func TestRunUsesLookupPlan(t *testing.T) {
 				var asked int
 				var lines []string
 				m := tt.shape.run(t, purge.Options{
-					LookupPlan: func(ctx context.Context) (cloudflare.Plan, error) {
+					LookupPlan: func(ctx context.Context, zoneID string) (cloudflare.Plan, error) {
 						mu.Lock()
 						asked++
 						mu.Unlock()
@@ -217,7 +217,7 @@ func TestRunLookupPlanFailureKeepsLearning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lines []string
 		m := urlShape.run(t, purge.Options{
-			LookupPlan: func(ctx context.Context) (cloudflare.Plan, error) {
+			LookupPlan: func(ctx context.Context, zoneID string) (cloudflare.Plan, error) {
 				time.Sleep(100 * time.Millisecond)
 				return "", errors.New("HTTP 403: 10000 Authentication error")
 			},
@@ -257,7 +257,7 @@ func TestRunLookupPlanOnlyWhenItMatters(t *testing.T) {
 				asked := 0
 				o := opts(time.Now())
 				o.Limits = tt.limits
-				o.LookupPlan = func(ctx context.Context) (cloudflare.Plan, error) {
+				o.LookupPlan = func(ctx context.Context, zoneID string) (cloudflare.Plan, error) {
 					asked++
 					return cloudflare.PlanEnterprise, nil
 				}
@@ -314,7 +314,7 @@ func TestRunLookupPlanWithoutLimitsKeepsLearning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lines []string
 		m := urlShape.run(t, purge.Options{
-			LookupPlan: func(ctx context.Context) (cloudflare.Plan, error) { return "partners", nil },
+			LookupPlan: func(ctx context.Context, zoneID string) (cloudflare.Plan, error) { return "partners", nil },
 			Debugf:     func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) },
 		})
 		if m.limits > 5 || m.ratio < 0.9 {

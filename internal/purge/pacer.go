@@ -12,10 +12,14 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// pacer decides when the next request may go. It is shared by every
-// worker, so that what one answer teaches slows (or speeds) all of them.
-// Units are those of the plan's bucket for the run's purge type: URLs for
-// files purges, requests otherwise (cloudflare.Limits.Bucket, Cost).
+// pacer decides when the next request of one account may go. It is
+// shared by every worker sending to that account's zones, so that what
+// one answer teaches slows (or speeds) all of them. Units are those of the
+// plan's bucket for the run's purge type: URLs for files purges, requests
+// otherwise (cloudflare.Limits.Bucket, Cost).
+//
+// Per account (Cloudflare's purge buckets are the account's, shared by
+// its zones; Job.Account, "" being one assumed account), each pacer has:
 //
 //   - planned: the documented bucket of the account's plan, given
 //     (Options.Limits) or looked up (Options.LookupPlan), paced at
@@ -30,11 +34,16 @@ import (
 //   - learned: the bucket the server describes in Ratelimit-Policy, in
 //     requests (the IETF draft's default unit), kept in step with the
 //     Ratelimit header's remaining count so requests slow before it is empty;
-//   - pausedUntil: a gate every worker waits behind after a 429 or an
-//     empty bucket, until Retry-After has passed;
+//   - pausedUntil: a gate every request to the account waits behind
+//     after a 429 or an empty bucket, until Retry-After has passed.
+//
+// Per token (one for the whole run, shared by every account's pacer:
+// tokenLimits):
+//
 //   - window: Cloudflare's global API limit (1,200 requests in any 5
-//     minutes, every plan), which only purges of over a thousand requests
-//     reach.
+//     minutes, every plan, counted per user or token across every zone
+//     and account), which only purges of over a thousand requests reach;
+//   - in flight: Options.Concurrency, the most requests out at once.
 //
 // Every 429 says the server's bucket was empty when it answered: the
 // token buckets are then emptied too (resync), so that after the pause
@@ -45,10 +54,11 @@ import (
 // clock decides for all of them. Waiters hold no reservation while they
 // sleep: they sleep until the earliest time every limit lets them go, or
 // until the pacer changes (a probe answered, a higher plan found, the
-// plan looked up), and look again. The global limit is a count in a
-// sliding window, which no token bucket expresses without halving the
-// rate (a bucket lets burst + rate × window through in one window), hence
-// the small window type below.
+// plan looked up, a request of the run answered while all were in
+// flight), and look again. The global limit is a count in a sliding
+// window, which no token bucket expresses without halving the rate (a
+// bucket lets burst + rate × window through in one window), hence the
+// small window type below.
 type pacer struct {
 	deadline time.Time
 	maxCost  int
@@ -67,12 +77,43 @@ type pacer struct {
 	policy    cloudflare.RateLimit
 
 	pausedUntil time.Time
-	window      window
+	token       *tokenLimits // shared by every account's pacer
 
-	inflight    int       // units sent and not answered yet
+	inflight    int       // units sent to the account and not answered yet
 	lastLimited time.Time // when the last 429 came
 	episodeAt   time.Time // when the latest 429 episode began; zero: none yet
 	accepted    float64   // units accepted since episodeAt
+}
+
+// tokenLimits is what every account's pacer of a run shares: the API
+// window, which counts every request of the token, and the run's
+// concurrency. Its lock is taken inside a pacer's, never the other way
+// round, so that a request is counted in both at the moment it may go.
+type tokenLimits struct {
+	mu       sync.Mutex
+	window   window
+	inflight int           // requests let go and not answered yet
+	limit    int           // the most requests in flight at once
+	freed    chan struct{} // closed (and replaced) when a request ends while limit were in flight
+}
+
+func newTokenLimits(concurrency int) *tokenLimits {
+	return &tokenLimits{
+		window: window{limit: windowLimit, span: cloudflare.APIRequestWindow},
+		limit:  max(concurrency, 1),
+		freed:  make(chan struct{}),
+	}
+}
+
+// ended frees the in-flight slot of a request that was answered.
+func (tl *tokenLimits) ended() {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	if tl.inflight == tl.limit {
+		close(tl.freed)
+		tl.freed = make(chan struct{})
+	}
+	tl.inflight--
 }
 
 // window remembers when the last limit requests went, so that no span of
@@ -93,8 +134,11 @@ func (w *window) free(now time.Time) time.Time {
 	return w.sent[w.next].Add(w.span)
 }
 
-// record notes a request sent at now (times come in order: callers hold
-// the pacer's lock and read one clock).
+// record notes a request sent at now. Callers hold the token's lock and
+// read one clock, so times come in order (but for the instant between an
+// account's pacer reading the clock and taking the token's lock: a
+// request noted a little before one noted earlier only leaves the window
+// later, which errs on the safe side).
 func (w *window) record(now time.Time) {
 	if len(w.sent) < w.limit {
 		w.sent = append(w.sent, now)
@@ -107,23 +151,25 @@ func (w *window) record(now time.Time) {
 // plannedMargin is the share of a plan's documented rate the pacer uses.
 // Requests reach the server with a few milliseconds of jitter, so pacing
 // at exactly the documented rate makes an occasional request arrive a
-// little early and get a 429, which pauses every worker for a whole
-// second of Retry-After; 5% less costs less than that. Measured rates get
-// the same margin.
+// little early and get a 429, which pauses the account's requests for a
+// whole second of Retry-After; 5% less costs less than that. Measured
+// rates get the same margin.
 const plannedMargin = 0.95
 
 // windowLimit is the most requests the pacer sends in any
 // APIRequestWindow: the same margin under Cloudflare's global limit.
 const windowLimit = int(cloudflare.APIRequestLimit * plannedMargin)
 
-// newPacer paces requests of typ (each costing at most maxCost units) by
-// the bucket planned; a zero planned means the plan is unknown.
-func newPacer(deadline time.Time, typ cloudflare.PurgeType, planned cloudflare.Rate, maxCost int, debugf func(string, ...any)) *pacer {
+// newPacer paces an account's requests of typ (each costing at most
+// maxCost units) by the bucket planned, and by token, the limits the
+// account shares with every other; a zero planned means the plan is
+// unknown.
+func newPacer(deadline time.Time, typ cloudflare.PurgeType, planned cloudflare.Rate, maxCost int, token *tokenLimits, debugf func(string, ...any)) *pacer {
 	now := time.Now()
 	p := &pacer{
 		deadline: deadline, maxCost: max(maxCost, 1), typ: typ, debugf: debugf,
 		changed: make(chan struct{}),
-		window:  window{limit: windowLimit, span: cloudflare.APIRequestWindow},
+		token:   token,
 	}
 	if planned.PerSecond > 0 {
 		p.planned = p.bucketLimiter(planned.PerSecond*plannedMargin, planned.Burst)
@@ -231,8 +277,16 @@ func (p *pacer) wait(ctx context.Context, cost int) (*ticket, error) {
 		if p.pausedUntil.After(until) {
 			until, reason = p.pausedUntil, "the API's pause (Retry-After or an empty Ratelimit)"
 		}
-		if free := p.window.free(now); free.After(until) {
+		tl := p.token
+		tl.mu.Lock()
+		if free := tl.window.free(now); free.After(until) {
 			until, reason = free, cloudflare.APILimitText
+		}
+		// Requests to other accounts may hold every slot: no time says
+		// when one frees, an answer does.
+		var freed chan struct{}
+		if tl.inflight >= tl.limit {
+			freed = tl.freed
 		}
 		probe, probing := false, false
 		if l := p.ladder; l != nil && l.gate != nil && !now.Before(until) {
@@ -247,7 +301,7 @@ func (p *pacer) wait(ctx context.Context, cost int) (*ticket, error) {
 				}
 			}
 		}
-		if !now.Before(until) {
+		if freed == nil && !now.Before(until) {
 			for _, lim := range []*rate.Limiter{p.planned, p.estimated} {
 				if lim != nil {
 					take(lim, now, cost)
@@ -263,13 +317,17 @@ func (p *pacer) wait(ctx context.Context, cost int) (*ticket, error) {
 					take(l.gate, now, cost)
 				}
 			}
-			// Counted in the window the moment it may go, under the lock,
-			// so that workers woken together cannot overfill it.
-			p.window.record(now)
+			// Counted in the window and in flight the moment it may go,
+			// under the token's lock, so that workers woken together, of
+			// any account, cannot overfill them.
+			tl.window.record(now)
+			tl.inflight++
+			tl.mu.Unlock()
 			p.inflight += cost
 			p.mu.Unlock()
 			return &ticket{cost: cost, sent: now, probe: probe}, nil
 		}
+		tl.mu.Unlock()
 		changed := p.changed
 		p.mu.Unlock()
 
@@ -281,14 +339,26 @@ func (p *pacer) wait(ctx context.Context, cost int) (*ticket, error) {
 			}
 			until = p.deadline
 		}
-		t := time.NewTimer(until.Sub(now))
+		// No timer when only freed holds the request back.
+		var timeUp <-chan time.Time
+		var t *time.Timer
+		if until.After(now) {
+			t = time.NewTimer(until.Sub(now))
+			timeUp = t.C
+		}
+		var err error
 		select {
-		case <-t.C:
+		case <-timeUp:
 		case <-changed:
-			t.Stop()
+		case <-freed:
 		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if t != nil {
 			t.Stop()
-			return nil, ctx.Err()
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 }
@@ -313,6 +383,7 @@ func (p *pacer) resize(t *ticket, cost int) {
 // answered learns from the answer to a request the pacer let go: its
 // rate-limit headers, whether it was accepted or refused with a 429.
 func (p *pacer) answered(t *ticket, err error, rl cloudflare.RateLimit) {
+	p.token.ended()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
@@ -424,14 +495,15 @@ func (p *pacer) usePlan(plan cloudflare.Plan) {
 
 // recordLookup counts a lookup in the API window: the global limit counts
 // every call of the token.
-func (p *pacer) recordLookup() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.window.record(time.Now())
+func (tl *tokenLimits) recordLookup() {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.window.record(time.Now())
 }
 
-// pause holds every worker back for d from now (a 429, or a bucket the
-// server says is empty). A later end never moves the gate earlier.
+// pause holds back every request to the account for d from now (a 429,
+// or a bucket the server says is empty). A later end never moves the
+// gate earlier.
 func (p *pacer) pause(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -24,14 +24,16 @@ const attemptTimeout = 60 * time.Second
 
 // Options say how to send the batches.
 type Options struct {
-	// Concurrency is the most requests in flight at once (at least 1).
+	// Concurrency is the most requests in flight at once (at least 1),
+	// to every account together.
 	Concurrency int
 	// MaxRetries is how often one request is sent again after a 429, a
 	// 5xx or a network error.
 	MaxRetries int
-	// Limits are the plan's; their rates pace requests from the first one.
-	// Without rates for the run's purge type (the plan is unknown), the
-	// pacer learns the account's bucket from the answers (learn.go).
+	// Limits are the plan's; their rates pace requests from the first one,
+	// each account (Job.Account) by its own bucket of them. Without rates
+	// for the run's purge type (the plan is unknown), each account's pacer
+	// learns its bucket from the answers (learn.go).
 	Limits cloudflare.Limits
 	// Deadline is when the run must be over; waits that would end after
 	// it fail at once instead.
@@ -42,19 +44,21 @@ type Options struct {
 	// OnDone, if set, is called once per batch given to Run, when every
 	// request for it has ended, one call at a time.
 	OnDone func(BatchResult)
-	// LookupPlan, if set, is asked once for the account's plan (GET
-	// /zones/{zone_id}'s plan.legacy_id, say) when Limits has no rates for
-	// the run's purge type and the run holds more units than the smallest
-	// plan's bucket (more than Free's 800 URLs or 25 requests): a smaller
-	// run never needs pacing. It runs concurrently with the first
-	// requests (see Run). A known plan it returns paces the rest of the
-	// run as if Limits had been that plan's; an error, or a plan with no
-	// documented limits, only makes a Debugf line, and the pacer goes on
-	// learning from the answers.
-	LookupPlan func(ctx context.Context) (cloudflare.Plan, error)
+	// LookupPlan, if set, is asked for the plan of the account zoneID
+	// belongs to (GET /zones/{zone_id}'s plan.legacy_id, say), once per
+	// account (Job.Account) with the ZoneID of its first job, when Limits
+	// has no rates for the run's purge type and the account's jobs hold
+	// more units than the smallest plan's bucket (more than Free's 800
+	// URLs or 25 requests): fewer never need pacing. It runs concurrently
+	// with the first requests (see Run). A known plan it returns paces the
+	// rest of that account's requests as if Limits had been that plan's;
+	// an error, or a plan with no documented limits, only makes a Debugf
+	// line, and the account's pacer goes on learning from the answers.
+	LookupPlan func(ctx context.Context, zoneID string) (cloudflare.Plan, error)
 	// Debugf, if set, receives debug lines, one call at a time: what the
 	// pacer learned of the account's limits, the plan lookup's answer or
-	// why it failed, a learned batch size.
+	// why it failed, a learned batch size. When the jobs span several
+	// accounts, an account's lines begin with its name ("account ID: ").
 	Debugf func(format string, args ...any)
 }
 
@@ -129,9 +133,15 @@ func DefaultBackOff() BackOff {
 	}
 }
 
-// Run sends every batch of every job, all sharing one pacer, and returns
-// one result per batch given. It never gives up on the remaining batches
-// because one failed, except after an authentication failure.
+// Run sends every batch of every job and returns one result per batch
+// given. It never gives up on the remaining batches because one failed,
+// except after an authentication failure.
+//
+// The jobs of one account (Job.Account) share that account's pacer and
+// are sent in order by up to Options.Concurrency workers of their own, so
+// that an account held back by its bucket or a 429 holds back no other;
+// the requests in flight (Options.Concurrency) and the API window count
+// every account's together.
 //
 // A batch of several targets refused with a 400 about its content (not
 // about authentication, routing or the body's shape: see splittable) is
@@ -162,38 +172,64 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 	}
 	r := &runner{sender: sender, opts: opts, jobs: jobs, okSizes: map[int]bool{}}
 	r.cond = sync.NewCond(&r.mu)
-	maxCost, units := 1, 0
 	var typ cloudflare.PurgeType
 	if len(jobs) > 0 {
 		// Every job of a run has the run's one purge type, so they draw
-		// from one bucket of the plan.
+		// from one bucket of each account's plan.
 		typ = jobs[0].Type
 	}
+	type account struct {
+		lane           *lane
+		maxCost, units int
+	}
+	var accounts []account
+	index := map[string]int{}
 	for j, job := range jobs {
+		i, ok := index[job.Account]
+		if !ok {
+			i = len(accounts)
+			index[job.Account] = i
+			accounts = append(accounts, account{lane: &lane{account: job.Account, zoneID: job.Scope.ZoneID}, maxCost: 1})
+		}
+		a := &accounts[i]
 		for _, b := range job.Batches {
 			cost := cloudflare.Cost(b.Type, b.Count())
-			maxCost = max(maxCost, cost)
-			units += cost
-			r.slots = append(r.slots, slot{res: BatchResult{Job: j, Batch: b}, pending: 1})
-			r.queue = append(r.queue, piece{slot: len(r.slots) - 1, lo: 0, hi: len(b.Targets)})
+			a.maxCost = max(a.maxCost, cost)
+			a.units += cost
+			r.slots = append(r.slots, slot{res: BatchResult{Job: j, Batch: b}, pending: 1, lane: a.lane})
+			a.lane.queue = append(a.lane.queue, piece{slot: len(r.slots) - 1, lo: 0, hi: len(b.Targets)})
 		}
 	}
-	r.pacer = newPacer(opts.Deadline, typ, opts.Limits.Bucket(typ), maxCost, opts.Debugf)
+	token := newTokenLimits(opts.Concurrency)
+	for _, a := range accounts {
+		a.lane.debugf = opts.Debugf
+		if len(accounts) > 1 {
+			a.lane.debugf = withPrefix(accountName(a.lane.account)+": ", opts.Debugf)
+		}
+		a.lane.pacer = newPacer(opts.Deadline, typ, opts.Limits.Bucket(typ), a.maxCost, token, a.lane.debugf)
+	}
 
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	r.stop = stop
-	lookedUp := r.lookupPlan(ctx, typ, units)
+	var lookups []<-chan struct{}
+	for _, a := range accounts {
+		lookups = append(lookups, r.lookupPlan(ctx, a.lane, token, typ, a.units))
+	}
 	var g errgroup.Group
-	for range max(opts.Concurrency, 1) {
-		g.Go(func() error {
-			r.work(ctx)
-			return nil
-		})
+	for _, a := range accounts {
+		for range max(opts.Concurrency, 1) {
+			g.Go(func() error {
+				r.work(ctx, a.lane)
+				return nil
+			})
+		}
 	}
 	_ = g.Wait() // workers report through the slots, never through errors
-	stop(nil)    // the lookup, if still out, is of no use now
-	<-lookedUp
+	stop(nil)    // lookups still out are of no use now
+	for _, done := range lookups {
+		<-done
+	}
 
 	results := make([]BatchResult, len(r.slots))
 	for i := range r.slots {
@@ -202,14 +238,28 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 	return Outcome{Results: results, LearnedBatchSize: r.size}
 }
 
-// lookupPlan asks Options.LookupPlan for the plan when the pacer does not
-// know it and the run is larger than the smallest plan's bucket. It runs
-// beside the first requests rather than before them: until the smallest
-// plan's bucket is spent the pacer sends nothing any plan would refuse,
-// and it goes past that bucket only one probe at a time, so waiting for
-// the answer would cost a round trip and spare nothing. The returned
-// channel is closed when the lookup is over.
-func (r *runner) lookupPlan(ctx context.Context, typ cloudflare.PurgeType, units int) <-chan struct{} {
+// accountName names an account in debug lines.
+func accountName(account string) string {
+	if account == "" {
+		return "the zones of an unknown account"
+	}
+	return "account " + account
+}
+
+// withPrefix writes every line of debugf after prefix.
+func withPrefix(prefix string, debugf func(string, ...any)) func(string, ...any) {
+	return func(format string, args ...any) { debugf(prefix+format, args...) }
+}
+
+// lookupPlan asks Options.LookupPlan for the plan of ln's account when
+// its pacer does not know it and the account's units (of the run's purge
+// type) are more than the smallest plan's bucket. It runs beside the
+// first requests rather than before them: until the smallest plan's
+// bucket is spent the pacer sends nothing any plan would refuse, and it
+// goes past that bucket only one probe at a time, so waiting for the
+// answer would cost a round trip and spare nothing. The returned channel
+// is closed when the lookup is over.
+func (r *runner) lookupPlan(ctx context.Context, ln *lane, token *tokenLimits, typ cloudflare.PurgeType, units int) <-chan struct{} {
 	done := make(chan struct{})
 	smallest := 0
 	for i, plan := range cloudflare.Plans {
@@ -217,23 +267,23 @@ func (r *runner) lookupPlan(ctx context.Context, typ cloudflare.PurgeType, units
 			smallest = b
 		}
 	}
-	if r.opts.LookupPlan == nil || r.pacer.ladder == nil || units <= smallest {
+	if r.opts.LookupPlan == nil || ln.pacer.ladder == nil || units <= smallest {
 		close(done)
 		return done
 	}
-	r.pacer.recordLookup()
+	token.recordLookup()
 	go func() {
 		defer close(done)
 		lctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		defer cancel()
-		plan, err := r.opts.LookupPlan(lctx)
+		plan, err := r.opts.LookupPlan(lctx, ln.zoneID)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			r.opts.Debugf("plan lookup: not answered before the purge ended")
+			ln.debugf("plan lookup: not answered before the purge ended")
 		case err != nil:
-			r.opts.Debugf("plan lookup failed, learning the purge limits from the answers instead: %v", err)
+			ln.debugf("plan lookup failed, learning the purge limits from the answers instead: %v", err)
 		default:
-			r.pacer.usePlan(plan)
+			ln.pacer.usePlan(plan)
 		}
 	}()
 	return done
@@ -243,16 +293,11 @@ type runner struct {
 	sender Sender
 	opts   Options
 	jobs   []Job
-	pacer  *pacer
 	stop   context.CancelCauseFunc
 
 	mu    sync.Mutex
 	cond  *sync.Cond // signalled when a piece ends: there may be more to send, or nothing left
 	slots []slot     // one per batch given to Run
-	queue []piece    // the batches given, in order
-	head  int        // queue[head:] are not taken yet
-	front []piece    // pieces to send before queue[head:], last first
-	busy  int        // pieces taken and not ended
 
 	// Batch size learning: the sizes of requests that went through, the
 	// smallest size refused when both its halves then went through, and
@@ -264,9 +309,24 @@ type runner struct {
 	doneMu sync.Mutex // serialises OnDone
 }
 
+// lane is one account's share of the run: its pacer and its pieces,
+// sent by workers of its own. The pieces are the runner's (under its mu).
+type lane struct {
+	account string
+	zoneID  string // of the account's first job: what LookupPlan is asked about
+	pacer   *pacer
+	debugf  func(format string, args ...any)
+
+	queue []piece // the account's batches, in order
+	head  int     // queue[head:] are not taken yet
+	front []piece // pieces to send before queue[head:], last first
+	busy  int     // pieces taken and not ended
+}
+
 // slot gathers what became of one batch given to Run.
 type slot struct {
 	res      BatchResult
+	lane     *lane
 	pending  int // pieces of it not ended yet
 	ids      []placed[string]
 	rejected []placed[Rejection]
@@ -293,10 +353,10 @@ type split struct {
 	ok   int // halves that went through in one request
 }
 
-// work sends pieces until none is left.
-func (r *runner) work(ctx context.Context) {
+// work sends ln's pieces until none is left.
+func (r *runner) work(ctx context.Context, ln *lane) {
 	for {
-		pc, ok := r.next()
+		pc, ok := r.next(ln)
 		if !ok {
 			return
 		}
@@ -305,7 +365,7 @@ func (r *runner) work(ctx context.Context) {
 			r.end(pc, b, 0, "", stopReason(ctx))
 			continue
 		}
-		attempts, id, err := r.send(ctx, r.jobs[r.slots[pc.slot].res.Job], &pc, &b)
+		attempts, id, err := r.send(ctx, ln.pacer, r.jobs[r.slots[pc.slot].res.Job], &pc, &b)
 		r.end(pc, b, attempts, id, err)
 		if err != nil && isAuthFailure(err) {
 			r.stop(ErrStopped)
@@ -313,34 +373,34 @@ func (r *runner) work(ctx context.Context) {
 	}
 }
 
-// next takes the next piece to send, waiting while pieces in flight may
-// yet be split; false when every piece has ended.
-func (r *runner) next() (piece, bool) {
+// next takes ln's next piece to send, waiting while its pieces in flight
+// may yet be split; false when every piece of ln has ended.
+func (r *runner) next(ln *lane) (piece, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
-		if pc, ok := r.pop(); ok {
-			r.busy++
+		if pc, ok := r.pop(ln); ok {
+			ln.busy++
 			return pc, true
 		}
-		if r.busy == 0 {
+		if ln.busy == 0 {
 			return piece{}, false
 		}
 		r.cond.Wait()
 	}
 }
 
-// pop takes the next piece, cut to the learned batch size: halves of a
+// pop takes ln's next piece, cut to the learned batch size: halves of a
 // refused piece first, then the batches in order. Callers hold mu.
-func (r *runner) pop() (piece, bool) {
+func (r *runner) pop(ln *lane) (piece, bool) {
 	var pc piece
 	switch {
-	case len(r.front) > 0:
-		pc = r.front[len(r.front)-1]
-		r.front = r.front[:len(r.front)-1]
-	case r.head < len(r.queue):
-		pc = r.queue[r.head]
-		r.head++
+	case len(ln.front) > 0:
+		pc = ln.front[len(ln.front)-1]
+		ln.front = ln.front[:len(ln.front)-1]
+	case ln.head < len(ln.queue):
+		pc = ln.queue[ln.head]
+		ln.head++
 	default:
 		return piece{}, false
 	}
@@ -358,9 +418,10 @@ func (r *runner) cut(pc *piece) bool {
 	for lo := pc.lo + r.size; lo < pc.hi; lo += r.size {
 		rest = append(rest, piece{slot: pc.slot, lo: lo, hi: min(lo+r.size, pc.hi)})
 	}
-	r.slots[pc.slot].pending += len(rest)
+	s := &r.slots[pc.slot]
+	s.pending += len(rest)
 	for i := len(rest) - 1; i >= 0; i-- {
-		r.front = append(r.front, rest[i])
+		s.lane.front = append(s.lane.front, rest[i])
 	}
 	pc.hi, pc.half = pc.lo+r.size, nil
 	return true
@@ -412,7 +473,7 @@ func (r *runner) end(pc piece, b Batch, attempts int, id string, err error) {
 	case n > 1 && splittable(err):
 		mid := pc.lo + (n+1)/2
 		h := &split{size: n}
-		r.front = append(r.front, piece{slot: pc.slot, lo: mid, hi: pc.hi, half: h}, piece{slot: pc.slot, lo: pc.lo, hi: mid, half: h})
+		s.lane.front = append(s.lane.front, piece{slot: pc.slot, lo: mid, hi: pc.hi, half: h}, piece{slot: pc.slot, lo: pc.lo, hi: mid, half: h})
 		s.pending += 2
 	case n == 1 && splittable(err):
 		s.rejected = append(s.rejected, placed[Rejection]{pc.lo, Rejection{Target: b.Targets[0], Err: err}})
@@ -420,7 +481,7 @@ func (r *runner) end(pc piece, b Batch, attempts int, id string, err error) {
 		s.errs = append(s.errs, placed[error]{pc.lo, err})
 	}
 	s.pending--
-	r.busy--
+	s.lane.busy--
 	r.cond.Broadcast()
 	var res BatchResult
 	finished := s.pending == 0
@@ -476,22 +537,23 @@ func (r *runner) learnSize(size int) {
 	}
 }
 
-// send delivers piece pc (sending b), retrying what may succeed on a
-// second try, and says how many requests it took. A batch size learned
-// while it waited for the pacer cuts pc and b.
-func (r *runner) send(ctx context.Context, job Job, pc *piece, b *Batch) (attempts int, id string, last error) {
+// send delivers piece pc (sending b) paced by its account's pacer p,
+// retrying what may succeed on a second try, and says how many requests
+// it took. A batch size learned while it waited for the pacer cuts pc and
+// b.
+func (r *runner) send(ctx context.Context, p *pacer, job Job, pc *piece, b *Batch) (attempts int, id string, last error) {
 	bo := r.opts.NewBackOff()
 	for {
 		if ctx.Err() != nil {
 			return attempts, "", r.waitError(ctx, ctx.Err(), last)
 		}
 		cost := cloudflare.Cost(b.Type, b.Count())
-		t, err := r.pacer.wait(ctx, cost)
+		t, err := p.wait(ctx, cost)
 		if err != nil {
 			return attempts, "", r.waitError(ctx, err, last)
 		}
 		if r.recut(pc, b) {
-			r.pacer.resize(t, cloudflare.Cost(b.Type, b.Count()))
+			p.resize(t, cloudflare.Cost(b.Type, b.Count()))
 		}
 		attempts++
 		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
@@ -503,7 +565,7 @@ func (r *runner) send(ctx context.Context, job Job, pc *piece, b *Batch) (attemp
 		if isAPI {
 			rl = apiErr.RateLimit
 		}
-		r.pacer.answered(t, err, rl)
+		p.answered(t, err, rl)
 		if err == nil {
 			return attempts, result.ID, nil
 		}
@@ -530,8 +592,9 @@ func (r *runner) send(ctx context.Context, job Job, pc *piece, b *Batch) (attemp
 			return attempts, "", fmt.Errorf("%w; %w", err, &DeadlineError{reason: reason, wait: delay, left: left})
 		}
 		if isAPI && apiErr.Status == http.StatusTooManyRequests {
-			// The bucket is the account's, not this worker's: everyone waits.
-			r.pacer.pause(delay)
+			// The bucket is the account's, not this worker's: every request
+			// to the account waits.
+			p.pause(delay)
 			continue
 		}
 		if err := sleep(ctx, delay); err != nil {
@@ -587,32 +650,10 @@ func isAuthFailure(err error) bool {
 	return ok && apiErr.AuthFailure()
 }
 
-// wholeRequestCodes are Cloudflare error codes of a 400 about the request
-// as a whole, which no split gets round: routing (7000 no route, 7003 bad
-// object identifier), the body's shape (1012 no or mixed purge keys, 1014
-// not an array, 1136 files on an environment that selects traffic by IP,
-// country, ASN or threat score) and malformed auth headers (6003).
-var wholeRequestCodes = map[int]bool{7000: true, 7003: true, 1012: true, 1014: true, 1136: true, 6003: true}
-
-// splittable reports whether err is a 400 that may be about some targets
-// of the request (an invalid URL, too many targets): a Cloudflare answer
-// with errors, none about authentication or the request as a whole. A
-// 400 that is not Cloudflare's envelope (a proxy's page) is not split:
-// nothing says a target caused it.
+// splittable reports whether err may be about some targets of the
+// request (an invalid URL, too many targets), so that splitting the
+// batch gets the others through (cloudflare.APIError.AboutTargets).
 func splittable(err error) bool {
 	apiErr, ok := errors.AsType[*cloudflare.APIError](err)
-	if !ok || apiErr.Status != http.StatusBadRequest || apiErr.AuthFailure() || len(apiErr.Errors) == 0 {
-		return false
-	}
-	for _, item := range apiErr.Errors {
-		if wholeRequestCodes[item.Code] {
-			return false
-		}
-		for _, c := range item.ErrorChain {
-			if wholeRequestCodes[c.Code] {
-				return false
-			}
-		}
-	}
-	return true
+	return ok && apiErr.AboutTargets()
 }

@@ -2,14 +2,12 @@ package purge_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 )
 
@@ -28,54 +26,6 @@ func TestLeastDuration(t *testing.T) {
 	} {
 		if got := purge.LeastDuration(tt.requests); got != tt.want {
 			t.Errorf("LeastDuration(%d) = %v, want %v", tt.requests, got, tt.want)
-		}
-	}
-}
-
-func TestCheckBudget(t *testing.T) {
-	t.Parallel()
-	urls := func(n int) []cloudflare.Target { return prefixed("https://a.example/", n) }
-	files := func(n, size int) purge.Job {
-		return purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls(n), size)
-	}
-
-	// Refused: 34,500 URLs at 30 a request are 1,150 requests, past one
-	// window's 1,140, so at least 5 minutes, and 5m is not more than that.
-	err := purge.CheckBudget([]purge.Job{files(34_500, 30)}, cloudflare.Limits{}, 5*time.Minute)
-	want := "5m is too short: 34500 targets at 30 a request are 1150 requests, which take at least 5m under " +
-		"Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 5m (e.g. 10m), or a larger batch-size"
-	if err == nil || err.Error() != want {
-		t.Errorf("CheckBudget(34,500 at 30, 5m) = %v, want %q", err, want)
-	}
-	budgetErr, ok := errors.AsType[*purge.BudgetError](err)
-	if !ok || *budgetErr != (purge.BudgetError{Targets: 34_500, BatchSize: 30, Requests: 1150, Least: 5 * time.Minute, Timeout: 5 * time.Minute,
-		Type: cloudflare.Files, Units: 34_500}) || budgetErr.PlanBinds() {
-		t.Errorf("CheckBudget(34,500 at 30, 5m) = %#v, want a *BudgetError with the numbers", err)
-	}
-
-	for _, tt := range []struct {
-		name    string
-		jobs    []purge.Job
-		timeout time.Duration
-		want    string // "" passes
-	}{
-		{"no jobs", nil, time.Second, ""},
-		{"everything", []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Everything, nil, 30)}, time.Second, ""},
-		{"1,140 requests fit one window", []purge.Job{files(windowLimit, 1)}, time.Second, ""},
-		{"1,141 requests with 5m1s", []purge.Job{files(windowLimit+1, 1)}, 5*time.Minute + time.Second, ""},
-		{"1,141 requests with 5m", []purge.Job{files(windowLimit+1, 1)}, 5 * time.Minute,
-			"1141 targets at 1 a request are 1141 requests, which take at least 5m"},
-		{"jobs add up", []purge.Job{files(600, 1), tagJobs(541, 1)[0]}, 5 * time.Minute,
-			"1141 targets at 1 a request are 1141 requests, which take at least 5m"},
-		{"2,281 requests with 10m", []purge.Job{files(2*windowLimit+1, 1)}, 10 * time.Minute,
-			"10m is too short: 2281 targets at 1 a request are 2281 requests, which take at least 10m under Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 10m (e.g. 15m)"},
-	} {
-		err := purge.CheckBudget(tt.jobs, cloudflare.Limits{}, tt.timeout)
-		if tt.want == "" && err != nil {
-			t.Errorf("%s: CheckBudget = %v, want nil", tt.name, err)
-		}
-		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-			t.Errorf("%s: CheckBudget = %v, want %q", tt.name, err, tt.want)
 		}
 	}
 }
