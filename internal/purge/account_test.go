@@ -303,51 +303,15 @@ func TestCheckBudgetPerAccount(t *testing.T) {
 		t.Errorf("CheckBudget(40 + 30 tags, free, 1m) = %#v, want a *BudgetError with acc-a's numbers", err)
 	}
 
-	for _, tt := range []struct {
-		name     string
-		accounts map[string]int
-		limits   cloudflare.Limits
-		timeout  time.Duration
-		want     string // "" passes
-	}{
-		{"free: 25 tags in each of two accounts go at once", map[string]int{"acc-a": 25, "acc-b": 25}, free, time.Second, ""},
-		{"free: 50 tags in one account", map[string]int{"acc-a": 50}, free, time.Second,
+	checkBudgets(t, []budgetCase{
+		{"free: 25 tags in each of two accounts go at once", jobs(map[string]int{"acc-a": 25, "acc-b": 25}), free, time.Second, ""},
+		{"free: 50 tags in one account", jobs(map[string]int{"acc-a": 50}), free, time.Second,
 			"1s is too short: 50 targets at 1 a request are 50 requests, which take at least 5m16s under the free plan's"},
-		{"free: unknown and known accounts", map[string]int{"": 40, "acc-b": 5}, free, time.Minute,
+		{"free: unknown and known accounts", jobs(map[string]int{"": 40, "acc-b": 5}), free, time.Minute,
 			"1m is too short: in the zones of an unknown account, 40 targets at 1 a request are 40 requests, which take at least 3m10s"},
-		{"free: the slowest account counts", map[string]int{"acc-a": 40, "acc-b": 40}, free, 3*time.Minute + 11*time.Second, ""},
-		{"unknown plan: the window counts every account", map[string]int{"acc-a": 571, "acc-b": 570}, cloudflare.Limits{}, 5 * time.Minute,
+		{"free: the slowest account counts", jobs(map[string]int{"acc-a": 40, "acc-b": 40}), free, 3*time.Minute + 11*time.Second, ""},
+		{"unknown plan: the window counts every account", jobs(map[string]int{"acc-a": 571, "acc-b": 570}), cloudflare.Limits{}, 5 * time.Minute,
 			"5m is too short: 1141 targets at 1 a request are 1141 requests, which take at least 5m under Cloudflare's API limit"},
-		{"unknown plan: 1,140 requests of two accounts fit one window", map[string]int{"acc-a": 570, "acc-b": 570}, cloudflare.Limits{}, time.Second, ""},
-	} {
-		err := purge.CheckBudget(jobs(tt.accounts), tt.limits, tt.timeout)
-		if tt.want == "" && err != nil {
-			t.Errorf("%s: CheckBudget = %v, want nil", tt.name, err)
-		}
-		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-			t.Errorf("%s: CheckBudget = %v\nwant %q", tt.name, err, tt.want)
-		}
-	}
-}
-
-// The budget is what the pacer does across accounts: the last request of
-// the slower account goes within the second before the least duration.
-func TestCheckBudgetPerAccountMatchesThePacer(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		t0 := time.Now()
-		s := &fakeSender{}
-		o := opts(t0)
-		o.Concurrency = 8
-		o.Limits = cloudflare.PlanFree.Limits()
-		o.Deadline = t0.Add(time.Hour)
-		jobs := []purge.Job{accountJob("a", "acc-a", "a-", 40), accountJob("b", "acc-b", "b-", 30)}
-		purge.Run(context.Background(), s, jobs, o)
-		budgetErr, _ := errors.AsType[*purge.BudgetError](purge.CheckBudget(jobs, o.Limits, time.Minute))
-		calls := s.Calls()
-		last := calls[len(calls)-1].at.Sub(t0)
-		if budgetErr == nil || last > budgetErr.Least || last <= budgetErr.Least-time.Second {
-			t.Errorf("last request at +%v; the budget says at least %v", last, budgetErr)
-		}
+		{"unknown plan: 1,140 requests of two accounts fit one window", jobs(map[string]int{"acc-a": 570, "acc-b": 570}), cloudflare.Limits{}, time.Second, ""},
 	})
 }

@@ -111,23 +111,29 @@ func TestCheckBudgetCountsTheAPIWindow(t *testing.T) {
 	})
 }
 
-// The budget is what the pacer does: the last of 40 tag requests on the
-// free plan goes within the second before the least duration.
+// The budget is what the pacer does: on the free plan, the last request
+// goes within the second before the least duration, for one account (40
+// tag requests) and across two (40 and 30, each with its own bucket).
 func TestCheckBudgetMatchesThePacer(t *testing.T) {
 	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		t0 := time.Now()
-		s := &fakeSender{}
-		o := opts(t0)
-		o.Concurrency = 8
-		o.Limits = cloudflare.PlanFree.Limits()
-		o.Deadline = t0.Add(time.Hour)
-		purge.Run(context.Background(), s, tagJobs(40, 1), o)
-		budgetErr, _ := errors.AsType[*purge.BudgetError](purge.CheckBudget(tagJobs(40, 1), o.Limits, time.Minute))
-		calls := s.Calls()
-		last := calls[len(calls)-1].at.Sub(t0)
-		if budgetErr == nil || last > budgetErr.Least || last <= budgetErr.Least-time.Second {
-			t.Errorf("last request at +%v; the budget says at least %v", last, budgetErr)
-		}
-	})
+	for name, jobs := range map[string][]purge.Job{
+		"one account":  tagJobs(40, 1),
+		"two accounts": {accountJob("a", "acc-a", "a-", 40), accountJob("b", "acc-b", "b-", 30)},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			t0 := time.Now()
+			s := &fakeSender{}
+			o := opts(t0)
+			o.Concurrency = 8
+			o.Limits = cloudflare.PlanFree.Limits()
+			o.Deadline = t0.Add(time.Hour)
+			purge.Run(context.Background(), s, jobs, o)
+			budgetErr, _ := errors.AsType[*purge.BudgetError](purge.CheckBudget(jobs, o.Limits, time.Minute))
+			calls := s.Calls()
+			last := calls[len(calls)-1].at.Sub(t0)
+			if budgetErr == nil || last > budgetErr.Least || last <= budgetErr.Least-time.Second {
+				t.Errorf("%s: last request at +%v; the budget says at least %v", name, last, budgetErr)
+			}
+		})
+	}
 }
