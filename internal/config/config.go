@@ -9,7 +9,6 @@
 package config
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -551,17 +550,4 @@ func fileKind(m os.FileMode) string {
 		return "a socket"
 	}
 	return "a special file"
-}
-
-// Load reads and validates the configuration: flags first, then the
-// runner's inputs, then defaults. It prints nothing, and returns the
-// inputs as read even when they are invalid, so the caller can mask the
-// secrets among them before it reports anything.
-func Load(ctx context.Context, flags map[string]string, env Env) (*Config, Inputs, error) {
-	in, err := ReadInputs(ctx, flags, env.Getenv, env.Spec)
-	if err != nil {
-		return nil, in, fmt.Errorf("reading inputs: %w", err)
-	}
-	cfg, err := Validate(in, env)
-	return cfg, in, err
 }

@@ -50,12 +50,24 @@ func spec(t testing.TB) config.Spec {
 	return s
 }
 
+// loadAll reads the inputs and validates them, as command.Run does (which
+// also bounds validation by the run's context); it returns the inputs as
+// read even when they are invalid.
+func loadAll(flags map[string]string, env config.Env) (*config.Config, config.Inputs, error) {
+	in, err := config.ReadInputs(context.Background(), flags, env.Getenv, env.Spec)
+	if err != nil {
+		return nil, in, err
+	}
+	cfg, err := config.Validate(in, env)
+	return cfg, in, err
+}
+
 func load(t *testing.T, inputs, extra map[string]string, workdir string) (*config.Config, error) {
 	t.Helper()
 	if workdir == "" {
 		workdir = t.TempDir()
 	}
-	cfg, _, err := config.Load(context.Background(), nil, config.Env{Getenv: env(inputs, extra), Spec: spec(t), WorkDir: workdir})
+	cfg, _, err := loadAll(nil, config.Env{Getenv: env(inputs, extra), Spec: spec(t), WorkDir: workdir})
 	return cfg, err
 }
 
@@ -407,7 +419,7 @@ func TestLoadTakesDefaultsFromTheSpec(t *testing.T) {
 			s.Inputs[i].Default = "42s"
 		}
 	}
-	cfg, _, err := config.Load(context.Background(), nil, config.Env{Getenv: env(base(), nil), Spec: s, WorkDir: t.TempDir()})
+	cfg, _, err := loadAll(nil, config.Env{Getenv: env(base(), nil), Spec: s, WorkDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +430,7 @@ func TestLoadTakesDefaultsFromTheSpec(t *testing.T) {
 
 func TestLoadReturnsTheInputsEvenWhenInvalid(t *testing.T) {
 	t.Parallel()
-	_, in, err := config.Load(context.Background(), nil, config.Env{Getenv: env(with(base(), "zone-id", "a/b"), nil), Spec: spec(t), WorkDir: t.TempDir()})
+	_, in, err := loadAll(nil, config.Env{Getenv: env(with(base(), "zone-id", "a/b"), nil), Spec: spec(t), WorkDir: t.TempDir()})
 	if err == nil {
 		t.Fatal("a bad zone-id was accepted")
 	}
@@ -531,7 +543,7 @@ func TestTargetsFileRefusesANamedPipeAtOnce(t *testing.T) {
 	inputs := with(base(), "purge-type", "files", "targets", "", "targets-file", "pipe")
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := config.Load(context.Background(), nil, config.Env{Getenv: env(inputs, map[string]string{"GITHUB_WORKSPACE": ws}), Spec: spec(t), WorkDir: ws})
+		_, _, err := loadAll(nil, config.Env{Getenv: env(inputs, map[string]string{"GITHUB_WORKSPACE": ws}), Spec: spec(t), WorkDir: ws})
 		done <- err
 	}()
 	select {
@@ -559,7 +571,7 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("usage printed without --help: %q", usage.String())
 	}
 	// Flags win over inputs.
-	cfg, _, err := config.Load(context.Background(), flags, config.Env{Getenv: env(with(base(), "zone-id", "other"), nil), Spec: spec(t), WorkDir: t.TempDir()})
+	cfg, _, err := loadAll(flags, config.Env{Getenv: env(with(base(), "zone-id", "other"), nil), Spec: spec(t), WorkDir: t.TempDir()})
 	if err != nil || !slices.Equal(cfg.ZoneIDs, []string{"z1"}) || !cfg.DryRun {
 		t.Fatalf("Load = %+v, %v", cfg, err)
 	}
@@ -592,7 +604,7 @@ func TestParseFlagsDryRunForms(t *testing.T) {
 			if flags["dry-run"] != tt.value || flags["zone-id"] != "z1" {
 				t.Fatalf("flags = %v, want dry-run %q and zone-id z1", flags, tt.value)
 			}
-			cfg, _, err := config.Load(context.Background(), flags, config.Env{Getenv: env(base(), nil), Spec: spec(t), WorkDir: t.TempDir()})
+			cfg, _, err := loadAll(flags, config.Env{Getenv: env(base(), nil), Spec: spec(t), WorkDir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,18 +22,11 @@ func TestCheckBudgetCountsThePlan(t *testing.T) {
 
 	// Issue 11: 40 tag requests on the free plan are 25 at once, then 15
 	// at 5 a minute × 0.95: 189.5 s.
-	err := purge.CheckBudget(tagJobs(40, 1), free, time.Minute)
 	want := "1m is too short: 40 targets at 1 a request are 40 requests, which take at least 3m10s under " +
 		"the free plan's purge limit of 5 requests a minute (bucket 25); want a timeout over 3m10s (e.g. 4m), " +
 		"or a larger batch-size (up to 100), or fewer targets per run, or the plan input if the account's plan is a larger one"
-	if err == nil || err.Error() != want {
-		t.Errorf("CheckBudget(40 tags, free, 1m) = %v\nwant %q", err, want)
-	}
-	budgetErr, ok := errors.AsType[*purge.BudgetError](err)
-	if !ok || *budgetErr != (purge.BudgetError{Targets: 40, BatchSize: 1, Requests: 40, Least: 190 * time.Second, Timeout: time.Minute,
-		Bucket: free.Requests, Plan: "free", Type: cloudflare.Tags, Units: 40}) || !budgetErr.PlanBinds() {
-		t.Errorf("CheckBudget(40 tags, free, 1m) = %#v, want a *BudgetError with the numbers", err)
-	}
+	checkBudgetError(t, purge.CheckBudget(tagJobs(40, 1), free, time.Minute), want, purge.BudgetError{Targets: 40, BatchSize: 1, Requests: 40,
+		Least: 190 * time.Second, Timeout: time.Minute, Bucket: free.Requests, Plan: "free", Type: cloudflare.Tags, Units: 40}, true)
 
 	checkBudgets(t, []budgetCase{
 		{"free: 40 tags in 3m11s", tagJobs(40, 1), free, 3*time.Minute + 11*time.Second, ""},
@@ -62,6 +55,18 @@ type budgetCase struct {
 	want    string
 }
 
+// checkBudgetError checks a refusal word for word and number for number,
+// and whether the plan's bucket (rather than the API window) binds.
+func checkBudgetError(t *testing.T, err error, want string, fields purge.BudgetError, planBinds bool) {
+	t.Helper()
+	if err == nil || err.Error() != want {
+		t.Errorf("CheckBudget = %v\nwant %q", err, want)
+	}
+	if got, ok := errors.AsType[*purge.BudgetError](err); !ok || *got != fields || got.PlanBinds() != planBinds {
+		t.Errorf("CheckBudget = %#v\nwant %#v, plan binds: %v", err, fields, planBinds)
+	}
+}
+
 func checkBudgets(t *testing.T, cases []budgetCase) {
 	t.Helper()
 	for _, tt := range cases {
@@ -85,17 +90,10 @@ func TestCheckBudgetCountsTheAPIWindow(t *testing.T) {
 
 	// Refused: 34,500 URLs at 30 a request are 1,150 requests, past one
 	// window's 1,140, so at least 5 minutes, and 5m is not more than that.
-	err := purge.CheckBudget([]purge.Job{files(34_500, 30)}, cloudflare.Limits{}, 5*time.Minute)
 	want := "5m is too short: 34500 targets at 30 a request are 1150 requests, which take at least 5m under " +
 		"Cloudflare's API limit of 1200 requests per 5 minutes; want a timeout over 5m (e.g. 10m), or a larger batch-size"
-	if err == nil || err.Error() != want {
-		t.Errorf("CheckBudget(34,500 at 30, 5m) = %v, want %q", err, want)
-	}
-	budgetErr, ok := errors.AsType[*purge.BudgetError](err)
-	if !ok || *budgetErr != (purge.BudgetError{Targets: 34_500, BatchSize: 30, Requests: 1150, Least: 5 * time.Minute, Timeout: 5 * time.Minute,
-		Type: cloudflare.Files, Units: 34_500}) || budgetErr.PlanBinds() {
-		t.Errorf("CheckBudget(34,500 at 30, 5m) = %#v, want a *BudgetError with the numbers", err)
-	}
+	checkBudgetError(t, purge.CheckBudget([]purge.Job{files(34_500, 30)}, cloudflare.Limits{}, 5*time.Minute), want, purge.BudgetError{
+		Targets: 34_500, BatchSize: 30, Requests: 1150, Least: 5 * time.Minute, Timeout: 5 * time.Minute, Type: cloudflare.Files, Units: 34_500}, false)
 
 	checkBudgets(t, []budgetCase{
 		{"no jobs", nil, cloudflare.Limits{}, time.Second, ""},
