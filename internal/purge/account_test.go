@@ -107,7 +107,12 @@ func TestRun429PausesOnlyItsAccount(t *testing.T) {
 			return cloudflare.Result{ID: c.items[0]}, nil
 		}}
 		o := opts(t0)
-		o.Concurrency = 2
+		// One request in flight at a time, so that account a's first
+		// request is its only one before the 429 comes back (with two, a
+		// second one may rightly go at +0s too, before the 429 is known).
+		// A worker waiting on its account's pause holds no slot, so b's
+		// five still go at +0s.
+		o.Concurrency = 1
 		o.Limits = cloudflare.PlanEnterprise.Limits()
 		jobs := []purge.Job{accountJob("a", "acc-a", "a-", 5), accountJob("b", "acc-b", "b-", 5)}
 		done := make(chan []purge.BatchResult)

@@ -153,7 +153,10 @@ func TestRunLearnsOtherBucketsWithoutPlan(t *testing.T) {
 		{"enterprise URL bucket", shape{typ: cloudflare.Files, targets: 12_000, batch: 30, size: 3000, perSecond: 3000, latency: 100 * time.Millisecond, concurrency: 16}, 5, 0.9},
 		{"pro tag bucket", shape{typ: cloudflare.Tags, targets: 200, batch: 1, size: 25, perSecond: 5, latency: 100 * time.Millisecond, concurrency: 8}, 5, 0.9},
 		{"business tag bucket", shape{typ: cloudflare.Tags, targets: 400, batch: 1, size: 50, perSecond: 10, latency: 100 * time.Millisecond, concurrency: 8}, 5, 0.9},
-		{"bucket below every plan", shape{typ: cloudflare.Files, targets: 3000, batch: 30, size: 300, perSecond: 300, latency: 20 * time.Millisecond, concurrency: 8}, 20, 0.85},
+		// Below every plan only 429s teach, and which of the workers woken at
+		// one virtual instant goes first varies from run to run: the ratio
+		// ranges over 0.83-0.91 (0.91 typical), hence the lower bound.
+		{"bucket below every plan", shape{typ: cloudflare.Files, targets: 3000, batch: 30, size: 300, perSecond: 300, latency: 20 * time.Millisecond, concurrency: 8}, 20, 0.8},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
