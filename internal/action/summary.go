@@ -17,10 +17,25 @@ type Problem struct {
 	Message string
 }
 
-// InvalidInputs writes one annotation per bad input, titled with the
-// input's name; past the runner's ten, the rest share the last one.
+// InvalidInputs writes one annotation per bad input, titled "Invalid
+// input NAME"; past the runner's ten, the rest share the last one.
 // Outside Actions each is one line: "error: zone-id: is required; ...".
 func (r *Reporter) InvalidInputs(problems []Problem) {
+	r.stopped(problems, "Invalid input ", "Invalid inputs", "Nothing was sent: fix the input(s) above.")
+}
+
+// LookupsFailed reports lookups that stopped the run before anything
+// was purged (refused, not found, ambiguous, failed, stopped): one
+// annotation each, titled with the input that asked for the lookup.
+func (r *Reporter) LookupsFailed(problems []Problem) {
+	r.stopped(problems, "", "Lookups failed", "Nothing was purged.")
+}
+
+// stopped reports problems that ended the run before any purge: one
+// error annotation each, titled prefix+input (past the runner's ten, the
+// rest share the last, titled "HEADING (N more)"), a closing log line and
+// a summary list under the heading.
+func (r *Reporter) stopped(problems []Problem, prefix, heading, closing string) {
 	for i, p := range problems {
 		if !r.inActions {
 			r.Error(p.Input, p.Message)
@@ -31,14 +46,14 @@ func (r *Reporter) InvalidInputs(problems []Problem) {
 			for _, q := range problems[i:] {
 				rest = append(rest, fmt.Sprintf("input %s: %s", q.Input, q.Message))
 			}
-			r.Error(fmt.Sprintf("Invalid inputs (%d more)", len(rest)), strings.Join(rest, "\n"))
+			r.Error(fmt.Sprintf("%s (%d more)", heading, len(rest)), strings.Join(rest, "\n"))
 			break
 		}
-		r.Error("Invalid input "+p.Input, p.Message)
+		r.Error(prefix+p.Input, p.Message)
 	}
-	r.Infof("Nothing was sent: fix the input(s) above.")
+	r.Infof("%s", closing)
 	var md strings.Builder
-	md.WriteString("### Cloudflare cache purge: invalid inputs\n\nNothing was sent.\n\n")
+	fmt.Fprintf(&md, "### Cloudflare cache purge: %s\n\n%s\n\n", strings.ToLower(heading), closing)
 	for _, p := range problems {
 		fmt.Fprintf(&md, "- `%s`: %s\n", p.Input, r.Markdown(p.Message))
 	}

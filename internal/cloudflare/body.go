@@ -22,6 +22,11 @@ const (
 	Prefixes   PurgeType = "prefixes"
 )
 
+// ByHost reports whether each target of t names a host (files, hosts,
+// prefixes), so that with several zones it belongs to the zone owning
+// that host; tags and everything belong to every zone.
+func (t PurgeType) ByHost() bool { return t == Files || t == Hosts || t == Prefixes }
+
 // PurgeTypes lists every purge type, in the order the docs give them.
 var PurgeTypes = []PurgeType{Everything, Files, Tags, Hosts, Prefixes}
 

@@ -28,20 +28,6 @@ type Credentials struct {
 	Key   string
 }
 
-// Scope is what a request applies to: a zone, or one environment of it
-// when EnvironmentID is set.
-type Scope struct {
-	ZoneID        string
-	EnvironmentID string
-}
-
-func (s Scope) String() string {
-	if s.EnvironmentID == "" {
-		return "zone " + s.ZoneID
-	}
-	return fmt.Sprintf("environment %s of zone %s", s.EnvironmentID, s.ZoneID)
-}
-
 // Operation is what a request does to cached content; the path alone
 // decides it, the bodies are the same.
 type Operation string
@@ -87,16 +73,6 @@ func NewClient(baseURL string, creds Credentials, httpClient *http.Client, userA
 	return &Client{baseURL: baseURL, creds: creds, http: hc, userAgent: userAgent}
 }
 
-// Endpoint is the URL a request is sent to. The IDs are validated by the
-// caller; they are escaped anyway so that no value can change the path.
-func Endpoint(baseURL string, s Scope, op Operation) string {
-	if s.EnvironmentID == "" {
-		return fmt.Sprintf("%s/zones/%s/%s", baseURL, url.PathEscape(s.ZoneID), op)
-	}
-	return fmt.Sprintf("%s/zones/%s/environments/%s/%s",
-		baseURL, url.PathEscape(s.ZoneID), url.PathEscape(s.EnvironmentID), op)
-}
-
 // Result is a successful request: the ID Cloudflare gave it, and what the
 // response said about the rate limit.
 type Result struct {
@@ -112,7 +88,11 @@ func (c *Client) Send(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding request body: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, Endpoint(c.baseURL, r.Scope, r.Operation), bytes.NewReader(payload))
+	endpoint, err := Endpoint(c.baseURL, r.Scope, r.Operation)
+	if err != nil {
+		return Result{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(payload))
 	if err != nil {
 		return Result{}, fmt.Errorf("building request: %w", err)
 	}

@@ -56,7 +56,7 @@ const okBody = `{"success":true,"errors":[],"messages":[],"result":{"id":"023e10
 
 // everything is the smallest request: purge everything of zone z.
 var everything = cloudflare.Request{
-	Scope:     cloudflare.Scope{ZoneID: "z"},
+	Scope:     cloudflare.ZoneScope(cloudflare.MustParseID("z")),
 	Operation: cloudflare.Purge,
 	Body:      cloudflare.NewBody(cloudflare.Everything, nil),
 }
@@ -82,7 +82,7 @@ func TestSendSendsExactRequest(t *testing.T) {
 			t.Parallel()
 			srv, got := serve(t, 200, nil, okBody)
 			c := cloudflare.NewClient(srv.URL+"/client/v4", cloudflare.Credentials{Token: "tok"}, nil, "cloudflare-purge-action/test")
-			res, err := c.Send(context.Background(), cloudflare.Request{Scope: cloudflare.Scope{ZoneID: "z1", EnvironmentID: tt.env}, Operation: cloudflare.Purge, Body: tt.body})
+			res, err := c.Send(context.Background(), cloudflare.Request{Scope: scope("z1", tt.env), Operation: cloudflare.Purge, Body: tt.body})
 			if err != nil {
 				t.Fatalf("Send: %v", err)
 			}
@@ -311,30 +311,73 @@ func TestSendCancelledContext(t *testing.T) {
 	}
 }
 
+// scope is the zone's scope, or its environment's when env is set.
+func scope(zone, env string) cloudflare.Scope {
+	if env == "" {
+		return cloudflare.ZoneScope(cloudflare.MustParseID(zone))
+	}
+	return cloudflare.EnvironmentScope(cloudflare.MustParseID(zone), cloudflare.MustParseID(env))
+}
+
 func TestEndpoint(t *testing.T) {
 	t.Parallel()
+	z1, e1 := cloudflare.MustParseID("z1"), cloudflare.MustParseID("e1")
 	tests := []struct {
 		name  string
 		scope cloudflare.Scope
 		want  string
 	}{
-		{"zone", cloudflare.Scope{ZoneID: "z1"}, "https://api/zones/z1/purge_cache"},
-		{"environment", cloudflare.Scope{ZoneID: "z1", EnvironmentID: "e1"}, "https://api/zones/z1/environments/e1/purge_cache"},
-		{"IDs are escaped", cloudflare.Scope{ZoneID: "z/../x", EnvironmentID: "e f"}, "https://api/zones/z%2F..%2Fx/environments/e%20f/purge_cache"},
+		{"zone", cloudflare.ZoneScope(z1), "https://api/zones/z1/purge_cache"},
+		{"environment", cloudflare.EnvironmentScope(z1, e1), "https://api/zones/z1/environments/e1/purge_cache"},
+		// The widening that must never happen: an environment scope
+		// whose ID went missing is refused, never sent to the zone path.
+		{"environment without its ID", cloudflare.EnvironmentScope(z1, cloudflare.ID{}), ""},
+		{"zero scope", cloudflare.Scope{}, ""},
+		{"environment of no zone", cloudflare.EnvironmentScope(cloudflare.ID{}, e1), ""},
 	}
 	for _, tt := range tests {
-		if got := cloudflare.Endpoint("https://api", tt.scope, cloudflare.Purge); got != tt.want {
-			t.Errorf("%s: Endpoint = %q, want %q", tt.name, got, tt.want)
+		got, err := cloudflare.Endpoint("https://api", tt.scope, cloudflare.Purge)
+		if got != tt.want || (tt.want == "") != errors.Is(err, cloudflare.ErrIncompleteScope) {
+			t.Errorf("%s: Endpoint = %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+func TestSendRefusesAnIncompleteScopeWithoutARequest(t *testing.T) {
+	t.Parallel()
+	srv, got := serve(t, 200, nil, okBody)
+	c := cloudflare.NewClient(srv.URL+"/client/v4", cloudflare.Credentials{Token: "tok"}, nil, "test")
+	_, err := c.Send(context.Background(), cloudflare.Request{
+		Scope: cloudflare.EnvironmentScope(cloudflare.MustParseID("z1"), cloudflare.ID{}), Operation: cloudflare.Purge,
+		Body: cloudflare.NewBody(cloudflare.Everything, nil),
+	})
+	if !errors.Is(err, cloudflare.ErrIncompleteScope) || got.method != "" {
+		t.Errorf("Send = %v, request %s %s; want ErrIncompleteScope and no request", err, got.method, got.path)
+	}
+}
+
+func TestParseID(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"a", "023e105f4ecef8ad9ca31a8372d0c353", "AbC123", strings.Repeat("f", 32)} {
+		if id, err := cloudflare.ParseID(ok); err != nil || id.String() != ok {
+			t.Errorf("ParseID(%q) = %v, %v", ok, id, err)
+		}
+	}
+	// Everything the issue found reaching a path, and more.
+	for _, bad := range []string{"", "..", ".", "a/b", "x?y=1", "a#b", "a%2Fb", "_", "-", strings.Repeat("a", 33),
+		"\u0430bc", "аbc", "::error::x", "a b", "a\nb", "a\x00", "a\\b", "a;b", "ab\u200b"} {
+		if id, err := cloudflare.ParseID(bad); err == nil || !id.IsZero() {
+			t.Errorf("ParseID(%q) = %v, %v; want an error and the zero ID", bad, id, err)
 		}
 	}
 }
 
 func TestScopeString(t *testing.T) {
 	t.Parallel()
-	if got := (cloudflare.Scope{ZoneID: "z1"}).String(); got != "zone z1" {
+	if got := scope("z1", "").String(); got != "zone z1" {
 		t.Errorf("zone scope = %q", got)
 	}
-	if got := (cloudflare.Scope{ZoneID: "z1", EnvironmentID: "e1"}).String(); got != "environment e1 of zone z1" {
+	if got := scope("z1", "e1").String(); got != "environment e1 of zone z1" {
 		t.Errorf("environment scope = %q", got)
 	}
 }

@@ -45,7 +45,7 @@ func TestDebugTransportLogsRequestAndAnswer(t *testing.T) {
 	log := &debugLog{}
 	c := debugClient(srv.URL+"/client/v4", cloudflare.Credentials{Token: "tok"}, log)
 	req := cloudflare.Request{
-		Scope:     cloudflare.Scope{ZoneID: "z1", EnvironmentID: "e1"},
+		Scope:     cloudflare.EnvironmentScope(cloudflare.MustParseID("z1"), cloudflare.MustParseID("e1")),
 		Operation: cloudflare.Purge,
 		Body:      cloudflare.NewBody(cloudflare.Tags, []cloudflare.Target{{Value: "blog"}}),
 	}

@@ -32,43 +32,67 @@ type Environment struct {
 // zonesPerPage is the most zones a page of GET /zones holds.
 const zonesPerPage = 50
 
-// maxPages bounds how many pages one lookup follows, so that a server
-// answering total_pages: 1e9 cannot keep the action busy.
-const maxPages = 100
+// maxZonePages bounds how many pages one name lookup reads. An exact
+// name matches one zone per account the token can read, so one page is
+// the rule; a server that claims more pages than this, repeats a page or
+// answers another page than the one asked for is not believed: the
+// lookup fails rather than loop or guess.
+const maxZonePages = 5
 
 // ZonesByName lists the zones named name that the credentials can read
-// (GET /zones?name=…, every page). Needs Zone › Zone › Read.
+// (GET /zones?name=…, page by page), each zone once. Needs Zone › Zone ›
+// Read. The IDs are as the server sent them: the caller validates them.
 func (c *Client) ZonesByName(ctx context.Context, name string) ([]Zone, error) {
 	var all []Zone
-	for page := 1; page <= maxPages; page++ {
+	seen := map[string]bool{}
+	for page := 1; ; page++ {
 		q := url.Values{"name": {name}, "page": {fmt.Sprint(page)}, "per_page": {fmt.Sprint(zonesPerPage)}}
 		var zones []Zone
 		info, err := c.get(ctx, "/zones?"+q.Encode(), &zones)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, zones...)
-		if info == nil || page >= info.TotalPages || len(zones) == 0 {
+		fresh := 0
+		for _, z := range zones {
+			if !seen[z.ID] {
+				seen[z.ID] = true
+				all = append(all, z)
+				fresh++
+			}
+		}
+		switch {
+		case info == nil || page >= info.TotalPages || len(zones) == 0:
 			return all, nil
+		case info.Page != 0 && info.Page != page:
+			return nil, &APIError{Status: http.StatusOK, Problem: fmt.Sprintf("asked for page %d of the zones, the answer says page %d: the listing does not advance", page, info.Page)}
+		case fresh == 0:
+			return nil, &APIError{Status: http.StatusOK, Problem: fmt.Sprintf("page %d of the zones repeats earlier ones: the listing does not advance", page)}
+		case page >= maxZonePages:
+			return nil, &APIError{Status: http.StatusOK, Problem: fmt.Sprintf("the listing claims %d pages of zones of this name; at most %d are read", info.TotalPages, maxZonePages)}
 		}
 	}
-	return all, nil
 }
 
 // Zone reads one zone (GET /zones/{id}). Needs Zone › Zone › Read.
-func (c *Client) Zone(ctx context.Context, id string) (Zone, error) {
+func (c *Client) Zone(ctx context.Context, id ID) (Zone, error) {
 	var z Zone
-	_, err := c.get(ctx, "/zones/"+url.PathEscape(id), &z)
+	if id.IsZero() {
+		return z, fmt.Errorf("%w: no zone ID", ErrIncompleteScope)
+	}
+	_, err := c.get(ctx, "/zones/"+url.PathEscape(id.s), &z)
 	return z, err
 }
 
 // Environments lists a versioned zone's environments (GET
 // /zones/{id}/environments). Needs Zone Versioning Read.
-func (c *Client) Environments(ctx context.Context, zoneID string) ([]Environment, error) {
+func (c *Client) Environments(ctx context.Context, zone ID) ([]Environment, error) {
 	var result struct {
 		Environments []Environment `json:"environments"`
 	}
-	_, err := c.get(ctx, "/zones/"+url.PathEscape(zoneID)+"/environments", &result)
+	if zone.IsZero() {
+		return nil, fmt.Errorf("%w: no zone ID", ErrIncompleteScope)
+	}
+	_, err := c.get(ctx, "/zones/"+url.PathEscape(zone.s)+"/environments", &result)
 	return result.Environments, err
 }
 

@@ -12,6 +12,7 @@
 package cloudflaretest
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,6 +100,8 @@ type Server struct {
 	denied  map[string]bool // lookups refused: "zones", "environments"
 	// lookupFailures answer the first lookups instead of the zones.
 	lookupFailures []Response
+	// lookupScript, when it says so, answers a lookup instead of the zones.
+	lookupScript LookupScript
 
 	mu       sync.Mutex
 	requests []Request // purges and invalidations (POST)
@@ -142,6 +145,14 @@ func deny(what string) Option {
 func WithLookupFailures(rs ...Response) Option {
 	return func(f *Server) { f.lookupFailures = append(f.lookupFailures, rs...) }
 }
+
+// LookupScript answers the n-th lookup (0-based) when ok; otherwise the
+// fake answers from its zones.
+type LookupScript func(n int, r Request) (resp Response, ok bool)
+
+// WithLookupScript answers lookups from a script: any answer shape a
+// server could send (IDs that are not IDs, pages that repeat, a hang).
+func WithLookupScript(s LookupScript) Option { return func(f *Server) { f.lookupScript = s } }
 
 // Lookups returns every GET received so far.
 func (f *Server) Lookups() []Request {
@@ -251,11 +262,24 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		n := len(f.lookups)
 		f.lookups = append(f.lookups, req)
 		f.mu.Unlock()
-		if n < len(f.lookupFailures) {
-			write(w, f.lookupFailures[n])
+		resp, ok := Response{}, false
+		switch {
+		case n < len(f.lookupFailures):
+			resp, ok = f.lookupFailures[n], true
+		case f.lookupScript != nil:
+			resp, ok = f.lookupScript(n, req)
+		}
+		if !ok {
+			resp = f.lookup(r)
+		}
+		if resp.Hang {
+			select {
+			case <-r.Context().Done():
+			case <-f.hung:
+			}
 			return
 		}
-		write(w, f.lookup(r))
+		write(w, resp)
 		return
 	}
 	f.mu.Lock()
@@ -343,31 +367,39 @@ func (f *Server) lookup(r *http.Request) Response {
 		if found == nil {
 			found = []any{}
 		}
-		return result(found, map[string]any{"page": 1, "per_page": 50, "total_pages": 1, "count": len(found), "total_count": len(found)})
+		return Result(found, map[string]any{"page": 1, "per_page": 50, "total_pages": 1, "count": len(found), "total_count": len(found)})
 	}
 	for _, z := range f.zones {
 		if z.ID != parts[1] {
 			continue
 		}
 		if len(parts) == 2 {
-			return result(zoneJSON(z), nil)
+			return Result(zoneJSON(z), nil)
 		}
 		envs := []any{}
 		for _, e := range z.Environments {
 			envs = append(envs, map[string]any{"ref": e.Ref, "name": e.Name, "expression": "", "version": 1, "locked_on_deployment": false})
 		}
-		return result(map[string]any{"environments": envs}, nil)
+		return Result(map[string]any{"environments": envs}, nil)
 	}
 	return Fail(400, 7003, "Could not route to /client/v4"+path+", perhaps your object identifier is invalid?")
 }
 
 func zoneJSON(z Zone) map[string]any {
 	return map[string]any{"id": z.ID, "name": z.Name, "status": "active",
-		"account": map[string]any{"id": "acc-" + z.Account, "name": z.Account},
+		"account": map[string]any{"id": AccountID(z.Account), "name": z.Account},
 		"plan":    map[string]any{"id": z.Plan, "name": z.Plan, "legacy_id": z.Plan}}
 }
 
-func result(v any, info map[string]any) Response {
+// AccountID is the ID the fake gives the account named name: 32 hex
+// digits, as Cloudflare's are.
+func AccountID(name string) string {
+	return fmt.Sprintf("%032x", sha256.Sum256([]byte(name)))[:32]
+}
+
+// Result is a successful answer with v as its result, and info as its
+// result_info when not nil.
+func Result(v any, info map[string]any) Response {
 	env := map[string]any{"success": true, "errors": []any{}, "messages": []any{}, "result": v}
 	if info != nil {
 		env["result_info"] = info

@@ -1,11 +1,12 @@
 // Package command is the action's whole run, from inputs to exit code:
-// flags and inputs -> config -> jobs -> purge -> report. Every outside
-// dependency (environment, output, HTTP client, backoff) is passed in, so
-// tests drive it with a map and a buffer.
+// flags and inputs -> config (the inputs alone) -> resolve (lookups,
+// answers checked, targets routed to one job a zone) -> purge -> report.
+// Every outside dependency (environment, output, HTTP client, backoff) is
+// passed in, so tests drive it with a map and a buffer.
 //
-// It is the one package that wires the others together: config, purge,
-// cloudflare and action (the runner side) never import each other across
-// that line.
+// It is the one package that wires the runner side (action) to the rest:
+// dependencies point one way, command -> resolve -> config and purge ->
+// cloudflare, and action imports none of them.
 package command
 
 import (
@@ -15,13 +16,13 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/action"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
 )
 
 // Exit codes.
@@ -97,12 +98,13 @@ func Run(ctx context.Context, env Env) int {
 	if newBackOff == nil {
 		newBackOff = purge.DefaultBackOff
 	}
-	p, err := makePlan(ctx, cfg, &resolver{api: client, retries: cfg.MaxRetries, newBackOff: newBackOff})
+	resolved, err := resolve.Resolve(ctx, cfg, client, resolve.Options{MaxRetries: cfg.MaxRetries, NewBackOff: newBackOff})
 	if err != nil {
-		reportInvalid(rep, err)
+		reportUnresolved(rep, err)
 		return ExitFailure
 	}
-	if err := purge.CheckBudget(p.jobs, cfg.Plan.Limits(), cfg.Timeout); err != nil {
+	p := &plan{Plan: resolved, cfg: cfg, words: wordsFor(cfg.Operation)}
+	if err := purge.CheckBudget(p.Jobs, cfg.Plan.Limits(), cfg.Timeout); err != nil {
 		reportInvalid(rep, &config.InvalidError{Problems: []config.Problem{{Input: "timeout", Message: err.Error()}}})
 		return ExitFailure
 	}
@@ -117,12 +119,12 @@ func Run(ctx context.Context, env Env) int {
 	}
 
 	total := 0
-	for _, j := range p.jobs {
+	for _, j := range p.Jobs {
 		total += len(j.Batches)
 	}
 	rep.Group(p.title())
 	done := 0
-	out := purge.Run(ctx, client, p.jobs, purge.Options{
+	out := purge.Run(ctx, client, p.Jobs, purge.Options{
 		Concurrency: cfg.Concurrency,
 		MaxRetries:  cfg.MaxRetries,
 		Limits:      cfg.Plan.Limits(),
@@ -135,7 +137,11 @@ func Run(ctx context.Context, env Env) int {
 		// Without a plan, the zone's plan paces the rest of the run, when
 		// the token may read it (Zone Read); else the pacer keeps learning.
 		LookupPlan: func(ctx context.Context, zoneID string) (cloudflare.Plan, error) {
-			z, err := client.Zone(ctx, zoneID)
+			id, err := cloudflare.ParseID(zoneID)
+			if err != nil {
+				return cloudflare.PlanUnknown, err
+			}
+			z, err := client.Zone(ctx, id)
 			return cloudflare.Plan(z.Plan.LegacyID), err
 		},
 		Debugf: rep.Debugf,
@@ -150,43 +156,6 @@ func Run(ctx context.Context, env Env) int {
 		return ExitFailure
 	}
 	return ExitOK
-}
-
-// makePlan finds the zones and the environment (looking up what was
-// given by name), routes the targets to their zones and makes one job a
-// zone. Every problem is an invalid input: nothing has been purged.
-func makePlan(ctx context.Context, cfg *config.Config, r *resolver) (*plan, error) {
-	if needsLookups(cfg) && cfg.Credentials == (cloudflare.Credentials{}) {
-		return nil, &config.InvalidError{Problems: []config.Problem{{Input: "api-token",
-			Message: "is needed to look up zones and environments by name, even in a dry run (lookups only read); give api-token, or give zone-id and environment-id"}}}
-	}
-	p := &plan{cfg: cfg, words: wordsFor(cfg.Operation)}
-	p.zones = r.zones(ctx, cfg)
-	if err := r.err(); err != nil {
-		return nil, err
-	}
-	p.envID = r.environment(ctx, cfg, p.zones)
-	if err := r.err(); err != nil {
-		return nil, err
-	}
-	perZone, err := route(cfg, p.zones)
-	if err != nil {
-		return nil, err
-	}
-	// Zones of one account share its purge buckets. Each zone is paced
-	// with its account's only when every account is known: a zone whose
-	// account is unknown may share one with any other, so then all are
-	// paced as one account.
-	known := !slices.ContainsFunc(p.zones, func(z zone) bool { return z.Account == "" })
-	for i, z := range p.zones {
-		scope := cloudflare.Scope{ZoneID: z.ID, EnvironmentID: p.envID}
-		job := purge.NewJob(scope, cfg.Operation, cfg.PurgeType, perZone[i], cfg.BatchSize)
-		if known {
-			job.Account = z.Account
-		}
-		p.jobs = append(p.jobs, job)
-	}
-	return p, nil
 }
 
 // validate checks the inputs, reading targets-file, within ctx: a file
@@ -239,6 +208,32 @@ func httpClient(given *http.Client, concurrency int, rep *action.Reporter) *http
 	}
 	hc.Transport = cloudflare.DebugTransport{Next: next, Logf: rep.Debugf}
 	return hc
+}
+
+// reportUnresolved reports why the resolve step stopped the run: targets
+// no zone owns are invalid inputs; a lookup that was refused, found
+// nothing or too much, failed or was stopped is said as what it is,
+// titled with the input that asked for it.
+func reportUnresolved(rep *action.Reporter, err error) {
+	resErr, ok := errors.AsType[*resolve.Error](err)
+	if !ok {
+		rep.Error("Lookup failed", err.Error())
+		return
+	}
+	var invalid, failed []action.Problem
+	for _, p := range resErr.Problems {
+		if p.Kind == resolve.Unowned {
+			invalid = append(invalid, action.Problem{Input: p.Input, Message: p.Message})
+		} else {
+			failed = append(failed, action.Problem{Input: p.Input, Message: p.Message})
+		}
+	}
+	if len(invalid) > 0 {
+		rep.InvalidInputs(invalid)
+	}
+	if len(failed) > 0 {
+		rep.LookupsFailed(failed)
+	}
 }
 
 func reportInvalid(rep *action.Reporter, err error) {

@@ -127,7 +127,7 @@ func TestBatchingSendsEveryTargetOnce(t *testing.T) {
 		t.Errorf("outputs = %v", r.Outputs)
 	}
 	if !strings.Contains(r.Stdout, "::group::Purging 250 files of zone "+zone+" in 9 request(s)") ||
-		!regexp.MustCompile(`\[9/9\] \d+ item\(s\), 1 attempt\(s\): purged, ID `).MatchString(r.Stdout) {
+		!regexp.MustCompile(`\[9/9\] \d+ item\(s\), 1 attempt: purged, ID `).MatchString(r.Stdout) {
 		t.Errorf("log lacks the group or progress lines:\n%s", r.Stdout)
 	}
 }
@@ -152,7 +152,7 @@ func TestRetried429And5xx(t *testing.T) {
 	if gap := r.requests[1].At.Sub(r.requests[0].At); gap < time.Second {
 		t.Errorf("retried %v after a 429 with Retry-After: 1", gap)
 	}
-	if r.Outputs["purge-id"] != cloudflaretest.ID(2) || !strings.Contains(r.Stdout, "3 attempt(s): purged") {
+	if r.Outputs["purge-id"] != cloudflaretest.ID(2) || !strings.Contains(r.Stdout, "3 attempts: purged") {
 		t.Errorf("outputs = %v\n%s", r.Outputs, r.Stdout)
 	}
 }

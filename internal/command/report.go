@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 	"net/http"
 	"regexp"
 	"strings"
@@ -15,17 +14,18 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
+	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 )
 
 // This file turns jobs and results into the plain values the reporter
 // prints: what to say, not how to print it.
 
-// plan is what a run will do: one job a zone, and how to say it.
+// plan is what a run will do, as resolved (one job a zone), and how to
+// say it.
 type plan struct {
+	*resolve.Plan
 	cfg   *config.Config
-	zones []zone
-	envID string
-	jobs  []purge.Job // jobs[i] is zones[i]'s
 	words words
 }
 
@@ -41,23 +41,15 @@ func wordsFor(op cloudflare.Operation) words {
 	return words{"Purging", "purged", "purge"}
 }
 
-// zoneLabel names a zone for a person: its name and ID when looked up.
-func (z zone) label() string {
-	if z.Name == "" {
-		return "zone " + z.ID
-	}
-	return fmt.Sprintf("zone %s (%s)", z.Name, z.ID)
-}
-
 // scope says where the run acts: one zone or environment, or how many.
 func (p *plan) scope() string {
-	if len(p.zones) != 1 {
-		return fmt.Sprintf("%d zones", len(p.zones))
+	if len(p.Zones) != 1 {
+		return fmt.Sprintf("%d zones", len(p.Zones))
 	}
-	if p.envID != "" {
-		return fmt.Sprintf("environment %s of %s", p.envID, p.zones[0].label())
+	if p.Environment != nil {
+		return fmt.Sprintf("%s of %s", p.Environment.Label(), p.Zones[0].Label())
 	}
-	return p.zones[0].label()
+	return p.Zones[0].Label()
 }
 
 // title heads the log group of a run.
@@ -66,7 +58,7 @@ func (p *plan) title() string {
 		return fmt.Sprintf("%s everything cached for %s", p.words.ing, p.scope())
 	}
 	targets, requests := 0, 0
-	for _, j := range p.jobs {
+	for _, j := range p.Jobs {
 		targets += j.Count()
 		requests += len(j.Batches)
 	}
@@ -88,30 +80,37 @@ func (p *plan) progress(res purge.BatchResult, n, total int) string {
 	}
 	status := strings.Join(parts, "; ")
 	where := ""
-	if len(p.zones) > 1 {
-		where = p.zones[res.Job].label() + ": "
+	if len(p.Zones) > 1 {
+		where = p.Zones[res.Job].Label() + ": "
 	}
-	return fmt.Sprintf("[%d/%d] %s%d item(s), %d attempt(s): %s", n, total, where, res.Batch.Count(), res.Attempts, status)
+	return fmt.Sprintf("[%d/%d] %s%d item(s), %s: %s", n, total, where, res.Batch.Count(), plural(res.Attempts, "attempt"), status)
 }
 
 // zoneResults are the results output's objects, before any request.
 func (p *plan) zoneResults() []action.Zone {
-	out := make([]action.Zone, len(p.zones))
-	for i, z := range p.zones {
-		out[i] = action.Zone{ID: z.ID, Name: z.Name, EnvironmentID: p.envID}
+	envID := ""
+	if p.Environment != nil {
+		envID = p.Environment.ID.String()
+	}
+	out := make([]action.Zone, len(p.Zones))
+	for i, z := range p.Zones {
+		out[i] = action.Zone{ID: z.ID.String(), Name: z.Name, EnvironmentID: envID}
 	}
 	return out
 }
 
 func (p *plan) dryRun() action.DryRun {
 	d := action.DryRun{Noun: p.words.noun, Zones: p.zoneResults(), Scope: p.scope(), PurgeType: string(p.cfg.PurgeType)}
-	for _, j := range p.jobs {
+	for _, j := range p.Jobs {
 		d.Targets += j.Count()
 		d.Count += len(j.Batches)
 	}
 	d.Requests = func(yield func(action.DryRequest) bool) {
-		for _, j := range p.jobs {
-			url := cloudflare.Endpoint(p.cfg.APIURL, j.Scope, j.Operation)
+		for _, j := range p.Jobs {
+			url, err := cloudflare.Endpoint(p.cfg.APIURL, j.Scope, j.Operation)
+			if err != nil {
+				url = "(not sent: " + err.Error() + ")"
+			}
 			for _, b := range j.Batches {
 				body, err := json.Marshal(b.Body())
 				if err != nil {
@@ -175,10 +174,10 @@ func (p *plan) summarize(results []purge.BatchResult, took time.Duration) action
 
 // where names a job's zone, when there are several, followed by sep.
 func (p *plan) where(job int, sep string) string {
-	if len(p.zones) < 2 {
+	if len(p.Zones) < 2 {
 		return ""
 	}
-	return p.zones[job].label() + sep
+	return p.Zones[job].Label() + sep
 }
 
 // capLines keeps the first max-1 lines and says how many more there were.
@@ -219,7 +218,7 @@ func (p *plan) groupFailures(failed []purge.BatchResult) []string {
 		if n := len(batches[k]); n > 1 && msg != k.kind {
 			msg += fmt.Sprintf(" (and %d alike but for their numbers)", n-1)
 		}
-		lines = append(lines, fmt.Sprintf("%srequest %s of %d: %s", p.where(k.job, ", "), ranges(batches[k]), len(p.jobs[k.job].Batches), msg))
+		lines = append(lines, fmt.Sprintf("%srequest %s of %d: %s", p.where(k.job, ", "), ranges(batches[k]), len(p.Jobs[k.job].Batches), msg))
 	}
 	return lines
 }
@@ -272,4 +271,12 @@ func explain(err error) (why, hint string) {
 		return fmt.Sprintf("HTTP %d", apiErr.Status), ""
 	}
 	return "request error", ""
+}
+
+// plural counts n things: "1 attempt", "2 attempts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
 )
 
 func TestRanges(t *testing.T) {
@@ -33,7 +34,7 @@ func TestGroupFailuresOneLinePerErrorAndCapped(t *testing.T) {
 		failed = append(failed, purge.BatchResult{Batch: purge.Batch{Index: i}, Err: same})
 	}
 	failed = append(failed, purge.BatchResult{Batch: purge.Batch{Index: 5}, Err: errors.New("HTTP 400: other")})
-	p := &plan{zones: []zone{{ID: "z1"}}, jobs: []purge.Job{{Batches: make([]purge.Batch, 6)}}}
+	p := &plan{Plan: &resolve.Plan{Zones: []resolve.Zone{{ID: cloudflare.MustParseID("z1")}}, Jobs: []purge.Job{{Batches: make([]purge.Batch, 6)}}}}
 	got := p.groupFailures(failed)
 	want := []string{"request 1-3 of 6: HTTP 500: boom", "request 6 of 6: HTTP 400: other"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
@@ -44,7 +45,7 @@ func TestGroupFailuresOneLinePerErrorAndCapped(t *testing.T) {
 	for i := range 50 {
 		failed = append(failed, purge.BatchResult{Batch: purge.Batch{Index: i}, Err: fmt.Errorf("distinct %d", i)})
 	}
-	p.jobs[0].Batches = make([]purge.Batch, 50)
+	p.Jobs[0].Batches = make([]purge.Batch, 50)
 	got = p.groupFailures(failed)
 	if len(got) != maxFailureLines || got[len(got)-1] != "and 31 more different errors" {
 		t.Errorf("%d lines, last %q; want %d ending with the count of the rest", len(got), got[len(got)-1], maxFailureLines)
@@ -73,10 +74,10 @@ func TestExplainNamesTheCause(t *testing.T) {
 
 func TestGroupFailuresNamesTheZone(t *testing.T) {
 	t.Parallel()
-	p := &plan{
-		zones: []zone{{ID: "z1", Name: "example.com"}, {ID: "z2"}},
-		jobs:  []purge.Job{{Batches: make([]purge.Batch, 2)}, {Batches: make([]purge.Batch, 3)}},
-	}
+	p := &plan{Plan: &resolve.Plan{
+		Zones: []resolve.Zone{{ID: cloudflare.MustParseID("z1"), Name: "example.com"}, {ID: cloudflare.MustParseID("z2")}},
+		Jobs:  []purge.Job{{Batches: make([]purge.Batch, 2)}, {Batches: make([]purge.Batch, 3)}},
+	}}
 	same := errors.New("HTTP 400: bad")
 	got := p.groupFailures([]purge.BatchResult{
 		{Job: 0, Batch: purge.Batch{Index: 1}, Err: same},
@@ -86,18 +87,5 @@ func TestGroupFailuresNamesTheZone(t *testing.T) {
 	want := []string{"zone example.com (z1), request 2 of 2: HTTP 400: bad", "zone z2, request 1-2 of 3: HTTP 400: bad"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("groupFailures = %q, want %q", got, want)
-	}
-}
-
-func TestOwnerIsTheLongestParentDomain(t *testing.T) {
-	t.Parallel()
-	zones := []zone{{Name: "example.org"}, {Name: "cdn.example.org"}, {Name: "example.com"}}
-	for host, want := range map[string]int{
-		"example.org": 0, "www.example.org": 0, "cdn.example.org": 1, "a.cdn.example.org": 1,
-		"example.com": 2, "badexample.com": -1, "example.net": -1, "org": -1,
-	} {
-		if got := owner(host, zones); got != want {
-			t.Errorf("owner(%q) = %d, want %d", host, got, want)
-		}
 	}
 }

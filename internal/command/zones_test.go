@@ -99,22 +99,24 @@ func TestZoneAndEnvironmentByName(t *testing.T) {
 	assertSecretsOnlyMasked(t, r, token)
 }
 
-// Lookups that fail stop the step before anything is purged, naming the
-// input, the name and the permission to add.
+// Lookups that fail stop the step before anything is purged, titled
+// with the input that asked for them and naming the name and the
+// permission to add; input problems found on the way are invalid inputs.
 func TestLookupProblemsSendNothing(t *testing.T) {
 	t.Parallel()
+	const invalid = "Invalid input "
 	for _, tt := range []struct {
 		name     string
 		in       map[string]string
 		opts     []cloudflaretest.Option
-		input    string
+		title    string
 		wantMsgs []string
 	}{
 		{"name matches no zone", inputs("zone-id", "", "zone", "nowhere.example"), []cloudflaretest.Option{knownZones},
 			"zone", []string{`"nowhere.example" matches no zone this token can read`, "Zone > Zone > Read"}},
 		{"name matches two zones", inputs("zone-id", "", "zone", "example.org"),
 			[]cloudflaretest.Option{knownZones, cloudflaretest.WithZones(cloudflaretest.Zone{ID: "dup", Name: "example.org", Account: "Other"})},
-			"zone", []string{`"example.org" matches 2 zones (in accounts "Acme", "Other")`, "zone-id"}},
+			"zone", []string{`"example.org" matches 2 zones (ID "` + orgID + `" in account "Acme", ID "dup" in account "Other")`, "zone-id"}},
 		{"token without Zone Read", inputs("zone-id", "", "zone", "example.com"), []cloudflaretest.Option{knownZones, cloudflaretest.WithoutZoneRead()},
 			"zone", []string{`looking up "example.com" was refused (HTTP 403: 10000 Authentication error): give the token the Zone > Zone > Read permission`}},
 		{"several zones by ID, files, without Zone Read", inputs("zone-id", zone+"\n"+orgID, "purge-type", "files", "targets", "https://example.com/a"),
@@ -125,10 +127,10 @@ func TestLookupProblemsSendNothing(t *testing.T) {
 		{"token without Zone Versioning Read", inputs("environment", "staging"), []cloudflaretest.Option{knownZones, cloudflaretest.WithoutVersioningRead()},
 			"environment", []string{"was refused", "Zone > Zone Versioning > Read"}},
 		{"environment with several zones", inputs("zone", "example.org", "environment", "staging"), []cloudflaretest.Option{knownZones},
-			"environment", []string{"2 zones are given"}},
-		{"no zone at all", inputs("zone-id", ""), nil, "zone-id", []string{"is required"}},
+			invalid + "environment", []string{"2 zones are given"}},
+		{"no zone at all", inputs("zone-id", ""), nil, invalid + "zone-id", []string{"is required"}},
 		{"a name in a dry run without credentials", inputs("zone-id", "", "zone", "example.com", "api-token", "", "dry-run", "true"), []cloudflaretest.Option{knownZones},
-			"api-token", []string{"is needed to look up zones and environments by name, even in a dry run"}},
+			invalid + "api-token", []string{"is needed to look up zones and environments by name, even in a dry run"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -141,9 +143,12 @@ func TestLookupProblemsSendNothing(t *testing.T) {
 				t.Fatalf("exit %d, %d requests; want 1 and nothing purged\n%s", r.Code, len(r.requests), r.Stdout)
 			}
 			for _, msg := range tt.wantMsgs {
-				if !r.HasAnnotation("error", "Invalid input "+tt.input, msg) {
-					t.Errorf("annotations = %+v\nwant one titled for %s saying %q", r.Annotations("error"), tt.input, msg)
+				if !r.HasAnnotation("error", tt.title, msg) {
+					t.Errorf("annotations = %+v\nwant one titled %q saying %q", r.Annotations("error"), tt.title, msg)
 				}
+			}
+			if lookup := !strings.HasPrefix(tt.title, invalid); lookup && strings.Contains(r.Stdout, "fix the input") {
+				t.Errorf("a lookup problem is reported as invalid input:\n%s", r.Stdout)
 			}
 			if in["api-token"] != "" {
 				assertSecretsOnlyMasked(t, r, token)
@@ -292,7 +297,7 @@ func TestLookupsAreRetried(t *testing.T) {
 	r = runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a", "max-retries", "1")},
 		knownZones, cloudflaretest.WithLookupFailures(down, down))
 	if r.Code != 1 || len(r.lookups) != 2 || len(r.requests) != 0 ||
-		!r.HasAnnotation("error", "Invalid input zone", `looking up "example.com" failed: HTTP 503: response is not a Cloudflare API envelope: 503`) {
+		!r.HasAnnotation("error", "zone", `looking up "example.com" failed: HTTP 503: response is not a Cloudflare API envelope: 503`) {
 		t.Errorf("exit %d, %d lookups, %d requests, annotations %+v", r.Code, len(r.lookups), len(r.requests), r.Annotations("error"))
 	}
 }

@@ -4,6 +4,10 @@
 // reported together, before any request is sent. The inputs' names and
 // defaults come from action.yml (Spec).
 //
+// It checks only what the inputs say, with no request: looking up names,
+// checking the answers and routing targets to zones is the next step
+// (package resolve).
+//
 // It knows nothing of scheduling or of the runner: it imports cloudflare
 // (types and limits), targets and safetext, never purge or action.
 package config
@@ -55,11 +59,11 @@ type Config struct {
 	Operation cloudflare.Operation
 	// ZoneIDs and ZoneNames are the zones, in input order, as given: IDs
 	// to use as they are, names to look up. At least one in all.
-	ZoneIDs   []string
+	ZoneIDs   []cloudflare.ID
 	ZoneNames []string
 	// EnvironmentID or EnvironmentName (to look up) names one environment
 	// of the one zone; both empty means the zone itself.
-	EnvironmentID   string
+	EnvironmentID   cloudflare.ID
 	EnvironmentName string
 	PurgeType       cloudflare.PurgeType
 	Targets         []cloudflare.Target
@@ -79,6 +83,21 @@ type Config struct {
 type Source struct {
 	Input string
 	Text  string
+}
+
+// WantsEnvironment reports whether the inputs ask for one environment
+// rather than the zone: then every request must go to an environment
+// path, whatever the lookups answer.
+func (c *Config) WantsEnvironment() bool {
+	return !c.EnvironmentID.IsZero() || c.EnvironmentName != ""
+}
+
+// NeedsLookups reports whether the run must ask the API before it
+// purges: a zone or environment given by name, or several zones whose
+// names route files, hosts or prefixes. One zone-id and no names needs
+// none, and so no permission beyond Cache Purge.
+func (c *Config) NeedsLookups() bool {
+	return len(c.ZoneNames) > 0 || c.EnvironmentName != "" || (c.Zones() > 1 && c.PurgeType.ByHost())
 }
 
 // Zones is how many zones the config names, by ID and by name.
@@ -145,6 +164,9 @@ func Validate(in Inputs, env Env) (*Config, error) {
 	cfg.BatchSize = v.batchSize(in.BatchSize, cfg.PurgeType, cfg.Plan)
 	cfg.Targets, cfg.Sources = v.targets(in, env, cfg.PurgeType)
 	v.scope(cfg)
+	if cfg.NeedsLookups() && cfg.Credentials == (cloudflare.Credentials{}) && !v.has("api-token") {
+		v.add("api-token", "is needed to look up zones and environments by name, even in a dry run (lookups only read); give api-token, or give zone-id and environment-id")
+	}
 	if len(v.problems) > 0 {
 		return nil, &InvalidError{Problems: v.problems}
 	}
@@ -158,25 +180,20 @@ func (v *validator) add(input, format string, args ...any) {
 }
 
 // idWant says what a valid zone or environment ID looks like.
-const idWant = "1-32 letters and digits, like 023e105f4ecef8ad9ca31a8372d0c353"
+const idWant = cloudflare.IDRule
 
-// id checks a zone or environment ID. Only letters and digits are
-// allowed, so that nothing (/, .., %, spaces) can change the request path.
-func (v *validator) id(input, s string) string {
-	const want = idWant
-	switch {
-	case s == "":
-	case len(s) > cloudflare.MaxIDLength:
-		v.add(input, "is %d characters long; want %s", len(s), want)
-	default:
-		for _, r := range s {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-				v.add(input, "has %q, which an ID cannot hold; want %s", r, want)
-				break
-			}
-		}
+// id checks a zone or environment ID by cloudflare.ParseID, the one rule
+// that every ID going into a path passes, from an input or an answer.
+// Empty is not an error here: the input was not given.
+func (v *validator) id(input, s string) cloudflare.ID {
+	if s == "" {
+		return cloudflare.ID{}
 	}
-	return s
+	id, err := cloudflare.ParseID(s)
+	if err != nil {
+		v.add(input, "%v", err)
+	}
+	return id
 }
 
 // mode accepts purge or invalidate, in any letter case.
@@ -203,12 +220,10 @@ func lines(s string) []string {
 }
 
 // zoneIDs reads zone-id: one ID a line, repeats dropped.
-func (v *validator) zoneIDs(s string) []string {
-	var ids []string
-	for _, id := range lines(s) {
-		before := len(v.problems)
-		v.id("zone-id", id)
-		if len(v.problems) == before && !slices.Contains(ids, id) {
+func (v *validator) zoneIDs(s string) []cloudflare.ID {
+	var ids []cloudflare.ID
+	for _, line := range lines(s) {
+		if id := v.id("zone-id", line); !id.IsZero() && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
@@ -248,14 +263,14 @@ func (v *validator) scope(cfg *Config) {
 		v.add("zone-id", "is required: give one zone ID a line in zone-id (%s), or zone names in zone", idWant)
 	case n > maxZones:
 		v.add("zone-id", "%d zones in one step; at most %d (split the list over several steps)", n, maxZones)
-	case n > 1 && (cfg.EnvironmentID != "" || cfg.EnvironmentName != ""):
+	case n > 1 && cfg.WantsEnvironment():
 		input := "environment-id"
 		if cfg.EnvironmentName != "" {
 			input = "environment"
 		}
 		v.add(input, "names an environment of one zone, but %d zones are given; purge an environment in a step of its own", n)
 	}
-	if cfg.EnvironmentID != "" && cfg.EnvironmentName != "" {
+	if !cfg.EnvironmentID.IsZero() && cfg.EnvironmentName != "" {
 		v.add("environment", "is given together with environment-id; give one of them")
 	}
 }

@@ -125,7 +125,7 @@ func TestLoadDefaults(t *testing.T) {
 	want := config.Config{
 		Credentials: cloudflare.Credentials{Token: "tok"},
 		Operation:   cloudflare.Purge,
-		ZoneIDs:     []string{"023e105f4ecef8ad9ca31a8372d0c353"},
+		ZoneIDs:     ids("023e105f4ecef8ad9ca31a8372d0c353"),
 		PurgeType:   cloudflare.Tags,
 		Targets:     []cloudflare.Target{{Value: "a"}},
 		Sources:     []config.Source{{Input: "targets", Text: "a"}},
@@ -145,12 +145,12 @@ func TestLoadValues(t *testing.T) {
 		extra  map[string]string
 		check  func(*config.Config) bool
 	}{
-		{"environment", with(base(), "environment-id", "a1B2"), nil, func(c *config.Config) bool { return c.EnvironmentID == "a1B2" }},
+		{"environment", with(base(), "environment-id", "a1B2"), nil, func(c *config.Config) bool { return c.EnvironmentID.String() == "a1B2" }},
 		{"environment by name", with(base(), "environment", "Staging"), nil, func(c *config.Config) bool { return c.EnvironmentName == "Staging" }},
 		{"mode invalidate in any case", with(base(), "mode", "InValidate"), nil, func(c *config.Config) bool { return c.Operation == cloudflare.Invalidate }},
 		{"mode purge is the default", base(), nil, func(c *config.Config) bool { return c.Operation == cloudflare.Purge }},
 		{"several zone IDs, one a line, repeats dropped", with(base(), "zone-id", "aaa\n\n bbb \naaa"), nil,
-			func(c *config.Config) bool { return slices.Equal(c.ZoneIDs, []string{"aaa", "bbb"}) }},
+			func(c *config.Config) bool { return slices.Equal(c.ZoneIDs, ids("aaa", "bbb")) }},
 		{"zone names only", with(base(), "zone-id", "", "zone", "Example.com\nexample.org.\nexample.com"), nil,
 			func(c *config.Config) bool {
 				return len(c.ZoneIDs) == 0 && slices.Equal(c.ZoneNames, []string{"example.com", "example.org"})
@@ -189,7 +189,7 @@ func TestLoadValues(t *testing.T) {
 		{"api-url trailing slash", with(base(), "api-url", "http://127.0.0.1:8080/client/v4/"), nil, func(c *config.Config) bool { return c.APIURL == "http://127.0.0.1:8080/client/v4" }},
 		{"api-url localhost and ::1", with(base(), "api-url", "http://[::1]:9/x"), nil, func(c *config.Config) bool { return c.APIURL == "http://[::1]:9/x" }},
 		{"everything needs no targets", with(base(), "purge-type", "everything", "targets", ""), nil, func(c *config.Config) bool { return len(c.Targets) == 0 }},
-		{"whitespace-only input is empty", with(base(), "environment-id", "  \n "), nil, func(c *config.Config) bool { return c.EnvironmentID == "" }},
+		{"whitespace-only input is empty", with(base(), "environment-id", "  \n "), nil, func(c *config.Config) bool { return c.EnvironmentID.IsZero() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -572,7 +572,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	// Flags win over inputs.
 	cfg, _, err := loadAll(flags, config.Env{Getenv: env(with(base(), "zone-id", "other"), nil), Spec: spec(t), WorkDir: t.TempDir()})
-	if err != nil || !slices.Equal(cfg.ZoneIDs, []string{"z1"}) || !cfg.DryRun {
+	if err != nil || !slices.Equal(cfg.ZoneIDs, ids("z1")) || !cfg.DryRun {
 		t.Fatalf("Load = %+v, %v", cfg, err)
 	}
 }
@@ -663,4 +663,13 @@ func TestParseFlagsRejectsPositionalWithoutEchoingIt(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "my-secret-token") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// ids parses IDs written in a test.
+func ids(ss ...string) []cloudflare.ID {
+	out := make([]cloudflare.ID, len(ss))
+	for i, s := range ss {
+		out[i] = cloudflare.MustParseID(s)
+	}
+	return out
 }

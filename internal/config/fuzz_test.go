@@ -182,11 +182,11 @@ func checkConfig(t *testing.T, cfg *config.Config, public string) {
 		t.Error("no zone")
 	}
 	for _, id := range cfg.ZoneIDs {
-		if !fuzzIDPattern.MatchString(id) {
+		if !fuzzIDPattern.MatchString(id.String()) {
 			t.Errorf("zone ID %q is not 1-32 letters and digits", id)
 		}
 	}
-	if cfg.EnvironmentID != "" && !fuzzIDPattern.MatchString(cfg.EnvironmentID) {
+	if !cfg.EnvironmentID.IsZero() && !fuzzIDPattern.MatchString(cfg.EnvironmentID.String()) {
 		t.Errorf("environment ID %q is not 1-32 letters and digits", cfg.EnvironmentID)
 	}
 	if !slices.Contains(cloudflare.PurgeTypes, cfg.PurgeType) {
@@ -226,12 +226,20 @@ func checkConfig(t *testing.T, cfg *config.Config, public string) {
 // query or fragment that swallowed it.
 func checkEndpoint(t *testing.T, cfg *config.Config) {
 	t.Helper()
-	zoneID := "023e105f4ecef8ad9ca31a8372d0c353" // a name would be looked up first
+	zoneID := cloudflare.MustParseID("023e105f4ecef8ad9ca31a8372d0c353") // a name would be looked up first
 	if len(cfg.ZoneIDs) > 0 {
 		zoneID = cfg.ZoneIDs[0]
 	}
-	for _, envID := range slices.Compact([]string{"", cfg.EnvironmentID}) {
-		endpoint := cloudflare.Endpoint(cfg.APIURL, cloudflare.Scope{ZoneID: zoneID, EnvironmentID: envID}, cfg.Operation)
+	scopes := []cloudflare.Scope{cloudflare.ZoneScope(zoneID)}
+	if !cfg.EnvironmentID.IsZero() {
+		scopes = append(scopes, cloudflare.EnvironmentScope(zoneID, cfg.EnvironmentID))
+	}
+	for _, scope := range scopes {
+		endpoint, err := cloudflare.Endpoint(cfg.APIURL, scope, cfg.Operation)
+		if err != nil {
+			t.Errorf("no endpoint for %v: %v", scope, err)
+			continue
+		}
 		u, err := url.Parse(endpoint)
 		if err != nil {
 			t.Errorf("api-url %q gives endpoint %q, which does not parse: %v", cfg.APIURL, endpoint, err)

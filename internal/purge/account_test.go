@@ -23,7 +23,7 @@ import (
 // accountJob is a job purging n tags (prefix-0, prefix-1...) one a
 // request in zone, of account.
 func accountJob(zoneID, account, prefix string, n int) purge.Job {
-	j := purge.NewJob(cloudflare.Scope{ZoneID: zoneID}, cloudflare.Purge, cloudflare.Tags, prefixed(prefix, n), 1)
+	j := purge.NewJob(cloudflare.ZoneScope(cloudflare.MustParseID(zoneID)), cloudflare.Purge, cloudflare.Tags, prefixed(prefix, n), 1)
 	j.Account = account
 	return j
 }
@@ -32,7 +32,7 @@ func accountJob(zoneID, account, prefix string, n int) purge.Job {
 func sentAt(calls []call, zoneID string) []time.Time {
 	var out []time.Time
 	for _, c := range calls {
-		if c.req.Scope.ZoneID == zoneID {
+		if c.req.Scope.Zone().String() == zoneID {
 			out = append(out, c.at)
 		}
 	}
@@ -289,7 +289,7 @@ func TestCheckBudgetPerAccount(t *testing.T) {
 	jobs := func(accounts map[string]int) []purge.Job {
 		var out []purge.Job
 		for _, name := range slices.Sorted(maps.Keys(accounts)) {
-			out = append(out, accountJob("z-"+name, name, name+"-", accounts[name]))
+			out = append(out, accountJob("z"+strings.ReplaceAll(name, "-", ""), name, name+"-", accounts[name]))
 		}
 		return out
 	}

@@ -189,7 +189,7 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 		if !ok {
 			i = len(accounts)
 			index[job.Account] = i
-			accounts = append(accounts, account{lane: &lane{account: job.Account, zoneID: job.Scope.ZoneID}, maxCost: 1})
+			accounts = append(accounts, account{lane: &lane{account: job.Account, zoneID: job.Scope.Zone().String()}, maxCost: 1})
 		}
 		a := &accounts[i]
 		for _, b := range job.Batches {
@@ -642,7 +642,7 @@ func retryable(err error) bool {
 	if apiErr, ok := errors.AsType[*cloudflare.APIError](err); ok {
 		return apiErr.Retryable()
 	}
-	return !errors.Is(err, context.Canceled)
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, cloudflare.ErrIncompleteScope)
 }
 
 func isAuthFailure(err error) bool {

@@ -22,7 +22,7 @@ import (
 // only when every goroutine of the bubble is blocked, so nothing sleeps
 // for real and every recorded time is exact.
 
-var zone = cloudflare.Scope{ZoneID: "z"}
+var zone = cloudflare.ZoneScope(cloudflare.MustParseID("z"))
 
 func tags(n int) []cloudflare.Target {
 	return prefixed("tag-", n)
@@ -75,7 +75,7 @@ func gaps(calls []call) []time.Duration {
 
 func TestNewJob(t *testing.T) {
 	t.Parallel()
-	scope := cloudflare.Scope{ZoneID: "z", EnvironmentID: "e"}
+	scope := cloudflare.EnvironmentScope(cloudflare.MustParseID("z"), cloudflare.MustParseID("e"))
 	for _, tt := range []struct{ n, size, wantBatches, wantLast int }{
 		{1, 100, 1, 1}, {100, 100, 1, 100}, {101, 100, 2, 1}, {250, 30, 9, 10}, {0, 30, 0, 0},
 	} {
@@ -177,9 +177,9 @@ func TestRunJobsShareOnePacer(t *testing.T) {
 		t0 := time.Now()
 		other := cloudflare.Operation("other_operation") // the fake sender takes any
 		jobs := []purge.Job{
-			purge.NewJob(cloudflare.Scope{ZoneID: "a"}, cloudflare.Purge, cloudflare.Tags, prefixed("a-", 20), 1),
-			purge.NewJob(cloudflare.Scope{ZoneID: "b", EnvironmentID: "e"}, other, cloudflare.Tags, prefixed("b-", 6), 2),
-			purge.NewJob(cloudflare.Scope{ZoneID: "c"}, cloudflare.Purge, cloudflare.Tags, prefixed("c-", 5), 1),
+			purge.NewJob(cloudflare.ZoneScope(cloudflare.MustParseID("a")), cloudflare.Purge, cloudflare.Tags, prefixed("a-", 20), 1),
+			purge.NewJob(cloudflare.EnvironmentScope(cloudflare.MustParseID("b"), cloudflare.MustParseID("e")), other, cloudflare.Tags, prefixed("b-", 6), 2),
+			purge.NewJob(cloudflare.ZoneScope(cloudflare.MustParseID("c")), cloudflare.Purge, cloudflare.Tags, prefixed("c-", 5), 1),
 		}
 		s := &fakeSender{script: func(c call) (cloudflare.Result, error) {
 			return cloudflare.Result{ID: c.items[0]}, nil

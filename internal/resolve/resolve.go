@@ -1,0 +1,463 @@
+// Package resolve is the step between reading the inputs and purging: it
+// turns zone and environment names into validated IDs, asking Cloudflare,
+// and the targets into one purge job per zone. Nothing is purged until it
+// has finished without a problem.
+//
+// Every answer it reads is untrusted input. An ID from an answer (a
+// zone's, an environment's ref, an account's) passes cloudflare.ParseID,
+// the rule the inputs pass, before it is used; a zone name must be a
+// domain name; two entries that a name matches equally are an error, not
+// "take the first". Whether a job goes to an environment or to the zone
+// follows from the inputs alone (config.Config.WantsEnvironment), never
+// from what a lookup answered: no answer can widen an environment purge
+// into a purge of the whole zone.
+//
+// Lookups are bounded like purges: each attempt by attemptTimeout, retries
+// by max-retries, the whole by the run's context; a Retry-After that would
+// pass the deadline fails at once.
+//
+// It imports config (what was asked), cloudflare (the lookups, IDs,
+// scopes), purge (jobs), targets and safetext; the runner side reports
+// its Error.
+package resolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/config"
+	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
+	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
+)
+
+// The permissions lookups need, beside Zone › Cache Purge, as the
+// dashboard names them.
+const (
+	ZoneReadPermission       = "Zone > Zone > Read"
+	VersioningReadPermission = "Zone > Zone Versioning > Read"
+)
+
+// attemptTimeout bounds one lookup request: a server that accepts the
+// connection and never answers costs one retry, not the run's timeout.
+// A lookup is a small GET; Cloudflare answers it in well under a second.
+const attemptTimeout = 30 * time.Second
+
+// Lookups are the calls that find zones and environments;
+// *cloudflare.Client makes them.
+type Lookups interface {
+	ZonesByName(ctx context.Context, name string) ([]cloudflare.Zone, error)
+	Zone(ctx context.Context, id cloudflare.ID) (cloudflare.Zone, error)
+	Environments(ctx context.Context, zone cloudflare.ID) ([]cloudflare.Environment, error)
+}
+
+// Options say how lookups are retried.
+type Options struct {
+	// MaxRetries is how often one lookup is sent again after a 429, a
+	// 5xx, a network error or an attempt that timed out.
+	MaxRetries int
+	// NewBackOff gives each lookup its own retry delays.
+	NewBackOff func() backoff.BackOff
+}
+
+// Zone is one zone of the run.
+type Zone struct {
+	ID cloudflare.ID
+	// Name is the zone's domain name in lower case, "" when the zone was
+	// given by ID and not looked up.
+	Name string
+	// Account is the account's ID, "" when unknown.
+	Account string
+}
+
+// Label names a zone for a person: its name and ID when looked up.
+func (z Zone) Label() string {
+	if z.Name == "" {
+		return "zone " + z.ID.String()
+	}
+	return fmt.Sprintf("zone %s (%s)", z.Name, z.ID)
+}
+
+// Environment is the run's environment.
+type Environment struct {
+	ID cloudflare.ID
+	// Name is the name given in the environment input, "" when it was
+	// given by ID.
+	Name string
+}
+
+// Label names the environment for a person: the name given, with its
+// ref, or the ref alone.
+func (e Environment) Label() string {
+	if e.Name == "" {
+		return "environment " + e.ID.String()
+	}
+	return fmt.Sprintf("environment %s (%s)", safetext.Quote(e.Name), e.ID)
+}
+
+// Plan is what the run will purge.
+type Plan struct {
+	Zones []Zone
+	// Environment is the one environment of the one zone, nil for the
+	// zones themselves.
+	Environment *Environment
+	// Jobs are one a zone: Jobs[i] is Zones[i]'s.
+	Jobs []purge.Job
+}
+
+// Kind is what went wrong in the resolve step.
+type Kind int
+
+// The kinds of problem.
+const (
+	// Failed: a lookup got no usable answer (5xx after retries, a network
+	// error, an answer that breaks the rules above).
+	Failed Kind = iota
+	// Refused: Cloudflare refused a lookup, for want of a permission.
+	Refused
+	// NotFound: nothing has the name.
+	NotFound
+	// Ambiguous: the name fits more than one thing equally.
+	Ambiguous
+	// Stopped: the run's timeout passed, or the run was cancelled,
+	// during the lookups.
+	Stopped
+	// Unowned: targets that no zone of the run owns; a problem of the
+	// input they came from, listed by line.
+	Unowned
+)
+
+// Problem is one thing that stops the run before anything is purged.
+type Problem struct {
+	// Input is the input that asked for what failed: zone, zone-id,
+	// environment, targets or targets-file.
+	Input   string
+	Kind    Kind
+	Message string
+}
+
+// Error lists every problem of the resolve step.
+type Error struct{ Problems []Problem }
+
+func (e *Error) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Input + ": " + p.Message
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Resolve looks up what cfg names by name, checks every answer, routes
+// the targets to their zones and makes one job a zone. Its error, if any,
+// is an *Error; then nothing may be purged.
+func Resolve(ctx context.Context, cfg *config.Config, api Lookups, opts Options) (*Plan, error) {
+	r := &resolver{api: api, opts: opts}
+	p := &Plan{Zones: r.zones(ctx, cfg)}
+	if err := r.err(); err != nil {
+		return nil, err
+	}
+	if cfg.WantsEnvironment() {
+		env, ok := r.environment(ctx, cfg, p.Zones[0])
+		if !ok {
+			return nil, r.err()
+		}
+		p.Environment = &env
+	}
+	perZone, err := route(cfg, p.Zones)
+	if err != nil {
+		return nil, err
+	}
+	// Zones of one account share its purge buckets. Each zone is paced
+	// with its account's only when every account is known: a zone whose
+	// account is unknown may share one with any other, so then all are
+	// paced as one account.
+	known := !slices.ContainsFunc(p.Zones, func(z Zone) bool { return z.Account == "" })
+	for i, z := range p.Zones {
+		job := purge.NewJob(p.scope(z), cfg.Operation, cfg.PurgeType, perZone[i], cfg.BatchSize)
+		if known {
+			job.Account = z.Account
+		}
+		p.Jobs = append(p.Jobs, job)
+	}
+	return p, nil
+}
+
+// scope is where z's requests go: its environment when one was asked for,
+// else the zone. Resolve gives a plan an Environment exactly when the
+// inputs ask for one, and an Environment's ID is always a parsed one.
+func (p *Plan) scope(z Zone) cloudflare.Scope {
+	if p.Environment != nil {
+		return cloudflare.EnvironmentScope(z.ID, p.Environment.ID)
+	}
+	return cloudflare.ZoneScope(z.ID)
+}
+
+type resolver struct {
+	api      Lookups
+	opts     Options
+	problems []Problem
+}
+
+func (r *resolver) add(input string, kind Kind, format string, args ...any) {
+	r.problems = append(r.problems, Problem{Input: input, Kind: kind, Message: fmt.Sprintf(format, args...)})
+}
+
+func (r *resolver) err() error {
+	if len(r.problems) == 0 {
+		return nil
+	}
+	return &Error{Problems: r.problems}
+}
+
+// failed records a lookup that got no usable answer, by what kept it.
+func (r *resolver) failed(input, what string, err error, permission string) {
+	apiErr, isAPI := errors.AsType[*cloudflare.APIError](err)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		r.add(input, Stopped, "stopped while looking up %s: %v; nothing was purged", what, interruption(err))
+	case isAPI && apiErr.AuthFailure():
+		r.add(input, Refused, "looking up %s was refused (%v): give the token the %s permission", what, err, permission)
+	default:
+		r.add(input, Failed, "looking up %s failed: %v", what, err)
+	}
+}
+
+// interruption words a context error: the timeout input ran out, or the
+// run was cancelled.
+func interruption(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "the timeout was reached"
+	}
+	return "the run was cancelled (the job was cancelled, or the runner sent SIGTERM)"
+}
+
+// zones returns the run's zones in input order (zone-id, then zone),
+// each once, with the names routing needs.
+func (r *resolver) zones(ctx context.Context, cfg *config.Config) []Zone {
+	var zones []Zone
+	addZone := func(z Zone) {
+		if i := slices.IndexFunc(zones, func(o Zone) bool { return o.ID == z.ID }); i >= 0 {
+			if zones[i].Name == "" {
+				zones[i].Name, zones[i].Account = z.Name, z.Account
+			}
+			return
+		}
+		zones = append(zones, z)
+	}
+	for _, id := range cfg.ZoneIDs {
+		addZone(Zone{ID: id})
+	}
+	for _, name := range cfg.ZoneNames {
+		if z, ok := r.zoneByName(ctx, name); ok {
+			addZone(z)
+		}
+	}
+	if len(zones) > 1 && cfg.PurgeType.ByHost() {
+		// Routing needs every zone's name.
+		for i, z := range zones {
+			if z.Name != "" {
+				continue
+			}
+			what := fmt.Sprintf("zone %s, whose name decides which %s go to it,", z.ID, cfg.PurgeType)
+			found, err := retry(ctx, r, func(ctx context.Context) (cloudflare.Zone, error) { return r.api.Zone(ctx, z.ID) })
+			if err != nil {
+				r.failed("zone-id", what, err, ZoneReadPermission+"; or purge each zone in a step of its own")
+				continue
+			}
+			name, nameOK := domainName(found.Name)
+			account, accountOK := accountID(found)
+			switch {
+			case !nameOK:
+				r.add("zone-id", Failed, "Cloudflare gave zone %s the name %s, which is not a domain name; nothing was purged", z.ID, safetext.Quote(found.Name))
+			case !accountOK:
+				r.add("zone-id", Failed, "Cloudflare gave zone %s the account ID %s, which is not an ID (%s); nothing was purged", z.ID, safetext.Quote(found.Account.ID), cloudflare.IDRule)
+			default:
+				zones[i].Name, zones[i].Account = name, account
+			}
+		}
+	}
+	return zones
+}
+
+// zoneByName finds the one zone named name.
+func (r *resolver) zoneByName(ctx context.Context, name string) (Zone, bool) {
+	what := safetext.Quote(name)
+	listed, err := retry(ctx, r, func(ctx context.Context) ([]cloudflare.Zone, error) { return r.api.ZonesByName(ctx, name) })
+	if err != nil {
+		r.failed("zone", what, err, ZoneReadPermission)
+		return Zone{}, false
+	}
+	// Exact match only, as the API's default is; each ID once, whatever
+	// the pages repeated.
+	var found []cloudflare.Zone
+	for _, z := range listed {
+		if strings.EqualFold(z.Name, name) && !slices.ContainsFunc(found, func(o cloudflare.Zone) bool { return o.ID == z.ID }) {
+			found = append(found, z)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		r.add("zone", NotFound, "%s matches no zone this token can read; check the name, or give the token the %s permission on it", what, ZoneReadPermission)
+		return Zone{}, false
+	case len(found) > 1:
+		r.add("zone", Ambiguous, "%s matches %d zones (%s); give the one meant by its zone-id", what, len(found), describeZones(found))
+		return Zone{}, false
+	}
+	id, err := cloudflare.ParseID(found[0].ID)
+	if err != nil {
+		r.add("zone", Failed, "Cloudflare answered %s with the zone ID %s, which is not an ID (%s); nothing was purged", what, safetext.Quote(found[0].ID), cloudflare.IDRule)
+		return Zone{}, false
+	}
+	account, ok := accountID(found[0])
+	if !ok {
+		r.add("zone", Failed, "Cloudflare answered %s with the account ID %s, which is not an ID (%s); nothing was purged", what, safetext.Quote(found[0].Account.ID), cloudflare.IDRule)
+		return Zone{}, false
+	}
+	return Zone{ID: id, Name: name, Account: account}, true
+}
+
+// describeZones names zones that share a name: their IDs and accounts,
+// as the server wrote them (quoted: they are untrusted text).
+func describeZones(zones []cloudflare.Zone) string {
+	parts := make([]string, len(zones))
+	for i, z := range zones {
+		parts[i] = fmt.Sprintf("ID %s in account %s", safetext.Quote(z.ID), safetext.Quote(z.Account.Name))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// accountID is the zone's account ID, "" when the answer has none; false
+// when it has one that is not an ID.
+func accountID(z cloudflare.Zone) (string, bool) {
+	if z.Account.ID == "" {
+		return "", true
+	}
+	id, err := cloudflare.ParseID(z.Account.ID)
+	return id.String(), err == nil
+}
+
+// domainName is a zone name from an answer in lower case, if it is a
+// domain name (what the zone input accepts).
+func domainName(s string) (string, bool) {
+	name := strings.ToLower(s)
+	if targets.CheckHost(name) != nil || !strings.Contains(name, ".") {
+		return "", false
+	}
+	return name, true
+}
+
+// environment finds the environment the config names in zone z: by ID,
+// as given; by name, in the zone's list, where exactly one entry may
+// match and its ref must be an ID. false: the problem is recorded, and
+// there is no environment to purge.
+func (r *resolver) environment(ctx context.Context, cfg *config.Config, z Zone) (Environment, bool) {
+	if cfg.EnvironmentName == "" {
+		return Environment{ID: cfg.EnvironmentID}, true
+	}
+	name := safetext.Quote(cfg.EnvironmentName)
+	what := fmt.Sprintf("environment %s in %s", name, z.Label())
+	envs, err := retry(ctx, r, func(ctx context.Context) ([]cloudflare.Environment, error) { return r.api.Environments(ctx, z.ID) })
+	if err != nil {
+		r.failed("environment", what, err, VersioningReadPermission)
+		return Environment{}, false
+	}
+	var matches, names []cloudflare.Environment
+	for _, e := range envs {
+		if strings.EqualFold(e.Name, cfg.EnvironmentName) {
+			if !slices.Contains(matches, e) { // the same entry twice is one
+				matches = append(matches, e)
+			}
+			continue
+		}
+		names = append(names, e)
+	}
+	switch {
+	case len(matches) == 0:
+		listed := "none: zone versioning may be off for this zone"
+		if len(names) > 0 {
+			listed = quoteNames(names)
+		}
+		r.add("environment", NotFound, "%s has no environment named %s; it has %s", z.Label(), name, listed)
+		return Environment{}, false
+	case len(matches) > 1:
+		r.add("environment", Ambiguous, "%s has %d environments named %s, differing only in letter case or ref (%s); rename one in the dashboard, or give the one meant by its environment-id", z.Label(), len(matches), name, describeEnvironments(matches))
+		return Environment{}, false
+	}
+	id, err := cloudflare.ParseID(matches[0].Ref)
+	if err != nil {
+		// Empty, null, blank or missing included: purging the zone
+		// instead would purge production and every environment.
+		r.add("environment", Failed, "Cloudflare listed environment %s of %s with the ref %s, which is not an environment ID (%s); nothing was purged", name, z.Label(), safetext.Quote(matches[0].Ref), cloudflare.IDRule)
+		return Environment{}, false
+	}
+	return Environment{ID: id, Name: cfg.EnvironmentName}, true
+}
+
+func quoteNames(envs []cloudflare.Environment) string {
+	parts := make([]string, len(envs))
+	for i, e := range envs {
+		parts[i] = safetext.Quote(e.Name)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func describeEnvironments(envs []cloudflare.Environment) string {
+	parts := make([]string, len(envs))
+	for i, e := range envs {
+		parts[i] = fmt.Sprintf("%s ref %s", safetext.Quote(e.Name), safetext.Quote(e.Ref))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// retry runs a lookup, each attempt within attemptTimeout, again after a
+// 429, a 5xx, a network error or an attempt that timed out, as often as
+// max-retries allows, waiting as Retry-After says, unless that wait would
+// pass the run's deadline: then it fails at once, saying so.
+func retry[T any](ctx context.Context, r *resolver, call func(context.Context) (T, error)) (T, error) {
+	newBackOff := r.opts.NewBackOff
+	if newBackOff == nil {
+		newBackOff = purge.DefaultBackOff
+	}
+	return backoff.Retry(ctx, func() (T, error) {
+		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		defer cancel()
+		v, err := call(attemptCtx)
+		if err == nil {
+			return v, nil
+		}
+		if ctx.Err() != nil {
+			return v, backoff.Permanent(ctx.Err())
+		}
+		apiErr, isAPI := errors.AsType[*cloudflare.APIError](err)
+		switch {
+		case isAPI && !apiErr.Retryable(), errors.Is(err, cloudflare.ErrIncompleteScope):
+			return v, backoff.Permanent(err)
+		case isAPI && apiErr.HasRetryAfter:
+			if deadline, ok := ctx.Deadline(); ok && time.Now().Add(apiErr.RetryAfter).After(deadline) {
+				return v, backoff.Permanent(fmt.Errorf("%w; Cloudflare asked to wait %s (Retry-After), which would pass the timeout (%s left)",
+					err, apiErr.RetryAfter, time.Until(deadline).Round(time.Second)))
+			}
+			return v, waitThen{err, &backoff.RetryAfterError{Duration: apiErr.RetryAfter}}
+		case errors.Is(err, context.DeadlineExceeded):
+			return v, fmt.Errorf("no answer within %s", attemptTimeout)
+		}
+		return v, err
+	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(uint(r.opts.MaxRetries)+1), backoff.WithMaxElapsedTime(0))
+}
+
+// waitThen is a lookup error that asks backoff.Retry to wait as the
+// server said, and still reads as the server's error if it is the last.
+type waitThen struct {
+	err   error
+	after *backoff.RetryAfterError
+}
+
+func (w waitThen) Error() string   { return w.err.Error() }
+func (w waitThen) Unwrap() []error { return []error{w.err, w.after} }

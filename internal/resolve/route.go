@@ -1,0 +1,67 @@
+package resolve
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/config"
+	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
+	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
+)
+
+// route gives each zone its targets: tags and everything go to every
+// zone; files, hosts and prefixes, with several zones, to the zone whose
+// name is the target's host or its longest parent domain
+// (cdn.example.org → example.org). A target no zone owns is a problem of
+// the input it came from, listed by line.
+func route(cfg *config.Config, zones []Zone) ([][]cloudflare.Target, error) {
+	out := make([][]cloudflare.Target, len(zones))
+	if len(zones) == 1 || !cfg.PurgeType.ByHost() {
+		for i := range zones {
+			out[i] = cfg.Targets
+		}
+		return out, nil
+	}
+	unowned := map[string]bool{}
+	for _, t := range cfg.Targets {
+		if i := owner(targets.Host(cfg.PurgeType, t), zones); i >= 0 {
+			out[i] = append(out[i], t)
+		} else {
+			unowned[t.Value] = true
+		}
+	}
+	if len(unowned) == 0 {
+		return out, nil
+	}
+	var names []string
+	for _, z := range zones {
+		names = append(names, z.Name)
+	}
+	var problems []Problem
+	for _, src := range cfg.Sources {
+		bad := &targets.BadLinesError{}
+		for it := range targets.Items(cfg.PurgeType, src.Text) {
+			if it.Err == nil && unowned[it.Target.Value] {
+				bad.Add(it.Line, fmt.Errorf("%s is in none of the zones", safetext.Quote(it.Target.Value)))
+			}
+		}
+		if bad.Count > 0 {
+			problems = append(problems, Problem{Input: src.Input, Kind: Unowned,
+				Message: fmt.Sprintf("%v; the zones are %s: add the zone that owns them, or remove them", bad, strings.Join(names, ", "))})
+		}
+	}
+	return nil, &Error{Problems: problems}
+}
+
+// owner is the index of the zone whose name is host or its longest
+// parent domain, or -1.
+func owner(host string, zones []Zone) int {
+	best := -1
+	for i, z := range zones {
+		if (host == z.Name || strings.HasSuffix(host, "."+z.Name)) && (best < 0 || len(z.Name) > len(zones[best].Name)) {
+			best = i
+		}
+	}
+	return best
+}
