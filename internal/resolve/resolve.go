@@ -99,7 +99,9 @@ func (e Environment) Label() string {
 	if e.Name == "" {
 		return "environment " + e.ID.String()
 	}
-	return fmt.Sprintf("environment %s (%s)", safetext.Quote(e.Name), e.ID)
+	// The name is an input, checked by config (no control characters,
+	// at most 100 characters): printed as given, like the zone's name.
+	return fmt.Sprintf("environment %s (%s)", e.Name, e.ID)
 }
 
 // Plan is what the run will purge.

@@ -1,0 +1,241 @@
+package command_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/actiontest"
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
+)
+
+// The answers of Cloudflare's lookups are untrusted input: whatever they
+// say, the action purges no more than was asked, and an ID from an answer
+// passes the same rule as an input before it goes into a path.
+
+// hostileIDs are values an answer may give where an ID belongs, as JSON
+// (so that null and a missing field are among them). Every one reached a
+// request path before.
+var hostileIDs = map[string]string{
+	"empty": `""`, "null": `null`, "blank": `"   "`, "missing": ``,
+	"dot dot": `".."`, "dot": `"."`, "slash": `"a/b"`, "query": `"x?y=1"`, "fragment": `"a#b"`,
+	"escaped slash": `"a%2Fb"`, "underscore": `"_"`, "33 characters": `"` + strings.Repeat("a", 33) + `"`,
+	"Cyrillic": `"аbc"`, "workflow command": `"::error::pwned"`, "line break": `"a\nb"`,
+}
+
+// withID writes a JSON object's field, or leaves it out when raw is "".
+func withID(field, raw string) string {
+	if raw == "" {
+		return ""
+	}
+	return fmt.Sprintf("%q:%s,", field, raw)
+}
+
+// answer is a successful lookup answer with a raw JSON result.
+func answer(result, info string) cloudflaretest.Response {
+	body := `{"success":true,"errors":[],"messages":[],"result":` + result
+	if info != "" {
+		body += `,"result_info":` + info
+	}
+	return cloudflaretest.Response{Status: 200, Body: body + "}"}
+}
+
+// onPath answers lookups of the given path (without the query) with
+// resp, and the rest from the fake's zones.
+func onPath(path string, resp func(n int, r cloudflaretest.Request) cloudflaretest.Response) cloudflaretest.Option {
+	return cloudflaretest.WithLookupScript(func(n int, r cloudflaretest.Request) (cloudflaretest.Response, bool) {
+		u, err := url.Parse(r.Path)
+		if err != nil || u.Path != "/client/v4"+path {
+			return cloudflaretest.Response{}, false
+		}
+		return resp(n, r), true
+	})
+}
+
+// assertNothingPurged checks a step ended before any purge, reported as
+// what went wrong, titled title, and that no answer became a workflow
+// command.
+func assertNothingPurged(t *testing.T, r run, title, msg string) {
+	t.Helper()
+	if r.Code != 1 || len(r.requests) != 0 {
+		t.Fatalf("exit %d, requests %q; want 1 and nothing purged\n%s", r.Code, paths(r.requests), r.Stdout)
+	}
+	if !r.HasAnnotation("error", title, msg) {
+		t.Errorf("annotations = %+v\nwant one titled %q saying %q", r.Annotations("error"), title, msg)
+	}
+	if strings.Contains(r.Stdout, "\n::error::pwned") || strings.Contains(r.Summary, "Scope | zone") || strings.Contains(r.Stdout, "fix the input") {
+		t.Errorf("an answer became a command, or the failure reads as a purge or an invalid input:\n%s\n%s", r.Stdout, r.Summary)
+	}
+	assertSecretsOnlyMasked(t, r, token)
+}
+
+// The worst of them: an environments list whose matching entry has no
+// usable ref. The zone path would purge production and every
+// environment; the step must fail, titled environment, with nothing sent.
+func TestEnvironmentWithoutAUsableRefPurgesNothing(t *testing.T) {
+	t.Parallel()
+	for name, ref := range hostileIDs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			envs := onPath("/zones/"+zone+"/environments", func(int, cloudflaretest.Request) cloudflaretest.Response {
+				return answer(`{"environments":[{`+withID("ref", ref)+`"name":"staging","expression":""}]}`, "")
+			})
+			for _, typ := range []string{"everything", "tags"} {
+				targets := map[string]string{"everything": "", "tags": "a"}[typ]
+				r := runStep(t, actiontest.Step{Inputs: inputs("environment", "staging", "purge-type", typ, "targets", targets)}, knownZones, envs)
+				assertNothingPurged(t, r, "environment", "which is not an environment ID")
+			}
+		})
+	}
+}
+
+// A zone ID from GET /zones?name= that is not an ID never reaches a path.
+func TestZoneIDFromAnAnswerIsValidated(t *testing.T) {
+	t.Parallel()
+	for name, id := range hostileIDs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			zones := onPath("/zones", func(int, cloudflaretest.Request) cloudflaretest.Response {
+				return answer(`[{`+withID("id", id)+`"name":"example.com","account":{"id":"`+cloudflaretest.AccountID("Acme")+`","name":"Acme"}}]`,
+					`{"page":1,"per_page":50,"total_pages":1}`)
+			})
+			r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "everything")}, zones)
+			assertNothingPurged(t, r, "zone", "which is not an ID")
+		})
+	}
+}
+
+// An account ID (the key zones are paced by) passes the same rule.
+func TestAccountIDFromAnAnswerIsValidated(t *testing.T) {
+	t.Parallel()
+	zones := onPath("/zones", func(int, cloudflaretest.Request) cloudflaretest.Response {
+		return answer(`[{"id":"`+zone+`","name":"example.com","account":{"id":"../x","name":"Acme"}}]`, "")
+	})
+	r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a")}, zones)
+	assertNothingPurged(t, r, "zone", `the account ID "../x", which is not an ID`)
+}
+
+// A zone name from GET /zones/{id} decides where files go, and is written
+// into results and the summary: one that is not a domain name stops the
+// step, and is never echoed as it came.
+func TestZoneNameFromAnAnswerMustBeADomain(t *testing.T) {
+	t.Parallel()
+	for name, bad := range map[string]string{
+		"too long": strings.Repeat("a", 250) + ".com", "control character": "exa\u0007mple.org",
+		"workflow command": "x\n::error::pwned", "markdown": "example.org | x | y |", "no dot": "localhost",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			raw, _ := json.Marshal(bad)
+			named := onPath("/zones/"+orgID, func(int, cloudflaretest.Request) cloudflaretest.Response {
+				return answer(`{"id":"`+orgID+`","name":`+string(raw)+`,"account":{"id":"`+cloudflaretest.AccountID("Acme")+`","name":"Acme"}}`, "")
+			})
+			r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", zone+"\n"+orgID, "purge-type", "files", "targets", "https://example.com/a")}, knownZones, named)
+			assertNothingPurged(t, r, "zone-id", "which is not a domain name")
+			if r.Outputs["results"] != "" || strings.Contains(r.Summary, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") {
+				t.Errorf("the name reached results or the summary as it came: %q\n%s", r.Outputs["results"], r.Summary)
+			}
+		})
+	}
+}
+
+// Two environments whose names differ only by case are ambiguous; the
+// same entry listed twice is one.
+func TestEnvironmentNamesThatDifferOnlyByCaseAreAmbiguous(t *testing.T) {
+	t.Parallel()
+	twins := cloudflaretest.WithZones(cloudflaretest.Zone{ID: zone, Name: "example.com", Account: "Acme",
+		Environments: []cloudflaretest.Environment{{Ref: "aaa111", Name: "staging"}, {Ref: "bbb222", Name: "Staging"}}})
+	r := runStep(t, actiontest.Step{Inputs: inputs("environment", "STAGING", "purge-type", "everything")}, twins)
+	assertNothingPurged(t, r, "environment", `2 environments named "STAGING", differing only in letter case or ref ("staging" ref "aaa111", "Staging" ref "bbb222")`)
+
+	repeated := cloudflaretest.WithZones(cloudflaretest.Zone{ID: zone, Name: "example.com", Account: "Acme",
+		Environments: []cloudflaretest.Environment{{Ref: "aaa111", Name: "staging"}, {Ref: "aaa111", Name: "staging"}}})
+	r = runStep(t, actiontest.Step{Inputs: inputs("environment", "staging", "purge-type", "everything")}, repeated)
+	if want := "/client/v4/zones/" + zone + "/environments/aaa111/purge_cache"; r.Code != 0 || len(r.requests) != 1 || r.requests[0].Path != want {
+		t.Errorf("exit %d, requests %q; want one to %s\n%s", r.Code, paths(r.requests), want, r.Stdout)
+	}
+	if !strings.Contains(r.Stdout, `environment staging (aaa111) of zone `+zone) {
+		t.Errorf("the log does not name the environment by the name given:\n%s", r.Stdout)
+	}
+}
+
+// A zone listed twice (one ID) is one zone; pages that repeat, answer
+// another page or claim without end stop the lookup after a few pages.
+func TestZoneListingsAreMergedAndBounded(t *testing.T) {
+	t.Parallel()
+	entry := func(id string) string {
+		return `{"id":"` + id + `","name":"example.com","account":{"id":"` + cloudflaretest.AccountID("Acme") + `","name":"Acme"}}`
+	}
+	twice := onPath("/zones", func(int, cloudflaretest.Request) cloudflaretest.Response {
+		return answer("["+entry(zone)+","+entry(zone)+"]", `{"page":1,"total_pages":1}`)
+	})
+	r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a")}, twice)
+	if r.Code != 0 || len(r.requests) != 1 {
+		t.Errorf("a zone listed twice: exit %d, %d requests\n%s", r.Code, len(r.requests), r.Stdout)
+	}
+
+	for _, tt := range []struct {
+		name string
+		page func(n int) cloudflaretest.Response
+		msg  string
+	}{
+		{"the same page again", func(int) cloudflaretest.Response {
+			return answer("["+entry(zone)+"]", `{"page":1,"total_pages":100}`)
+		}, "the answer says page 1"},
+		{"pages that repeat entries", func(int) cloudflaretest.Response {
+			return answer("["+entry(zone)+"]", `{"total_pages":100}`)
+		}, "repeats earlier ones"},
+		{"pages without end", func(n int) cloudflaretest.Response {
+			return answer("["+entry(fmt.Sprintf("%032x", n+1))+"]", `{"total_pages":1000000000}`)
+		}, "at most 5 are read"},
+	} {
+		pages := onPath("/zones", func(n int, _ cloudflaretest.Request) cloudflaretest.Response { return tt.page(n) })
+		r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a")}, pages)
+		assertNothingPurged(t, r, "zone", tt.msg)
+		if len(r.lookups) > 5 {
+			t.Errorf("%s: %d lookups; want at most 5", tt.name, len(r.lookups))
+		}
+	}
+}
+
+// One hung lookup costs one attempt's bound, not the whole timeout: the
+// lookup is sent again and the purge goes on.
+func TestHungLookupIsRetriedWithinItsOwnBound(t *testing.T) {
+	t.Parallel()
+	hangFirst := cloudflaretest.WithLookupScript(func(n int, _ cloudflaretest.Request) (cloudflaretest.Response, bool) {
+		return cloudflaretest.Response{Hang: true}, n == 0
+	})
+	r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a")}, knownZones, hangFirst)
+	if r.Code != 0 || len(r.lookups) != 2 || len(r.requests) != 1 {
+		t.Fatalf("exit %d, %d lookups, %d requests; want the second lookup to find the zone\n%s", r.Code, len(r.lookups), len(r.requests), r.Stdout)
+	}
+	if gap := r.lookups[1].At.Sub(r.lookups[0].At); gap > 2*time.Minute {
+		t.Errorf("the lookup was sent again %v after it hung; want within an attempt's bound, far below the 10m timeout", gap)
+	}
+}
+
+// A Retry-After that would pass the deadline fails at once, saying so.
+func TestLookupRetryAfterPastTheDeadlineFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	busy := cloudflaretest.Fail(429, 971, "Please wait and consider throttling your request speed")
+	busy.Header = map[string]string{"Retry-After": "3600"}
+	r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a", "timeout", "5m")},
+		knownZones, cloudflaretest.WithLookupFailures(busy))
+	assertNothingPurged(t, r, "zone", "Cloudflare asked to wait 1h0m0s (Retry-After), which would pass the timeout")
+	if len(r.lookups) != 1 {
+		t.Errorf("%d lookups; want 1", len(r.lookups))
+	}
+}
+
+// The timeout passing during the lookups is said as what it is.
+func TestTimeoutDuringLookupsIsReportedAsStopped(t *testing.T) {
+	t.Parallel()
+	hang := cloudflaretest.WithLookupScript(func(int, cloudflaretest.Request) (cloudflaretest.Response, bool) {
+		return cloudflaretest.Response{Hang: true}, true
+	})
+	r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a", "timeout", "45s", "max-retries", "9")}, hang)
+	assertNothingPurged(t, r, "zone", `stopped while looking up "example.com": the timeout was reached`)
+}
