@@ -136,6 +136,36 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
+// SIGTERM during the lookups is said as what it is: the run was stopped
+// while looking up the zone, not an invalid input; nothing is purged.
+func TestBinaryStopsOnSIGTERMDuringLookups(t *testing.T) {
+	t.Parallel()
+	arrived := make(chan struct{}, 1)
+	fake := cloudflaretest.New(cloudflaretest.WithLookupScript(func(int, cloudflaretest.Request) (cloudflaretest.Response, bool) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		return cloudflaretest.Response{Hang: true}, true
+	}))
+	defer fake.Close()
+	b := binary
+	b.Started = func(cmd *exec.Cmd) {
+		go func() {
+			select {
+			case <-arrived:
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+			case <-time.After(20 * time.Second):
+			}
+		}()
+	}
+	r := actiontest.Run(t, b, actiontest.Step{Inputs: inputs(fake, "zone-id", "", "zone", "example.com", "purge-type", "everything")})
+	if r.Code != 1 || len(fake.Requests()) != 0 ||
+		!r.HasAnnotation("error", "zone", `stopped while looking up "example.com": the run was cancelled`) || strings.Contains(r.Stdout, "fix the input") {
+		t.Errorf("exit %d, %d requests\n%s", r.Code, len(fake.Requests()), r.Stdout)
+	}
+}
+
 // A FIFO as targets-file would block an open until a writer comes: it
 // is refused at once instead, before anything is sent.
 func TestBinaryRefusesAFIFOAtOnce(t *testing.T) {
