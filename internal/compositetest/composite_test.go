@@ -374,17 +374,21 @@ func TestBinaryActionRefusalsSayWhy(t *testing.T) {
 		name, uses string
 		files      map[string]string // beside VERSION and checksums.txt
 		version    string
-		noSHA256   bool
+		tools      string // "": this machine's PATH; "no SHA-256": no sha256sum, shasum, certutil; "no curl": neither
 		env        map[string]string
 		msg        string
 	}{
-		{"no SHA-256 tool", "acme/cf-purge/binary@v9.8.7", nil, "v9.8.7", true, nil,
+		{"no curl", "acme/cf-purge/binary@v9.8.7", nil, "v9.8.7", "no curl", nil,
+			"curl is not on PATH"},
+		{"no SHA-256 tool", "acme/cf-purge/binary@v9.8.7", nil, "v9.8.7", "no SHA-256", nil,
 			"none of sha256sum, shasum or certutil is on PATH"},
-		{"no download location", "./binary", nil, "v9.8.7", false, map[string]string{"GITHUB_ACTION_REPOSITORY": "acme/cf-purge"},
+		{"no download location", "./binary", nil, "v9.8.7", "", map[string]string{"GITHUB_ACTION_REPOSITORY": "acme/cf-purge"},
 			"no download location: github.action_repository is empty (a local uses: ./binary) and there is no binary/REPOSITORY"},
-		{"REPOSITORY not a repository", "./binary", map[string]string{"REPOSITORY": "acme/..\n"}, "v9.8.7", false, nil,
+		{"REPOSITORY not a repository", "./binary", map[string]string{"REPOSITORY": "acme/..\n"}, "v9.8.7", "", nil,
 			"'acme/..' (from binary/REPOSITORY) is not a GitHub repository"},
-		{"VERSION not a version", "acme/cf-purge/binary@v9.8.7", nil, "9.8.7/../x", false, nil,
+		{"anything unforeseen: no temporary folder", "acme/cf-purge/binary@v9.8.7", nil, "v9.8.7", "", map[string]string{"RUNNER_TEMP": "/nonexistent/runner_temp"},
+			`mktemp -d "$tmp/cloudflare-purge-action.XXXXXX")` + "` failed (exit 1); nothing was run"},
+		{"VERSION not a version", "acme/cf-purge/binary@v9.8.7", nil, "9.8.7/../x", "", nil,
 			"binary/VERSION says '9.8.7/../x', not a release version"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -394,8 +398,11 @@ func TestBinaryActionRefusalsSayWhy(t *testing.T) {
 			fake := cloudflaretest.New()
 			defer fake.Close()
 			path := curl.dir + string(os.PathListSeparator) + os.Getenv("PATH")
-			if tt.noSHA256 {
+			switch tt.tools {
+			case "no SHA-256":
 				path = curl.dir + string(os.PathListSeparator) + tools
+			case "no curl":
+				path = tools
 			}
 			env := map[string]string{"PATH": path}
 			maps.Copy(env, tt.env)
