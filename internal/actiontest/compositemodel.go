@@ -22,10 +22,11 @@ import (
 //     null string context reads as "" (StringContextData.cs lines 21-31).
 //  3. src/Runner.Worker/Handlers/CompositeActionHandler.cs lines 98-103
 //     make the `inputs` context of the with: values (defaults applied,
-//     ActionRunner.cs 205-218); lines 143-161 give each child step its own
-//     context: `steps` of this action only, a shallow copy of the
-//     composite's github context, and github.action_path set to the
-//     action's folder.
+//     ActionRunner.cs 206-218); lines 143-161 give each child step its own
+//     context, made from the composite's (CreateEmbeddedChild, which
+//     copies its contexts: ExecutionContext.cs lines 428-431): `steps` of
+//     this action only, a shallow copy of the composite's github context,
+//     and github.action_path set to the action's folder.
 //  4. CompositeActionHandler.cs lines 250-296 build the child's env
 //     context (the job's env, then the env given to the composite step)
 //     and evaluate the child's `env:` there, before the child runs: its
