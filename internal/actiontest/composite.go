@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,23 +21,28 @@ import (
 )
 
 // Composite runs a composite action (runs.using: composite) the way the
-// runner does, on this machine: each step's env and run script expanded,
-// run with `bash --noprofile --norc -eo pipefail` in the workspace, with a
-// GITHUB_OUTPUT of its own; the action's outputs evaluated from the steps'
-// and written to the job's GITHUB_OUTPUT. Inputs reach the steps only
-// through ${{ inputs.NAME }}, as on a runner (composite steps get no
-// INPUT_* variables). It knows the expressions this project's composite
-// action uses, and fails the test on any other, so the action cannot grow
-// past what is tested.
+// runner does, on this machine, as compositemodel.go writes down from the
+// runner's source: each step's env: evaluated in the composite's github
+// context (github.action_repository and github.action_ref of Uses), its
+// run: script in the step's own (those two empty), run with
+// `bash --noprofile --norc -eo pipefail` in the workspace, with a
+// GITHUB_OUTPUT of its own and GITHUB_ACTION_REPOSITORY and
+// GITHUB_ACTION_REF empty and GITHUB_ACTION_PATH set in its process
+// environment; the action's outputs evaluated from the steps' and written
+// to the job's GITHUB_OUTPUT. Inputs reach the steps only through
+// ${{ inputs.NAME }} (composite steps get no INPUT_* variables). Any
+// expression the model does not know fails the test, so the action
+// cannot grow past what is tested.
 type Composite struct {
-	Dir string // the folder of the composite action.yml
+	Dir string // the folder of the composite action.yml, where the runner put it
+	// Uses is how the workflow names the action: OWNER/REPO[/PATH]@REF for
+	// an action from a repository, ./PATH for one in the workflow's own.
+	Uses string
 	// OS and Arch are runner.os and runner.arch (default Linux and this
 	// machine's, X64 or ARM64).
 	OS, Arch string
-	// Repository is github.action_repository.
-	Repository string
-	// Steps, if set, receives each step's id and the environment it ran
-	// with, for tests that check what a step was given.
+	// Steps, if set, receives each step's id and the process environment
+	// it ran with, for tests that check what a step was given.
 	Steps func(id string, env []string)
 }
 
@@ -74,6 +80,10 @@ func (c Composite) Run(t testing.TB, f Folders, env map[string]string, args []st
 	if len(args) > 0 {
 		t.Fatal("a composite action takes no arguments")
 	}
+	ref, err := parseUses(c.Uses)
+	if err != nil {
+		t.Fatal(err)
+	}
 	osName, arch := c.OS, c.Arch
 	if osName == "" {
 		osName = "Linux"
@@ -81,38 +91,31 @@ func (c Composite) Run(t testing.TB, f Folders, env map[string]string, args []st
 	if arch == "" {
 		arch = map[string]string{"amd64": "X64", "arm64": "ARM64"}[runtime.GOARCH]
 	}
+	// env is what the runner gives a step: the workflow's env, the file
+	// commands and the github and runner values as variables. The inputs
+	// become the inputs context; the variables the model sets itself
+	// (runner context, action values) are set by processEnv below.
 	inputs := map[string]string{}
-	job := []string{"PATH=" + os.Getenv("PATH"), "GITHUB_ACTION_PATH=" + c.Dir, "GITHUB_ACTION_REPOSITORY=" + c.Repository,
-		"RUNNER_OS=" + osName, "RUNNER_ARCH=" + arch}
+	envContext := map[string]string{}
 	for k, v := range env {
 		if name, ok := strings.CutPrefix(k, "INPUT_"); ok {
 			inputs[strings.ToLower(name)] = v
 			continue
 		}
-		job = append(job, k+"="+v)
+		envContext[k] = v
 	}
+	runner := map[string]string{"os": osName, "arch": arch, "temp": env["RUNNER_TEMP"]}
+	delete(envContext, "RUNNER_TEMP")
+	inherited := map[string]string{"PATH": os.Getenv("PATH")}
+	composite := compositeGitHub(ref)
 	stepOutputs := map[string]map[string]string{}
-	eval := func(s string) string {
+	eval := func(what, s string, ctx contexts) string {
 		return expression.ReplaceAllStringFunc(s, func(m string) string {
-			expr := expression.FindStringSubmatch(m)[1]
-			switch parts := strings.Split(expr, "."); {
-			case len(parts) == 2 && parts[0] == "inputs":
-				v, ok := inputs[parts[1]]
-				if !ok {
-					t.Fatalf("${{ %s }}: no such input", expr)
-				}
-				return v
-			case expr == "runner.os":
-				return osName
-			case expr == "runner.arch":
-				return arch
-			case expr == "github.action_path":
-				return c.Dir
-			case len(parts) == 4 && parts[0] == "steps" && parts[2] == "outputs":
-				return stepOutputs[parts[1]][parts[3]]
+			v, err := ctx.lookup(expression.FindStringSubmatch(m)[1])
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
 			}
-			t.Fatalf("the composite harness does not know the expression ${{ %s }}", expr)
-			return ""
+			return v
 		})
 	}
 
@@ -122,35 +125,48 @@ func (c Composite) Run(t testing.TB, f Folders, env map[string]string, args []st
 		if step.Shell != "bash" {
 			t.Fatalf("step %d: shell %q; the action's steps run in bash on every OS", i+1, step.Shell)
 		}
+		what := fmt.Sprintf("step %d (%s)", i+1, step.ID)
 		output := filepath.Join(f.FileCommands, fmt.Sprintf("step_%d_output", i+1))
 		write(t, output, "")
-		stepEnv := append([]string{}, job...)
-		stepEnv = append(stepEnv, "GITHUB_OUTPUT="+output)
+		envGitHub := childEnvGitHub(composite, c.Dir)
+		stepEnv := map[string]string{}
+		for k, v := range envContext {
+			stepEnv[k] = v
+		}
 		for k, v := range step.Env {
-			stepEnv = append(stepEnv, k+"="+eval(v))
+			stepEnv[k] = eval(what+" env "+k, v, contexts{github: envGitHub, runner: runner, inputs: inputs, steps: stepOutputs})
 		}
+		runGitHub := childRunGitHub(envGitHub)
+		script := eval(what+" run", step.Run, contexts{github: runGitHub, runner: runner, inputs: inputs, steps: stepOutputs})
+		runGitHub["output"] = output
+		proc := processEnv(inherited, stepEnv, runGitHub, runner)
+		var procEnv []string
+		for k, v := range proc {
+			procEnv = append(procEnv, k+"="+v)
+		}
+		slices.Sort(procEnv)
 		if c.Steps != nil {
-			c.Steps(step.ID, stepEnv)
+			c.Steps(step.ID, procEnv)
 		}
-		script := filepath.Join(f.RunnerTemp, fmt.Sprintf("step_%d.sh", i+1))
-		write(t, script, eval(step.Run))
+		path := filepath.Join(f.RunnerTemp, fmt.Sprintf("step_%d.sh", i+1))
+		write(t, path, script)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-eo", "pipefail", script)
-		cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = stepEnv, f.Workspace, &stdout, &stderr
+		cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-eo", "pipefail", path)
+		cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = procEnv, f.Workspace, &stdout, &stderr
 		err := cmd.Run()
 		cancel()
 		if exit, ok := errors.AsType[*exec.ExitError](err); ok {
 			ran.Code = exit.ExitCode()
 			break
 		} else if err != nil {
-			t.Fatalf("step %d: %v", i+1, err)
+			t.Fatalf("%s: %v", what, err)
 		}
 		text, err := os.ReadFile(output)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if stepOutputs[step.ID], err = ParseOutputs(string(text)); err != nil {
-			t.Fatalf("step %s: GITHUB_OUTPUT: %v", step.ID, err)
+			t.Fatalf("%s: GITHUB_OUTPUT: %v", what, err)
 		}
 	}
 	ran.Stdout, ran.Stderr = stdout.String(), stderr.String()
@@ -164,7 +180,8 @@ func (c Composite) Run(t testing.TB, f Folders, env map[string]string, args []st
 			b := make([]byte, 8)
 			_, _ = rand.Read(b)
 			delim := "ghadelimiter_" + hex.EncodeToString(b)
-			fmt.Fprintf(out, "%s<<%s\n%s\n%s\n", name, delim, eval(o.Value), delim)
+			v := eval("output "+name, o.Value, contexts{github: composite, runner: runner, inputs: inputs, steps: stepOutputs})
+			fmt.Fprintf(out, "%s<<%s\n%s\n%s\n", name, delim, v, delim)
 		}
 	}
 	return ran

@@ -3,10 +3,14 @@ package compositetest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -31,7 +35,7 @@ const (
 // builds it; asset is its release asset name.
 var (
 	binary []byte
-	asset  = fmt.Sprintf("cloudflare-purge-action_%s_linux_%s", version, runtime.GOARCH)
+	asset  = assetOf(version)
 )
 
 func TestMain(m *testing.M) {
@@ -53,9 +57,44 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// actionFolder lays out binary/ as a release commit of version has it:
+// action.yml and fetch.sh from this checkout, VERSION, checksums.txt
+// naming this machine's binary (and a Windows one), and the extra files
+// (REPOSITORY).
+func actionFolder(t *testing.T, version string, extra map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"action.yml", "fetch.sh"} {
+		data, err := os.ReadFile(filepath.Join(actiontest.RepoRoot(), "binary", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := sha256.Sum256(binary)
+	files := map[string]string{
+		"checksums.txt": fmt.Sprintf("%s  %s\n%s  cloudflare-purge-action_%s_windows_amd64.exe\n", hex.EncodeToString(sum[:]), assetOf(version), strings.Repeat("0", 64), version),
+		"VERSION":       version + "\n",
+	}
+	maps.Copy(files, extra)
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// assetOf is the release asset of version for this machine.
+func assetOf(version string) string {
+	return fmt.Sprintf("cloudflare-purge-action_%s_linux_%s", version, runtime.GOARCH)
+}
+
 // release is a loopback release server serving the asset (or other
-// bytes) at /VERSION/ASSET, and an action folder whose checksums.txt and
-// VERSION name it, as a release commit has them.
+// bytes) at /VERSION/ASSET, reached through CFPURGE_DOWNLOAD_URL, and an
+// action folder whose checksums.txt and VERSION name it.
 type release struct {
 	url, dir string
 	hits     atomic.Int32
@@ -63,7 +102,7 @@ type release struct {
 
 func newRelease(t *testing.T, served []byte) *release {
 	t.Helper()
-	r := &release{dir: t.TempDir()}
+	r := &release{dir: actionFolder(t, version, map[string]string{"REPOSITORY": "cfpurge/cloudflare-purge-action\n"})}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.hits.Add(1)
 		if req.URL.Path != "/"+version+"/"+asset || served == nil {
@@ -74,27 +113,11 @@ func newRelease(t *testing.T, served []byte) *release {
 	}))
 	t.Cleanup(srv.Close)
 	r.url = srv.URL
-	for _, name := range []string{"action.yml", "fetch.sh"} {
-		data, err := os.ReadFile(filepath.Join(actiontest.RepoRoot(), "binary", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(r.dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sum := sha256.Sum256(binary)
-	checksums := fmt.Sprintf("%s  %s\n%s  cloudflare-purge-action_%s_windows_amd64.exe\n", hex.EncodeToString(sum[:]), asset, strings.Repeat("0", 64), version)
-	for name, text := range map[string]string{"checksums.txt": checksums, "VERSION": version + "\n"} {
-		if err := os.WriteFile(filepath.Join(r.dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return r
 }
 
 func (r *release) runner(arch string, steps func(id string, env []string)) actiontest.Composite {
-	return actiontest.Composite{Dir: r.dir, Arch: arch, Repository: "cfpurge/cloudflare-purge-action", Steps: steps}
+	return actiontest.Composite{Dir: r.dir, Uses: "cfpurge/cloudflare-purge-action/binary@" + version, Arch: arch, Steps: steps}
 }
 
 func step(fake *cloudflaretest.Server, r *release, kv ...string) actiontest.Step {
@@ -176,7 +199,7 @@ func TestBinaryActionRunsNothingUnverified(t *testing.T) {
 		downloads int32
 	}{
 		{"tampered asset", tampered, "", "", "does not match checksums.txt", 1},
-		{"missing asset", nil, "", "", "could not download " + asset, 1},
+		{"missing asset", nil, "", "", "could not download ", 1},
 		{"unknown architecture", binary, "", "X86", "runner architecture 'X86' is not supported", 0},
 		{"unknown OS", binary, "FreeBSD", "", "runner OS 'FreeBSD' is not supported", 0},
 		{"no binary for this OS in checksums.txt", binary, "macOS", "", "checksums.txt has no SHA-256 for cloudflare-purge-action_" + version + "_darwin_", 0},
@@ -200,6 +223,198 @@ func TestBinaryActionRunsNothingUnverified(t *testing.T) {
 			}
 			if strings.Contains(res.Stdout+res.Stderr, token) {
 				t.Error("the token was printed")
+			}
+		})
+	}
+}
+
+// curlStub is a curl on a PATH of its own: it records the URL of each
+// call and writes the built binary to its --output, whatever the URL, so
+// nothing reaches the network and the test reads where the download went.
+type curlStub struct{ dir, log string }
+
+func newCurlStub(t *testing.T) curlStub {
+	t.Helper()
+	dir := t.TempDir()
+	bin, log := filepath.Join(dir, "served"), filepath.Join(dir, "urls.log")
+	if err := os.WriteFile(bin, binary, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := exec.LookPath("cat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf(`#!%s
+out= url=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--output) out=$2; shift 2 ;;
+	--proto | --proto-redir | --retry) shift 2 ;;
+	-*) shift ;;
+	*) url=$1; shift ;;
+	esac
+done
+printf '%%s\n' "$url" >>'%s'
+'%s' '%s' >"$out"
+`, bash, log, cat, bin)
+	if err := os.WriteFile(filepath.Join(dir, "curl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return curlStub{dir: dir, log: log}
+}
+
+// urls are the URLs curl was called with, in order.
+func (c curlStub) urls(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(c.log)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(data))
+}
+
+// envOf reads one variable of a step's environment.
+func envOf(env []string, name string) (string, bool) {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// As the runner runs it, binary/action.yml downloads from the releases of
+// the repository named in uses: (github.action_repository, which only the
+// download step's env: sees), or for a local uses: ./binary from the
+// repository the release commit records; the version is always the one
+// binary/VERSION names. No step has a GITHUB_ACTION_REPOSITORY, and none
+// is given CFPURGE_DOWNLOAD_URL.
+func TestBinaryActionDownloadsFromTheReleaseOfTheRepositoryInUses(t *testing.T) {
+	t.Parallel()
+	const v = "v9.8.7"
+	for _, tt := range []struct {
+		name, uses string
+		env        map[string]string // the workflow's env:
+		wantRepo   string            // the fetch step's ACTION_REPOSITORY
+		want       string
+	}{
+		{"remote, release tag", "acme/cf-purge/binary@v9.8.7", nil, "acme/cf-purge", "https://github.com/acme/cf-purge/releases/download/v9.8.7/" + assetOf(v)},
+		{"remote, major tag", "acme/cf-purge/binary@v9", nil, "acme/cf-purge", "https://github.com/acme/cf-purge/releases/download/v9.8.7/" + assetOf(v)},
+		{"a fork's release", "someone/fork/binary@v9.8.7", nil, "someone/fork", "https://github.com/someone/fork/releases/download/v9.8.7/" + assetOf(v)},
+		{"local, the workflow's env names another repository", "./binary", map[string]string{"GITHUB_ACTION_REPOSITORY": "evil/repo"}, "", "https://github.com/acme/cf-purge/releases/download/v9.8.7/" + assetOf(v)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := actionFolder(t, v, map[string]string{"REPOSITORY": "acme/cf-purge\n"})
+			curl := newCurlStub(t)
+			fake := cloudflaretest.New()
+			defer fake.Close()
+			envs := map[string][]string{}
+			runner := actiontest.Composite{Dir: dir, Uses: tt.uses, Steps: func(id string, env []string) { envs[id] = env }}
+			env := map[string]string{"PATH": curl.dir + string(os.PathListSeparator) + os.Getenv("PATH")}
+			maps.Copy(env, tt.env)
+			res := actiontest.Run(t, runner, actiontest.Step{
+				Inputs: map[string]string{"zone-id": zone, "api-token": token, "api-url": fake.BaseURL(), "purge-type": "tags", "targets": "a"},
+				Env:    env,
+			})
+			if res.Code != 0 {
+				t.Fatalf("exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+			}
+			if got := curl.urls(t); !slices.Equal(got, []string{tt.want}) {
+				t.Errorf("downloads %q, want %q", got, tt.want)
+			}
+			if len(fake.Requests()) != 1 || res.Outputs["count"] != "1" {
+				t.Errorf("%d requests, count %q: the verified binary did not run the purge", len(fake.Requests()), res.Outputs["count"])
+			}
+			if len(envs) != 2 {
+				t.Fatalf("steps %v, want fetch and run", slices.Collect(maps.Keys(envs)))
+			}
+			for id, env := range envs {
+				for _, name := range []string{"GITHUB_ACTION_REPOSITORY", "GITHUB_ACTION_REF"} {
+					if v, ok := envOf(env, name); !ok || v != "" {
+						t.Errorf("step %s: %s=%q (set %v), want present and empty as the runner sets it", id, name, v, ok)
+					}
+				}
+				if v, _ := envOf(env, "GITHUB_ACTION_PATH"); v != dir {
+					t.Errorf("step %s: GITHUB_ACTION_PATH=%q, want %q", id, v, dir)
+				}
+				if _, ok := envOf(env, "CFPURGE_DOWNLOAD_URL"); ok {
+					t.Errorf("step %s has CFPURGE_DOWNLOAD_URL", id)
+				}
+			}
+			if got, _ := envOf(envs["fetch"], "ACTION_REPOSITORY"); got != tt.wantRepo {
+				t.Errorf("the download step's ACTION_REPOSITORY is %q, want %q", got, tt.wantRepo)
+			}
+		})
+	}
+}
+
+// Every refusal of the download step ends with an error annotation saying
+// why, downloads nothing and runs nothing.
+func TestBinaryActionRefusalsSayWhy(t *testing.T) {
+	t.Parallel()
+	// Only the tools binary/action.yml needs besides curl and a SHA-256 tool.
+	tools := t.TempDir()
+	for _, name := range []string{"bash", "tr", "awk", "mktemp", "chmod", "rm", "sed"} {
+		path, err := exec.LookPath(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(path, filepath.Join(tools, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		name, uses string
+		files      map[string]string // beside VERSION and checksums.txt
+		version    string
+		tools      string // "": this machine's PATH; "no SHA-256": no sha256sum, shasum, certutil; "no curl": neither
+		env        map[string]string
+		msg        string
+	}{
+		{"no curl", "acme/cf-purge/binary@v9.8.7", nil, "v9.8.7", "no curl", nil,
+			"curl is not on PATH"},
+		{"no SHA-256 tool", "acme/cf-purge/binary@v9.8.7", nil, "v9.8.7", "no SHA-256", nil,
+			"none of sha256sum, shasum or certutil is on PATH"},
+		{"no download location", "./binary", nil, "v9.8.7", "", map[string]string{"GITHUB_ACTION_REPOSITORY": "acme/cf-purge"},
+			"no download location: github.action_repository is empty (a local uses: ./binary) and there is no binary/REPOSITORY"},
+		{"REPOSITORY not a repository", "./binary", map[string]string{"REPOSITORY": "acme/..\n"}, "v9.8.7", "", nil,
+			"'acme/..' (from binary/REPOSITORY) is not a GitHub repository"},
+		{"anything unforeseen: no temporary folder", "acme/cf-purge/binary@v9.8.7", nil, "v9.8.7", "", map[string]string{"RUNNER_TEMP": "/nonexistent/runner_temp"},
+			`mktemp -d "$tmp/cloudflare-purge-action.XXXXXX")` + "` failed (exit 1); nothing was run"},
+		{"VERSION not a version", "acme/cf-purge/binary@v9.8.7", nil, "9.8.7/../x", "", nil,
+			"binary/VERSION says '9.8.7/../x', not a release version"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := actionFolder(t, tt.version, tt.files)
+			curl := newCurlStub(t)
+			fake := cloudflaretest.New()
+			defer fake.Close()
+			path := curl.dir + string(os.PathListSeparator) + os.Getenv("PATH")
+			switch tt.tools {
+			case "no SHA-256":
+				path = curl.dir + string(os.PathListSeparator) + tools
+			case "no curl":
+				path = tools
+			}
+			env := map[string]string{"PATH": path}
+			maps.Copy(env, tt.env)
+			res := actiontest.Run(t, actiontest.Composite{Dir: dir, Uses: tt.uses}, actiontest.Step{
+				Inputs: map[string]string{"zone-id": zone, "api-token": token, "api-url": fake.BaseURL(), "purge-type": "everything"},
+				Env:    env,
+			})
+			if res.Code == 0 || len(fake.Requests()) != 0 || len(curl.urls(t)) != 0 {
+				t.Fatalf("exit %d, %d requests, downloads %q: want a failure, nothing downloaded or sent\n%s%s", res.Code, len(fake.Requests()), curl.urls(t), res.Stdout, res.Stderr)
+			}
+			if !res.HasAnnotation("error", "Cloudflare purge action (binary)", tt.msg) {
+				t.Errorf("annotations %+v, want one saying %q\n%s", res.Annotations("error"), tt.msg, res.Stderr)
 			}
 		})
 	}
