@@ -45,4 +45,6 @@ actionlint -no-color
 echo "== shellcheck $(shellcheck --version | sed -n 's/^version: //p')"
 shellcheck --external-sources .ci/run .ci/*.sh .ci/versions binary/fetch.sh
 echo "== golangci-lint $GOLANGCI_LINT_VERSION"
-golangci-lint run ./...
+# --allow-parallel-runners: another run on the machine (a second checkout)
+# waits for the lock instead of failing the gate.
+golangci-lint run --allow-parallel-runners ./...
