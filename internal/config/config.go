@@ -73,6 +73,9 @@ type Config struct {
 	APIURL      string
 	Concurrency int
 	Plan        cloudflare.Plan
+	// The checks around the purge (checks.go): wait for the new build
+	// before it, verify and warm after it.
+	Checks
 }
 
 // Source is one text of targets: the targets input or the targets-file.
@@ -145,6 +148,7 @@ func Validate(in Inputs, env Env) (*Config, error) {
 	cfg.BatchSize = v.batchSize(in.BatchSize, cfg.PurgeType, cfg.Plan)
 	cfg.Targets, cfg.Sources = v.targets(in, env, cfg.PurgeType)
 	v.scope(cfg)
+	cfg.Checks = v.checks(in, cfg.PurgeType)
 	if len(v.problems) > 0 {
 		return nil, &InvalidError{Problems: v.problems}
 	}
