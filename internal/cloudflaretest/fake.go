@@ -99,6 +99,7 @@ type Server struct {
 	denied  map[string]bool // lookups refused: "zones", "environments"
 	// lookupFailures answer the first lookups instead of the zones.
 	lookupFailures []Response
+	edge           *edge // the user's site, when WithEdge gave pages (edge.go)
 
 	mu       sync.Mutex
 	requests []Request // purges and invalidations (POST)
@@ -240,6 +241,10 @@ func (f *Server) Requests() []Request {
 }
 
 func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if f.edge != nil && !strings.HasPrefix(r.URL.Path, "/client/v4/") {
+		f.edge.serve(w, r, f.hung)
+		return
+	}
 	var body []byte
 	if r.Body != nil { // a client's GET, served in memory, has none
 		body, _ = io.ReadAll(io.LimitReader(r.Body, 64<<20))
@@ -308,6 +313,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	f.requests[n].Status = resp.Status
 	f.requests[n].Confirmed = confirms(resp)
 	f.mu.Unlock()
+	if f.edge != nil && confirms(resp) {
+		f.edge.purged(req.Path, req.Body, time.Now())
+	}
 	w.WriteHeader(resp.Status)
 	io.WriteString(w, resp.Body)
 }
