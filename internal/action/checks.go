@@ -27,8 +27,8 @@ type Wait struct {
 
 // Verify is how the purged URLs were judged.
 type Verify struct {
-	// Rows are the URLs in the order to show them (stale first); the
-	// summary shows the first maxRows.
+	// Rows are the URLs to show (stale first), at most maxRows; the
+	// summary counts the rest.
 	Rows                    []CheckRow
 	Fresh, Stale, Unchecked int
 }
@@ -80,7 +80,7 @@ func (r *Reporter) checksMarkdown(c Checks) string {
 			for _, row := range v.Rows[:min(len(v.Rows), maxRows)] {
 				fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", r.Markdown(row.URL), r.Markdown(row.Status), r.Markdown(row.Age), r.Markdown(row.Judgement))
 			}
-			if more := len(v.Rows) - maxRows; more > 0 {
+			if more := v.Fresh + v.Stale + v.Unchecked - min(len(v.Rows), maxRows); more > 0 {
 				fmt.Fprintf(&md, "\nand %d more URL(s).\n", more)
 			}
 		}

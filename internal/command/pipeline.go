@@ -24,6 +24,9 @@ import (
 // wait-for before it, verify and warm after it. The pipeline is
 // wait → purge → verify → warm, every step optional, all inside timeout.
 
+// maxRows is how many URLs the verify table of the summary shows.
+const maxRows = 50
+
 // siteRequestTime is what the time-budget check counts for one request to
 // the site: a page is a fraction of it, and it leaves room for a stale
 // URL's retries.
@@ -313,6 +316,14 @@ func (pl *pipeline) verify(ctx context.Context, list []site.Target, res *action.
 	pl.rep.Group(fmt.Sprintf("verify: requesting %d URL(s), %d at a time, to see that the edge no longer serves a copy cached before the %s", len(list), pl.site.Concurrency(), pl.plan.words.noun))
 	checks := pl.site.Verify(ctx, list)
 	v := &action.Verify{}
+	// The summary shows stale URLs first, then those not checked, then
+	// fresh ones, at most maxRows in all: each kind keeps as many.
+	var rows [3][]action.CheckRow
+	keep := func(kind int, row action.CheckRow) {
+		if len(rows[kind]) < maxRows {
+			rows[kind] = append(rows[kind], row)
+		}
+	}
 	var stale, unchecked []string
 	for _, c := range checks {
 		row := action.CheckRow{URL: label(c.Target), Status: "—", Age: "—", Judgement: c.Verdict.String()}
@@ -325,31 +336,24 @@ func (pl *pipeline) verify(ctx context.Context, list []site.Target, res *action.
 			v.Fresh++
 			pl.count(res, c.Target.Zone, func(z *action.Zone) { z.Verified++ })
 			pl.rep.Debugf("fresh: %s: %s, Age %s", row.URL, row.Status, row.Age)
+			keep(2, row)
 		case site.Stale:
 			v.Stale++
 			pl.count(res, c.Target.Zone, func(z *action.Zone) { z.Stale++ })
 			line := fmt.Sprintf("%s: %s, Age %s, %d request(s); %s %s ago", row.URL, row.Status, row.Age, c.Attempts, pl.plan.words.ed, c.Response.At.Sub(c.Target.Purged).Round(time.Second))
 			stale = append(stale, line)
 			pl.rep.Infof("STALE %s", line)
+			keep(0, row)
 		default:
 			v.Unchecked++
 			row.Judgement = "not checked: " + c.Why
 			unchecked = append(unchecked, row.URL+": "+c.Why)
 			pl.rep.Infof("not checked: %s: %s", row.URL, c.Why)
+			keep(1, row)
 		}
-		v.Rows = append(v.Rows, row)
 	}
-	// Stale first, then the URLs not checked: what needs a look.
-	order := map[string]int{"stale": 0, "fresh": 2}
-	slices.SortStableFunc(v.Rows, func(a, b action.CheckRow) int {
-		rank := func(r action.CheckRow) int {
-			if n, ok := order[r.Judgement]; ok {
-				return n
-			}
-			return 1
-		}
-		return cmp.Compare(rank(a), rank(b))
-	})
+	v.Rows = slices.Concat(rows[0], rows[1], rows[2])
+	v.Rows = v.Rows[:min(len(v.Rows), maxRows)]
 	pl.rep.Infof("verify: %d fresh, %d stale, %d not checked.", v.Fresh, v.Stale, v.Unchecked)
 	pl.rep.EndGroup()
 	pl.steps.Verify = v
