@@ -397,7 +397,11 @@ func (pl *pipeline) warm(ctx context.Context, list []site.Target, res *action.Re
 	pl.rep.EndGroup()
 	pl.steps.Warm = w
 	if len(failed) > 0 {
-		pl.rep.Warning("warm: not warmed", fmt.Sprintf("%d of %d URL(s) did not answer 2xx or 3xx:\n%s", len(failed), len(out), strings.Join(capLines(failed, maxFailureLines), "\n")))
+		msg := fmt.Sprintf("%d of %d URL(s) did not answer 2xx or 3xx:\n%s", len(failed), len(out), strings.Join(capLines(failed, maxFailureLines), "\n"))
+		if ctx.Err() != nil {
+			msg += "\nThe timeout was reached while warm was running."
+		}
+		pl.rep.Warning("warm: not warmed", msg)
 	}
 }
 
