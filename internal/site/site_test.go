@@ -278,10 +278,10 @@ func TestWaitPollsUntilTheNewBuildIsServed(t *testing.T) {
 		start := time.Now()
 		e := &edge{handle: func(_ int, _ *http.Request, w http.ResponseWriter) {
 			if time.Since(start) < 20*time.Second {
-				w.Write([]byte("version abc111"))
+				_, _ = w.Write([]byte("version abc111"))
 				return
 			}
-			w.Write([]byte("version def222"))
+			_, _ = w.Write([]byte("version def222"))
 		}}
 		var polls []site.Poll
 		res, err := client(e, 1).Wait(t.Context(), "https://www.example.com/version.txt", "def222", func(p site.Poll) { polls = append(polls, p) })
@@ -318,7 +318,7 @@ func TestWaitReadsAtMostOneMebibyte(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := &edge{handle: func(_ int, _ *http.Request, w http.ResponseWriter) {
-			w.Write([]byte(strings.Repeat("x", site.MaxWaitBody) + "def222"))
+			_, _ = w.Write([]byte(strings.Repeat("x", site.MaxWaitBody) + "def222"))
 		}}
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
