@@ -75,6 +75,10 @@ func (f *Server) EdgeRequests() []Request {
 	return append([]Request(nil), f.edge.requests...)
 }
 
+// edgeHost is the host of every page: the fake's, in memory or on
+// loopback. A hosts or prefixes purge of another host leaves the edge be.
+const edgeHost = "127.0.0.1"
+
 type edge struct {
 	created time.Time
 
@@ -232,11 +236,12 @@ func (e *edge) purged(path string, body []byte, at time.Time) {
 	for _, tag := range b.Tags {
 		all(func(p *edgePage) bool { return slices.Contains(p.Tags, tag) })
 	}
-	if len(b.Hosts) > 0 || b.PurgeEverything {
-		all(func(*edgePage) bool { return true }) // the edge has one host
+	// The edge has one host, the fake's own: 127.0.0.1.
+	if b.PurgeEverything || slices.ContainsFunc(b.Hosts, func(h string) bool { return h == edgeHost }) {
+		all(func(*edgePage) bool { return true })
 	}
 	for _, prefix := range b.Prefixes {
-		_, path, _ := strings.Cut(prefix, "/")
-		all(func(p *edgePage) bool { return strings.HasPrefix(p.Path, "/"+path) })
+		host, path, _ := strings.Cut(prefix, "/")
+		all(func(p *edgePage) bool { return host == edgeHost && strings.HasPrefix(p.Path, "/"+path) })
 	}
 }

@@ -61,3 +61,29 @@ func TestEdgeAnswersByWhatTheAPIPurged(t *testing.T) {
 		}
 	})
 }
+
+func TestEdgeHostsAndPrefixesPurgeOnlyTheirOwn(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fake := cloudflaretest.NewInMemory(cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/blog/a"}, cloudflaretest.Page{Path: "/shop/b"}))
+		defer fake.Close()
+		c := fake.Client()
+		for _, body := range []string{`{"hosts":["www.example.com"]}`, `{"prefixes":["www.example.com/blog"]}`, `{"prefixes":["127.0.0.1/blog"]}`} {
+			resp, err := c.Post(fake.BaseURL()+"/zones/z/purge_cache", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		for path, want := range map[string]string{"/blog/a": "MISS", "/shop/b": "HIT"} {
+			resp, err := c.Get(fake.EdgeURL() + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("CF-Cache-Status"); got != want {
+				t.Errorf("%s: %s, want %s", path, got, want)
+			}
+		}
+	})
+}
