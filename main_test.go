@@ -63,13 +63,38 @@ func TestBinaryPurgesAndWritesOutputs(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	want := map[string]string{"purge-id": cloudflaretest.ID(0), "purge-ids": `["` + cloudflaretest.ID(0) + `"]`, "count": "2",
-		"results": `[{"zone-id":"` + zone + `","zone":"","environment-id":"","purge-ids":["` + cloudflaretest.ID(0) + `"],"count":2,"failed":0}]`}
+		"results":  `[{"zone-id":"` + zone + `","zone":"","environment-id":"","purge-ids":["` + cloudflaretest.ID(0) + `"],"count":2,"failed":0,"verified":0,"stale":0,"warmed":0}]`,
+		"verified": "0", "stale": "0", "warmed": "0"}
 	if fmt.Sprint(r.Outputs) != fmt.Sprint(want) {
 		t.Errorf("outputs = %v, want %v", r.Outputs, want)
 	}
 	reqs := fake.Requests()
 	if len(reqs) != 1 || reqs[0].Header.Get("User-Agent") != "cloudflare-purge-action/"+actiontest.Version {
 		t.Errorf("requests = %+v", reqs)
+	}
+	actiontest.AssertSecretsOnlyMasked(t, r, false, token)
+}
+
+// The checks after the purge, as the runner starts the binary: the fake
+// API's edge on loopback is the site; it never sees the token. (Stale
+// URLs, retried for seconds, are tested in virtual time: command.)
+func TestBinaryVerifiesAndWarms(t *testing.T) {
+	t.Parallel()
+	fake := cloudflaretest.New(cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"}, cloudflaretest.Page{Path: "/old", Uncached: true}))
+	defer fake.Close()
+	site := fake.EdgeURL()
+	r := actiontest.Run(t, binary, actiontest.Step{Inputs: inputs(fake, "purge-type", "files", "targets", site+"/\n"+site+"/old",
+		"verify", "warn", "warm", "true")})
+	if r.Code != 0 || r.Outputs["verified"] != "1" || r.Outputs["stale"] != "0" || r.Outputs["warmed"] != "2" {
+		t.Fatalf("exit %d, outputs %v\n%s%s", r.Code, r.Outputs, r.Stdout, r.Stderr)
+	}
+	if !r.HasAnnotation("warning", "verify: not checked", site+"/old: no CF-Cache-Status") {
+		t.Errorf("warnings: %+v", r.Annotations("warning"))
+	}
+	for _, req := range fake.EdgeRequests() {
+		if req.Header.Get("Authorization") != "" || strings.Contains(fmt.Sprint(req.Header), token) {
+			t.Errorf("the site got %v", req.Header)
+		}
 	}
 	actiontest.AssertSecretsOnlyMasked(t, r, false, token)
 }

@@ -71,6 +71,10 @@ type DryRun struct {
 	// Requests yields them one at a time: a dry run of a million URLs
 	// prints each body as it is made rather than holding them all.
 	Requests iter.Seq[DryRequest]
+	// Gets are the requests to the site the checks would send (GetCount
+	// of them), printed the same way.
+	GetCount int
+	Gets     iter.Seq[DryGet]
 }
 
 // DryRequest is one request a dry run prints.
@@ -90,7 +94,8 @@ func (r *Reporter) DryRun(d DryRun) bool {
 		r.Infof("%s", req.Body)
 	}
 	r.EndGroup()
-	ok := r.setOutputs(nil, 0, d.Zones)
+	r.dryGets(d.GetCount, d.Gets)
+	ok := r.setOutputs(nil, 0, d.Zones) && r.setCheckOutputs(Checks{})
 	r.AddSummary(fmt.Sprintf("### Cloudflare cache "+d.Noun+": dry run\n\n"+
 		"Nothing was sent. %d request(s) planned for %s, purge type `%s`, %d target(s).\n",
 		d.Count, r.Markdown(d.Scope), r.Markdown(d.PurgeType), d.Targets))
@@ -116,6 +121,14 @@ type Result struct {
 	FailureTitle string
 	Failures     []string
 	Hint         string
+	// Checks are the requests to the site around the purge (checks.go).
+	Checks Checks
+	// NotSent, when set, says why nothing was sent (wait-for never
+	// matched): the summary then reports only that and the checks.
+	NotSent string
+	// Soft (on-error: warn) makes failed requests a warning, which Finish
+	// does not count as a failure.
+	Soft bool
 }
 
 // Zone is what a run did in one zone: the results output's object.
@@ -126,13 +139,21 @@ type Zone struct {
 	IDs           []string `json:"purge-ids"`
 	Count         int      `json:"count"`  // targets confirmed
 	Failed        int      `json:"failed"` // targets not done
+	// URLs of the zone verify judged fresh and stale, and warm warmed.
+	Verified int `json:"verified"`
+	Stale    int `json:"stale"`
+	Warmed   int `json:"warmed"`
 }
 
 // Finish writes the outputs, the job summary and, when any request
 // failed, one error annotation saying why. It reports whether every
 // request succeeded and the outputs were written.
 func (r *Reporter) Finish(res Result) bool {
-	outputsOK := r.setOutputs(res.IDs, res.Done, res.Zones)
+	outputsOK := r.setOutputs(res.IDs, res.Done, res.Zones) && r.setCheckOutputs(res.Checks)
+	if res.NotSent != "" {
+		r.AddSummary(fmt.Sprintf("### Cloudflare cache %s: nothing sent\n\n%s\n", res.Noun, r.Markdown(res.NotSent)) + r.checksMarkdown(res.Checks))
+		return outputsOK
+	}
 	if res.Failed > 0 {
 		// Each failure is one line of the message, whatever line breaks
 		// the server's text held.
@@ -145,7 +166,11 @@ func (r *Reporter) Finish(res Result) bool {
 		if res.Hint != "" {
 			msg += "\n" + res.Hint
 		}
-		r.Error(res.FailureTitle, msg)
+		if res.Soft {
+			r.Warning(res.FailureTitle, msg+"\non-error: warn, so the step does not fail.")
+		} else {
+			r.Error(res.FailureTitle, msg)
+		}
 	} else {
 		r.Infof("%s %d target(s) of %s in %d request(s), %s.", capitalize(res.Verb), res.Done, res.Scope, res.Requests, res.Took.Round(time.Millisecond))
 	}
@@ -179,8 +204,9 @@ func (r *Reporter) Finish(res Result) bool {
 			fmt.Fprintf(&md, "- %s\n", r.Markdown(f))
 		}
 	}
+	md.WriteString(r.checksMarkdown(res.Checks))
 	r.AddSummary(md.String())
-	return res.Failed == 0 && outputsOK
+	return (res.Failed == 0 || res.Soft) && outputsOK
 }
 
 // idList shows the first fifty IDs in code spans, then how many more.

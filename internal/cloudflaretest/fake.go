@@ -102,6 +102,7 @@ type Server struct {
 	lookupFailures []Response
 	// lookupScript, when it says so, answers a lookup instead of the zones.
 	lookupScript LookupScript
+	edge         *edge // the user's site, when WithEdge gave pages (edge.go)
 
 	mu       sync.Mutex
 	requests []Request // purges and invalidations (POST)
@@ -251,6 +252,10 @@ func (f *Server) Requests() []Request {
 }
 
 func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if f.edge != nil && !strings.HasPrefix(r.URL.Path, "/client/v4/") {
+		f.edge.serve(w, r, f.hung)
+		return
+	}
 	var body []byte
 	if r.Body != nil { // a client's GET, served in memory, has none
 		body, _ = io.ReadAll(io.LimitReader(r.Body, 64<<20))
@@ -332,6 +337,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	f.requests[n].Status = resp.Status
 	f.requests[n].Confirmed = confirms(resp)
 	f.mu.Unlock()
+	if f.edge != nil && confirms(resp) {
+		f.edge.purged(req.Path, req.Body, time.Now())
+	}
 	w.WriteHeader(resp.Status)
 	io.WriteString(w, resp.Body)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
+	"github.com/cfpurge/cloudflare-purge-action/internal/site"
 )
 
 // Exit codes.
@@ -104,15 +105,32 @@ func Run(ctx context.Context, env Env) int {
 		return ExitFailure
 	}
 	p := &plan{Plan: resolved, cfg: cfg, words: wordsFor(cfg.Operation)}
-	if err := purge.CheckBudget(p.Jobs, cfg.Plan.Limits(), cfg.Timeout); err != nil {
-		reportInvalid(rep, &config.InvalidError{Problems: []config.Problem{{Input: "timeout", Message: err.Error()}}})
+	// The checks around the purge (pipeline.go) take their share of the
+	// timeout first; the purge's budget is what is left.
+	pl := newPipeline(cfg, p, rep, site.NewClient(httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version, cfg.Concurrency), client)
+	budget, err := pl.budget(cfg.Timeout)
+	if err != nil {
+		reportInvalid(rep, err)
+		return ExitFailure
+	}
+	if err := purge.CheckBudget(p.Jobs, cfg.Plan.Limits(), budget); err != nil {
+		reportInvalid(rep, pl.budgetProblem(err))
 		return ExitFailure
 	}
 	rep.Debugf("version %s; %s; mode %s; purge type %s; %d target(s); batch size %d; concurrency %d; max retries %d; timeout %s; plan %q; auth %s; api-url %s",
 		env.Version, p.scope(), cfg.Operation, cfg.PurgeType, len(cfg.Targets), cfg.BatchSize, cfg.Concurrency, cfg.MaxRetries, cfg.Timeout, cfg.Plan, authKind(cfg), cfg.APIURL)
 
 	if cfg.DryRun {
-		if !rep.DryRun(p.dryRun()) {
+		d := p.dryRun()
+		d.GetCount, d.Gets = pl.dryGets()
+		if !rep.DryRun(d) {
+			return ExitFailure
+		}
+		return ExitOK
+	}
+
+	if !pl.wait(ctx, start.Add(timeout)) {
+		if !rep.Finish(pl.notSent()) || !cfg.OnErrorWarn {
 			return ExitFailure
 		}
 		return ExitOK
@@ -124,7 +142,7 @@ func Run(ctx context.Context, env Env) int {
 	}
 	rep.Group(p.title())
 	done := 0
-	out := purge.Run(ctx, client, p.Jobs, purge.Options{
+	out := purge.Run(ctx, pl.sent, p.Jobs, purge.Options{
 		Concurrency: cfg.Concurrency,
 		MaxRetries:  cfg.MaxRetries,
 		Limits:      cfg.Plan.Limits(),
@@ -152,7 +170,10 @@ func Run(ctx context.Context, env Env) int {
 			fmt.Sprintf("Cloudflare refused requests of %d targets from this account and took %d: the rest went %d a request. Set batch-size: %d to skip the refused requests next time.",
 				cfg.BatchSize, out.LearnedBatchSize, out.LearnedBatchSize, out.LearnedBatchSize))
 	}
-	if !rep.Finish(p.summarize(out.Results, time.Since(start))) {
+	res := p.summarize(out.Results, time.Since(start))
+	res.Soft = cfg.OnErrorWarn
+	checksOK := pl.after(ctx, &res)
+	if !rep.Finish(res) || !checksOK {
 		return ExitFailure
 	}
 	return ExitOK

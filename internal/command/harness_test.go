@@ -73,8 +73,11 @@ func results(zoneID, name, envID string, ids []string, count, failed int) string
 		PurgeIDs []string `json:"purge-ids"`
 		Count    int      `json:"count"`
 		Failed   int      `json:"failed"`
+		Verified int      `json:"verified"`
+		Stale    int      `json:"stale"`
+		Warmed   int      `json:"warmed"`
 	}
-	b, err := json.Marshal([]result{{zoneID, name, envID, ids, count, failed}})
+	b, err := json.Marshal([]result{{zoneID, name, envID, ids, count, failed, 0, 0, 0}})
 	if err != nil {
 		panic(err)
 	}

@@ -62,7 +62,7 @@ func TestOneRejectedTargetSinksNothingElse(t *testing.T) {
 	if r.Outputs["count"] != "29" || len(ids) < 2 {
 		t.Errorf("outputs = %v", r.Outputs)
 	}
-	if !strings.Contains(r.Outputs["results"], `"count":29,"failed":1}`) {
+	if !strings.Contains(r.Outputs["results"], `"count":29,"failed":1,`) {
 		t.Errorf("results = %s", r.Outputs["results"])
 	}
 }

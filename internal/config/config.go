@@ -77,6 +77,9 @@ type Config struct {
 	APIURL      string
 	Concurrency int
 	Plan        cloudflare.Plan
+	// The checks around the purge (checks.go): wait for the new build
+	// before it, verify and warm after it.
+	Checks
 }
 
 // Source is one text of targets: the targets input or the targets-file.
@@ -164,6 +167,7 @@ func Validate(in Inputs, env Env) (*Config, error) {
 	cfg.BatchSize = v.batchSize(in.BatchSize, cfg.PurgeType, cfg.Plan)
 	cfg.Targets, cfg.Sources = v.targets(in, env, cfg.PurgeType)
 	v.scope(cfg)
+	cfg.Checks = v.checks(in, cfg.PurgeType)
 	if cfg.NeedsLookups() && cfg.Credentials == (cloudflare.Credentials{}) && !v.has("api-token") {
 		v.add("api-token", "is needed to look up zones and environments by name, even in a dry run (lookups only read); give api-token, or give zone-id and environment-id")
 	}

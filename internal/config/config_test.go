@@ -349,12 +349,14 @@ func TestParseSpecReadsActionYML(t *testing.T) {
 		}
 	}
 	want := []string{"api-token", "api-email", "api-key", "zone-id", "zone", "environment-id", "environment", "mode", "purge-type", "targets", "targets-file",
-		"batch-size", "max-retries", "timeout", "dry-run", "api-url", "concurrency", "plan"}
+		"batch-size", "max-retries", "timeout", "dry-run", "api-url", "concurrency", "plan",
+		"wait-for", "wait-for-text", "verify", "verify-urls", "warm", "on-error"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("inputs = %q\nwant     %q (in action.yml's order)", names, want)
 	}
 	for name, def := range map[string]string{"batch-size": "auto", "max-retries": "5", "timeout": "10m", "dry-run": "false",
-		"api-url": cloudflare.DefaultBaseURL, "concurrency": "8", "plan": "", "zone-id": "", "mode": "purge", "nope": ""} {
+		"api-url": cloudflare.DefaultBaseURL, "concurrency": "8", "plan": "", "zone-id": "", "mode": "purge", "nope": "",
+		"verify": "none", "warm": "false", "on-error": "fail", "wait-for": ""} {
 		if got := s.Default(name); got != def {
 			t.Errorf("Default(%q) = %q, want %q", name, got, def)
 		}
@@ -640,7 +642,7 @@ func TestParseFlagsHelpListsEveryInput(t *testing.T) {
 	help := usage.String()
 	for _, in := range spec(t).Inputs {
 		arg := " value"
-		if in.Name == "dry-run" {
+		if in.Name == "dry-run" || in.Name == "warm" {
 			arg = " [true|false]"
 		}
 		if !strings.Contains(help, "  --"+in.Name+arg+"\n") {

@@ -38,6 +38,12 @@ type Inputs struct {
 	APIURL        string `env:"API_URL"`
 	Concurrency   string `env:"CONCURRENCY"`
 	Plan          string `env:"PLAN"`
+	WaitFor       string `env:"WAIT_FOR"`
+	WaitForText   string `env:"WAIT_FOR_TEXT"`
+	Verify        string `env:"VERIFY"`
+	VerifyURLs    string `env:"VERIFY_URLS"`
+	Warm          string `env:"WARM"`
+	OnError       string `env:"ON_ERROR"`
 }
 
 // InputName turns an envconfig key (ZONE_ID) into the input name (zone-id).

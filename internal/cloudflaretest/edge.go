@@ -1,0 +1,247 @@
+package cloudflaretest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// This file is the fake's edge: the user's site as Cloudflare's cache
+// serves it, sharing its state with the fake API. A page the API purged
+// answers MISS once (REVALIDATED after an invalidation), then HIT with a
+// growing Age; one it did not purge answers HIT with the Age of a copy
+// cached an hour before the fake started. Every path outside /client/v4
+// is the edge's, on the fake's own host: EdgeURL.
+
+// Page is one path the edge serves.
+type Page struct {
+	// Path is the path and query, as requested: "/index.html".
+	Path string
+	// Status is the answer's status (200 when 0); Body the origin's.
+	Status int
+	Body   string
+	// Later, when set, is what the origin serves from LaterAfter (after
+	// the fake was made) on: a deploy that lands while the action waits.
+	Later      string
+	LaterAfter time.Duration
+	// Tags are the page's Cache-Tag values, for a tags purge.
+	Tags []string
+	// KeyHeaders are request headers in the page's cache key
+	// (CF-Device-Type, say): each value has a copy of its own, and a
+	// files purge removes the copy its headers name.
+	KeyHeaders []string
+	// Stuck makes the edge keep its old copy whatever is purged: the
+	// purge the API confirmed never reached this data center.
+	Stuck bool
+	// Uncached answers without CF-Cache-Status, as an answer that did
+	// not pass through Cloudflare's cache; Dynamic answers DYNAMIC, from
+	// the origin each time.
+	Uncached, Dynamic bool
+	// Before are the first answers, before any from the cache: a 429 with
+	// Retry-After, a Hang.
+	Before []Response
+	// Hang makes every answer hang (until the client gives up).
+	Hang bool
+}
+
+// WithEdge serves these pages at EdgeURL.
+func WithEdge(pages ...Page) Option {
+	return func(f *Server) {
+		if f.edge == nil {
+			f.edge = &edge{created: time.Now(), pages: map[string]*edgePage{}}
+		}
+		for _, p := range pages {
+			f.edge.pages[p.Path] = &edgePage{Page: p, stored: map[string]time.Time{}, purgedAt: map[string]time.Time{}}
+		}
+	}
+}
+
+// EdgeURL is the base of the edge's URLs (no trailing slash): a page's
+// URL is EdgeURL() + its Path.
+func (f *Server) EdgeURL() string { return strings.TrimSuffix(f.BaseURL(), "/client/v4") }
+
+// EdgeRequests returns every request the edge received.
+func (f *Server) EdgeRequests() []Request {
+	if f.edge == nil {
+		return nil
+	}
+	f.edge.mu.Lock()
+	defer f.edge.mu.Unlock()
+	return append([]Request(nil), f.edge.requests...)
+}
+
+// edgeHost is the host of every page: the fake's, in memory or on
+// loopback. A hosts or prefixes purge of another host leaves the edge be.
+const edgeHost = "127.0.0.1"
+
+type edge struct {
+	created time.Time
+
+	mu       sync.Mutex
+	pages    map[string]*edgePage
+	requests []Request
+}
+
+type edgePage struct {
+	Page
+	n int // requests so far
+	// stored is when each copy (by cache key) was cached; a copy not in
+	// it was cached an hour before the fake started.
+	stored map[string]time.Time
+	// purgedAt is when each copy was last purged, and all when every
+	// copy was; invalidated says the last purge was an invalidation.
+	purgedAt    map[string]time.Time
+	all         time.Time
+	invalidated bool
+}
+
+// key is a copy's cache key: the values of the page's key headers.
+func (p *edgePage) key(get func(string) string) string {
+	values := make([]string, len(p.KeyHeaders))
+	for i, h := range p.KeyHeaders {
+		values[i] = get(h)
+	}
+	return strings.Join(values, "\x00")
+}
+
+func (e *edge) serve(w http.ResponseWriter, r *http.Request, hung <-chan struct{}) {
+	now := time.Now()
+	req := Request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), At: now}
+	e.mu.Lock()
+	n := len(e.requests)
+	e.requests = append(e.requests, req)
+	p := e.pages[r.URL.RequestURI()]
+	var resp Response
+	switch {
+	case p == nil:
+		resp = Response{Status: http.StatusNotFound, Body: "not found"}
+	case p.Hang:
+		resp = Response{Hang: true}
+	case p.n < len(p.Before):
+		resp = p.Before[p.n]
+	default:
+		resp = e.answer(p, r, now)
+	}
+	if p != nil {
+		p.n++
+	}
+	e.requests[n].Status = resp.Status
+	e.mu.Unlock()
+	if resp.Hang {
+		select {
+		case <-r.Context().Done():
+		case <-hung:
+		}
+		return
+	}
+	for k, v := range resp.Header {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write([]byte(resp.Body))
+}
+
+// answer serves p from the cache, or from the origin when its copy is
+// gone. The caller holds the lock.
+func (e *edge) answer(p *edgePage, r *http.Request, now time.Time) Response {
+	body := p.Body
+	if p.Later != "" && now.Sub(e.created) >= p.LaterAfter {
+		body = p.Later
+	}
+	resp := Response{Status: p.Status, Body: body, Header: map[string]string{}}
+	if resp.Status == 0 {
+		resp.Status = http.StatusOK
+	}
+	switch {
+	case p.Uncached:
+		return resp
+	case p.Dynamic:
+		resp.Header["CF-Cache-Status"] = "DYNAMIC"
+		return resp
+	}
+	key := p.key(r.Header.Get)
+	stored, ok := p.stored[key]
+	if !ok {
+		stored = e.created.Add(-time.Hour)
+	}
+	purged := p.purgedAt[key]
+	if p.all.After(purged) {
+		purged = p.all
+	}
+	if !p.Stuck && !purged.IsZero() && !stored.After(purged) {
+		p.stored[key] = now
+		resp.Header["CF-Cache-Status"] = "MISS"
+		if p.invalidated {
+			resp.Header["CF-Cache-Status"] = "REVALIDATED"
+		}
+		return resp
+	}
+	resp.Header["CF-Cache-Status"] = "HIT"
+	resp.Header["Age"] = fmt.Sprint(int(now.Sub(stored) / time.Second))
+	return resp
+}
+
+// purged applies a request the API confirmed to the edge's copies.
+func (e *edge) purged(path string, body []byte, at time.Time) {
+	var b struct {
+		Files           []json.RawMessage `json:"files"`
+		Tags            []string          `json:"tags"`
+		Hosts           []string          `json:"hosts"`
+		Prefixes        []string          `json:"prefixes"`
+		PurgeEverything bool              `json:"purge_everything"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return
+	}
+	invalidate := strings.HasSuffix(path, "/invalidate_cache")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	all := func(match func(*edgePage) bool) {
+		for _, p := range e.pages {
+			if match(p) {
+				p.all, p.invalidated = at, invalidate
+			}
+		}
+	}
+	for _, raw := range b.Files {
+		var file struct {
+			URL     string            `json:"url"`
+			Headers map[string]string `json:"headers"`
+		}
+		if json.Unmarshal(raw, &file.URL) != nil && json.Unmarshal(raw, &file) != nil {
+			continue
+		}
+		u, err := url.Parse(file.URL)
+		if err != nil {
+			continue
+		}
+		if p := e.pages[u.RequestURI()]; p != nil {
+			key := p.key(func(name string) string {
+				for k, v := range file.Headers {
+					if strings.EqualFold(k, name) {
+						return v
+					}
+				}
+				return ""
+			})
+			p.purgedAt[key], p.invalidated = at, invalidate
+		}
+	}
+	for _, tag := range b.Tags {
+		all(func(p *edgePage) bool { return slices.Contains(p.Tags, tag) })
+	}
+	// The edge has one host, the fake's own: 127.0.0.1.
+	if b.PurgeEverything || slices.ContainsFunc(b.Hosts, func(h string) bool { return h == edgeHost }) {
+		all(func(*edgePage) bool { return true })
+	}
+	for _, prefix := range b.Prefixes {
+		host, path, _ := strings.Cut(prefix, "/")
+		all(func(p *edgePage) bool { return host == edgeHost && strings.HasPrefix(p.Path, "/"+path) })
+	}
+}

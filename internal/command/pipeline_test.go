@@ -1,0 +1,376 @@
+package command_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/actiontest"
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
+)
+
+// edgeURL is where an in-memory fake serves its edge: the user's site,
+// on loopback, so plain http:// is allowed.
+const edgeURL = "http://127.0.0.1:9"
+
+// siteRun is a step run against a fake API and its edge.
+type siteRun struct {
+	run
+	edge  []cloudflaretest.Request // every request the site got
+	start time.Time                // when the step started (virtual time)
+	took  time.Duration
+}
+
+// runSiteStep runs the step in a synctest bubble against an in-memory
+// fake with an edge, and checks what every site request must be: a GET
+// with no credentials, naming the action.
+func runSiteStep(t *testing.T, s actiontest.Step, opts ...cloudflaretest.Option) siteRun {
+	t.Helper()
+	in := map[string]string{"api-url": cloudflaretest.InMemoryBaseURL}
+	for k, v := range s.Inputs {
+		in[k] = v
+	}
+	s.Inputs = in
+	var r siteRun
+	synctest.Test(t, func(t *testing.T) {
+		fake := cloudflaretest.NewInMemory(opts...)
+		defer fake.Close()
+		r.start = time.Now()
+		r.Result = actiontest.Run(t, actiontest.InProcess{HTTPClient: fake.Client()}, s)
+		r.took = time.Since(r.start)
+		r.requests = fake.Requests()
+		r.lookups = fake.Lookups()
+		r.edge = fake.EdgeRequests()
+	})
+	assertSiteRequestsClean(t, r.edge)
+	assertSecretsOnlyMasked(t, r.run, token)
+	return r
+}
+
+// assertSiteRequestsClean checks that no credential reached the site.
+func assertSiteRequestsClean(t *testing.T, edge []cloudflaretest.Request) {
+	t.Helper()
+	for _, req := range edge {
+		for _, name := range []string{"Authorization", "X-Auth-Key", "X-Auth-Email", "Cookie"} {
+			if _, ok := req.Header[name]; ok {
+				t.Errorf("%s %s carried %s", req.Method, req.Path, name)
+			}
+		}
+		if strings.Contains(strings.Join(req.Header.Values("User-Agent"), ""), token) || req.Method != "GET" ||
+			req.Header.Get("User-Agent") != "cloudflare-purge-action/"+actiontest.Version {
+			t.Errorf("%s %s with User-Agent %q", req.Method, req.Path, req.Header.Get("User-Agent"))
+		}
+	}
+}
+
+func pages(paths ...string) cloudflaretest.Option {
+	ps := make([]cloudflaretest.Page, len(paths))
+	for i, p := range paths {
+		ps[i] = cloudflaretest.Page{Path: p, Body: "new " + p}
+	}
+	return cloudflaretest.WithEdge(ps...)
+}
+
+func edgeHits(edge []cloudflaretest.Request, path string) int {
+	n := 0
+	for _, r := range edge {
+		if r.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+func TestVerifyFindsEveryPurgedURLFresh(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/\n"+edgeURL+"/a.css\n"+edgeURL+"/b.js", "verify", "fail")},
+		pages("/", "/a.css", "/b.js", "/not-purged"))
+	if r.Code != 0 || r.Outputs["verified"] != "3" || r.Outputs["stale"] != "0" || r.Outputs["warmed"] != "0" {
+		t.Fatalf("exit %d, outputs %v\n%s", r.Code, r.Outputs, r.Stdout)
+	}
+	if len(r.edge) != 3 || edgeHits(r.edge, "/not-purged") != 0 {
+		t.Errorf("%d site requests, want one a purged URL", len(r.edge))
+	}
+	for _, req := range r.edge {
+		if req.At.Before(r.requests[0].At) {
+			t.Errorf("%s requested before the purge", req.Path)
+		}
+	}
+	var res []map[string]any
+	if err := json.Unmarshal([]byte(r.Outputs["results"]), &res); err != nil || res[0]["verified"] != 3.0 || res[0]["stale"] != 0.0 {
+		t.Errorf("results = %s", r.Outputs["results"])
+	}
+	for _, want := range []string{"**verify**: 3 fresh, 0 stale, 0 not checked.", "| URL | Status | Age | Judgement |", "| 200 MISS | — | fresh |"} {
+		if !strings.Contains(r.Summary, want) {
+			t.Errorf("summary does not hold %q:\n%s", want, r.Summary)
+		}
+	}
+	if !strings.Contains(r.Stdout, "::group::verify: requesting 3 URL(s)") || len(r.Annotations("warning")) != 0 {
+		t.Errorf("stdout:\n%s", r.Stdout)
+	}
+}
+
+// The API confirmed the purge, but the edge still serves its old copy.
+func TestVerifyReportsAURLTheEdgeStillServes(t *testing.T) {
+	t.Parallel()
+	edge := cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/", Body: "new"}, cloudflaretest.Page{Path: "/old.html", Body: "old", Stuck: true})
+	targets := edgeURL + "/\n" + edgeURL + "/old.html"
+	for _, tt := range []struct {
+		verify, onError string
+		code            int
+		level           string
+	}{{"fail", "fail", 1, "error"}, {"warn", "fail", 0, "warning"}, {"fail", "warn", 0, "warning"}} {
+		t.Run(tt.verify+"/"+tt.onError, func(t *testing.T) {
+			t.Parallel()
+			r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", targets, "verify", tt.verify, "on-error", tt.onError)}, edge)
+			if r.Code != tt.code || r.Outputs["verified"] != "1" || r.Outputs["stale"] != "1" {
+				t.Fatalf("exit %d, outputs %v; want exit %d, 1 verified, 1 stale\n%s", r.Code, r.Outputs, tt.code, r.Stdout)
+			}
+			if !r.HasAnnotation(tt.level, "verify: stale URLs", edgeURL+"/old.html: 200 HIT, Age 3615, 5 request(s); purged 15s ago") {
+				t.Errorf("%s annotations: %+v", tt.level, r.Annotations(tt.level))
+			}
+			// Asked again with backoff before it was called stale.
+			if n := edgeHits(r.edge, "/old.html"); n != 5 {
+				t.Errorf("/old.html requested %d times, want 5", n)
+			}
+			if !strings.Contains(r.Summary, "| http://127.0.0.1:9/old.html | 200 HIT | 3615 | stale |") {
+				t.Errorf("summary:\n%s", r.Summary)
+			}
+		})
+	}
+}
+
+func TestVerifySaysOnceWhichURLsWereNotCheckable(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets",
+		edgeURL+"/\n"+edgeURL+"/direct\nhttp://www.example.com/plain", "verify", "fail")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"}, cloudflaretest.Page{Path: "/direct", Uncached: true}))
+	if r.Code != 0 || r.Outputs["verified"] != "1" || r.Outputs["stale"] != "0" {
+		t.Fatalf("exit %d, outputs %v\n%s", r.Code, r.Outputs, r.Stdout)
+	}
+	warnings := r.Annotations("warning")
+	if len(warnings) != 1 || warnings[0].Title != "verify: not checked" ||
+		!strings.Contains(warnings[0].Message, edgeURL+"/direct: no CF-Cache-Status") ||
+		!strings.Contains(warnings[0].Message, "http://www.example.com/plain: plain http:// to a host that is not loopback: not requested") {
+		t.Errorf("warnings = %+v", warnings)
+	}
+	if len(r.edge) != 2 {
+		t.Errorf("%d site requests; the plain http:// URL must not be requested", len(r.edge))
+	}
+}
+
+func TestWaitForWaitsForTheNewBuildBeforePurging(t *testing.T) {
+	t.Parallel()
+	const deployed = 45 * time.Second
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/",
+		"wait-for", edgeURL+"/version.txt", "wait-for-text", "sha-def222", "verify", "fail")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"},
+			cloudflaretest.Page{Path: "/version.txt", Dynamic: true, Body: "sha-abc111", Later: "sha-def222", LaterAfter: deployed}))
+	if r.Code != 0 || len(r.requests) != 1 || r.Outputs["verified"] != "1" {
+		t.Fatalf("exit %d, %d purge(s), outputs %v\n%s", r.Code, len(r.requests), r.Outputs, r.Stdout)
+	}
+	if at := r.requests[0].At.Sub(r.start); at < deployed {
+		t.Errorf("purged %s after the start, before the new build was served (%s)", at, deployed)
+	}
+	polls := edgeHits(r.edge, "/version.txt")
+	if polls < 3 || !strings.Contains(r.Stdout, "poll 1: HTTP 200 without the text") {
+		t.Errorf("%d polls\n%s", polls, r.Stdout)
+	}
+	if !strings.Contains(r.Summary, "**wait-for** http://127.0.0.1:9/version.txt: served the new build after") {
+		t.Errorf("summary:\n%s", r.Summary)
+	}
+}
+
+func TestWaitForThatNeverMatchesPurgesNothing(t *testing.T) {
+	t.Parallel()
+	for _, onError := range []string{"fail", "warn"} {
+		t.Run(onError, func(t *testing.T) {
+			t.Parallel()
+			r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/",
+				"wait-for", edgeURL+"/version.txt", "wait-for-text", "sha-def222", "timeout", "2m", "on-error", onError)},
+				cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"}, cloudflaretest.Page{Path: "/version.txt", Dynamic: true, Body: "sha-abc111"}))
+			level, code := "error", 1
+			if onError == "warn" {
+				level, code = "warning", 0
+			}
+			if r.Code != code || len(r.requests) != 0 {
+				t.Fatalf("exit %d, %d purge(s); want exit %d and nothing purged\n%s", r.Code, len(r.requests), code, r.Stdout)
+			}
+			if !r.HasAnnotation(level, "wait-for", "Nothing was purged.") {
+				t.Errorf("%s annotations: %+v", level, r.Annotations(level))
+			}
+			// The time the purge would need is left: the wait ends well
+			// within timeout.
+			if r.took >= 2*time.Minute-10*time.Second {
+				t.Errorf("the run took %s of its 2m timeout", r.took)
+			}
+			if r.Outputs["count"] != "0" || r.Outputs["verified"] != "0" || !strings.Contains(r.Summary, "nothing sent") {
+				t.Errorf("outputs %v, summary:\n%s", r.Outputs, r.Summary)
+			}
+		})
+	}
+}
+
+func TestWarmRequestsEveryURLAfterVerify(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "tags", "targets", "blog",
+		"verify-urls", edgeURL+"/\n"+edgeURL+"/blog/\n"+edgeURL+"/gone", "verify", "warn", "warm", "true")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/", Tags: []string{"home"}}, cloudflaretest.Page{Path: "/blog/", Tags: []string{"blog"}},
+			cloudflaretest.Page{Path: "/gone", Status: 500, Tags: []string{"blog"}}))
+	// "/" was not tagged blog: still the old copy, stale.
+	if r.Code != 0 || r.Outputs["verified"] != "2" || r.Outputs["stale"] != "1" || r.Outputs["warmed"] != "2" {
+		t.Fatalf("exit %d, outputs %v\n%s", r.Code, r.Outputs, r.Stdout)
+	}
+	if !r.HasAnnotation("warning", "warm: not warmed", edgeURL+"/gone: HTTP 500") || !strings.Contains(r.Summary, "**warm**: 2 of 3 URL(s) answered 2xx or 3xx.") {
+		t.Errorf("warnings %+v\nsummary:\n%s", r.Annotations("warning"), r.Summary)
+	}
+	if !strings.Contains(r.Stdout, "::group::warm: requesting 3 URL(s)") {
+		t.Errorf("stdout:\n%s", r.Stdout)
+	}
+	// verify's requests (one each, five for the stale one), then warm's.
+	if n := len(r.edge); n != 3+4+3 {
+		t.Errorf("%d site requests, want 10", n)
+	}
+}
+
+func TestOnErrorWarnTurnsAFailedPurgeIntoAWarning(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/", "verify", "fail", "on-error", "warn", "max-retries", "0")},
+		pages("/"), cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response {
+			return cloudflaretest.Fail(500, 1100, "internal error")
+		}))
+	if r.Code != 0 || len(r.Annotations("error")) != 0 {
+		t.Fatalf("exit %d, errors %+v; want exit 0 and no error", r.Code, r.Annotations("error"))
+	}
+	if !r.HasAnnotation("warning", "Cloudflare purge failed: HTTP 500", "on-error: warn, so the step does not fail.") {
+		t.Errorf("warnings: %+v", r.Annotations("warning"))
+	}
+	// Nothing was purged, so nothing is checked: its purge was not confirmed.
+	if r.Outputs["count"] != "0" || r.Outputs["verified"] != "0" || len(r.edge) != 0 || !r.HasAnnotation("warning", "Not checked: not purged", edgeURL+"/") {
+		t.Errorf("outputs %v, %d site requests, warnings %+v", r.Outputs, len(r.edge), r.Annotations("warning"))
+	}
+}
+
+func TestSiteRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
+	limited := cloudflaretest.Response{Status: 429, Header: map[string]string{"Retry-After": "30"}, Body: "error code: 1015"}
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/\n"+edgeURL+"/a", "verify", "fail", "concurrency", "1")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/", Before: []cloudflaretest.Response{limited}}, cloudflaretest.Page{Path: "/a"}))
+	if r.Code != 0 || r.Outputs["verified"] != "2" {
+		t.Fatalf("exit %d, outputs %v\n%s", r.Code, r.Outputs, r.Stdout)
+	}
+	if len(r.edge) != 3 || r.edge[0].Status != 429 {
+		t.Fatalf("site requests: %+v", r.edge)
+	}
+	for _, req := range r.edge[1:] {
+		if gap := req.At.Sub(r.edge[0].At); gap < 30*time.Second {
+			t.Errorf("%s requested %s after the 429; want Retry-After's 30 s", req.Path, gap)
+		}
+	}
+}
+
+func TestAHangingSiteIsNotCheckedAndTheRunEnds(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/\n"+edgeURL+"/slow", "verify", "fail", "warm", "true", "timeout", "5m")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"}, cloudflaretest.Page{Path: "/slow", Hang: true}))
+	if r.Code != 0 || r.Outputs["verified"] != "1" || r.Outputs["warmed"] != "1" || r.took >= 5*time.Minute {
+		t.Fatalf("exit %d after %s, outputs %v\n%s", r.Code, r.took, r.Outputs, r.Stdout)
+	}
+	if !r.HasAnnotation("warning", "verify: not checked", edgeURL+"/slow: no answer: no answer within 30s") ||
+		!r.HasAnnotation("warning", "warm: not warmed", edgeURL+"/slow: no answer within 30s") {
+		t.Errorf("warnings: %+v", r.Annotations("warning"))
+	}
+}
+
+func TestCacheKeyHeadersAreSentWithTheirURL(t *testing.T) {
+	t.Parallel()
+	mobile := `{"url": "` + edgeURL + `/", "headers": {"CF-Device-Type": "mobile", "Accept-Language": "de"}}`
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", mobile, "verify", "fail",
+		"verify-urls", mobile+"\n"+edgeURL+"/")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/", KeyHeaders: []string{"CF-Device-Type"}}))
+	// Only the mobile copy was purged: the desktop one is stale.
+	if r.Code != 1 || r.Outputs["verified"] != "1" || r.Outputs["stale"] != "1" {
+		t.Fatalf("exit %d, outputs %v\n%s", r.Code, r.Outputs, r.Stdout)
+	}
+	mobiles := 0
+	for _, req := range r.edge {
+		switch h := req.Header; {
+		case h.Get("CF-Device-Type") == "mobile" && h.Get("Accept-Language") == "de":
+			mobiles++
+		case h.Get("CF-Device-Type") != "" || h.Get("Accept-Language") != "":
+			t.Errorf("a site request with headers %v", h)
+		}
+	}
+	if mobiles != 1 {
+		t.Errorf("%d requests with the mobile copy's headers, want 1", mobiles)
+	}
+	if !strings.Contains(r.Summary, "http://127.0.0.1:9/ (Accept-Language: de, CF-Device-Type: mobile) | 200 MISS") {
+		t.Errorf("summary:\n%s", r.Summary)
+	}
+}
+
+func TestVerifyAfterInvalidate(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("mode", "invalidate", "purge-type", "prefixes", "targets", "127.0.0.1/blog",
+		"verify-urls", edgeURL+"/blog/a", "verify", "fail")}, pages("/blog/a"))
+	if r.Code != 0 || r.Outputs["verified"] != "1" || !strings.Contains(r.Summary, "| 200 REVALIDATED |") {
+		t.Fatalf("exit %d, outputs %v\n%s\n%s", r.Code, r.Outputs, r.Stdout, r.Summary)
+	}
+}
+
+func TestDryRunPrintsTheSiteRequestsAndSendsNothing(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("dry-run", "true", "purge-type", "files",
+		"targets", edgeURL+"/\n"+`{"url": "`+edgeURL+`/m", "headers": {"CF-Device-Type": "mobile"}}`,
+		"wait-for", edgeURL+"/version.txt", "verify", "warn", "warm", "true")}, pages("/", "/m", "/version.txt"))
+	if r.Code != 0 || len(r.requests) != 0 || len(r.edge) != 0 {
+		t.Fatalf("exit %d, %d purges, %d site requests", r.Code, len(r.requests), len(r.edge))
+	}
+	for _, want := range []string{
+		"::group::Dry run: 5 GET request(s) to the site (nothing is sent)",
+		"[1/5] wait-for: GET " + edgeURL + "/version.txt",
+		"[3/5] verify: GET " + edgeURL + "/m with CF-Device-Type: mobile",
+		"[5/5] warm: GET " + edgeURL + "/m with CF-Device-Type: mobile",
+	} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("stdout does not hold %q:\n%s", want, r.Stdout)
+		}
+	}
+	if r.Outputs["verified"] != "0" || r.Outputs["warmed"] != "0" {
+		t.Errorf("outputs = %v", r.Outputs)
+	}
+}
+
+func TestTimeoutMustLeaveRoomForTheChecks(t *testing.T) {
+	t.Parallel()
+	var urls strings.Builder
+	for i := range 200 {
+		urls.WriteString(edgeURL + "/p" + string(rune('a'+i%26)) + strings.Repeat("x", i/26) + "\n")
+	}
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", urls.String(), "verify", "fail", "warm", "true",
+		"concurrency", "1", "timeout", "5m")})
+	if r.Code != 1 || len(r.requests) != 0 || !r.HasAnnotation("error", "Invalid input timeout", "is too short for the checks: 200 URL(s) to check, 1 at a time") {
+		t.Errorf("exit %d, %d purges, errors %+v", r.Code, len(r.requests), r.Annotations("error"))
+	}
+}
+
+// The same checks through real sockets: the fake API and its edge on
+// loopback, the action with its production HTTP clients.
+func TestVerifyAndWarmOnLoopback(t *testing.T) {
+	t.Parallel()
+	fake := cloudflaretest.New(pages("/", "/a"))
+	defer fake.Close()
+	base := fake.EdgeURL()
+	r := actiontest.Run(t, actiontest.InProcess{}, actiontest.Step{Inputs: inputs("api-url", fake.BaseURL(), "purge-type", "files",
+		"targets", base+"/\n"+base+"/a", "wait-for", base+"/", "verify", "fail", "warm", "true")})
+	edge := fake.EdgeRequests()
+	if r.Code != 0 || r.Outputs["verified"] != "2" || r.Outputs["warmed"] != "2" || len(edge) != 5 {
+		t.Fatalf("exit %d, outputs %v, %d site requests\n%s", r.Code, r.Outputs, len(edge), r.Stdout)
+	}
+	assertSiteRequestsClean(t, edge)
+	if got := fake.Requests()[0].Header.Get("Authorization"); got != "Bearer "+token {
+		t.Errorf("the API got Authorization %q", got)
+	}
+}

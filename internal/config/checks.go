@@ -1,0 +1,122 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
+	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
+)
+
+// Verify is what the verify input asks for.
+type Verify string
+
+// The verify modes; the zero value checks nothing.
+const (
+	VerifyNone Verify = ""
+	VerifyWarn Verify = "warn"
+	VerifyFail Verify = "fail"
+)
+
+// Checks are the requests to the user's own site around the purge: the
+// wait-for, wait-for-text, verify, verify-urls, warm and on-error inputs.
+// The zero value asks for none of them.
+type Checks struct {
+	// WaitFor is a URL to poll, before anything is purged, until it
+	// answers 2xx and (when WaitForText is set) its body holds WaitForText.
+	WaitFor     string
+	WaitForText string
+	Verify      Verify
+	// VerifyURLs are the URLs verify and warm request, with cache-key
+	// headers; nil means the purged URLs (a files purge only).
+	VerifyURLs []cloudflare.Target
+	Warm       bool
+	// OnErrorWarn turns a failure after the inputs were accepted (wait-for
+	// never matched, the purge failed, verify: fail found stale URLs) into
+	// a warning and exit 0.
+	OnErrorWarn bool
+}
+
+// checks reads the inputs of the checks around the purge.
+func (v *validator) checks(in Inputs, typ cloudflare.PurgeType) Checks {
+	c := Checks{
+		WaitFor:     v.waitFor(in.WaitFor),
+		WaitForText: in.WaitForText,
+		Verify:      v.verify(in.Verify),
+		Warm:        v.boolean("warm", in.Warm),
+		OnErrorWarn: v.onError(in.OnError),
+	}
+	if c.WaitForText != "" && in.WaitFor == "" {
+		v.add("wait-for-text", "is set but wait-for is empty; give wait-for the URL whose body must hold this text")
+	}
+	if len(c.WaitForText) > maxWaitForText {
+		v.add("wait-for-text", "is %d bytes; at most %d (the most of a body wait-for reads)", len(c.WaitForText), maxWaitForText)
+	}
+	checking := c.Verify != VerifyNone || c.Warm
+	switch {
+	case strings.TrimSpace(in.VerifyURLs) != "" && !checking:
+		v.add("verify-urls", "is set, but neither verify nor warm is on; set verify: warn or fail, or warm: true, or leave verify-urls empty")
+	case strings.TrimSpace(in.VerifyURLs) != "":
+		list := targets.NewList(cloudflare.Files)
+		if len(in.VerifyURLs) > maxInputBytes {
+			v.add("verify-urls", "is %d bytes; an input can hold at most %d", len(in.VerifyURLs), maxInputBytes)
+		} else if err := list.Add(in.VerifyURLs); err != nil {
+			v.add("verify-urls", "%v", err)
+		}
+		c.VerifyURLs = list.Targets()
+	case checking && typ != "" && typ != cloudflare.Files:
+		v.add("verify-urls", "is needed with verify or warm when purge-type is %s: only a files purge names the URLs to check; give them one a line, like https://www.example.com/", typ)
+	}
+	return c
+}
+
+// maxWaitForText is the most of a wait-for body read (site.MaxWaitBody):
+// a longer text could never be found in it.
+const maxWaitForText = 1 << 20
+
+// waitFor checks the one URL to wait for: https, or plain http to a
+// loopback host, as for api-url. A plain http:// URL elsewhere could be
+// answered by anything on the way, and is never requested.
+func (v *validator) waitFor(s string) string {
+	if s == "" {
+		return ""
+	}
+	const want = "an https:// URL like https://www.example.com/version.txt"
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		v.add("wait-for", "%s is not %s", safetext.Quote(s), want)
+	case u.User != nil:
+		v.add("wait-for", "must not hold credentials; want %s", want)
+	case strings.ContainsAny(s, "\r\n\t "), u.Fragment != "" || strings.HasSuffix(s, "#"):
+		v.add("wait-for", "%s has white space or a #fragment; want %s", safetext.Quote(s), want)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		v.add("wait-for", "%s uses plain http:// to a host that is not loopback; want %s", safetext.Quote(s), want)
+	default:
+		return s
+	}
+	return ""
+}
+
+func (v *validator) verify(s string) Verify {
+	switch m := Verify(strings.ToLower(s)); m {
+	case "none", "":
+		return VerifyNone
+	case VerifyWarn, VerifyFail:
+		return m
+	}
+	v.add("verify", "%s is not a verify mode; want none, warn (stale URLs make a warning) or fail (stale URLs fail the step)", safetext.Quote(s))
+	return VerifyNone
+}
+
+func (v *validator) onError(s string) bool {
+	switch strings.ToLower(s) {
+	case "fail", "":
+		return false
+	case "warn":
+		return true
+	}
+	v.add("on-error", "%s is not fail or warn; want fail (a failure fails the step) or warn (a warning, exit 0)", safetext.Quote(s))
+	return false
+}

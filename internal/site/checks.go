@@ -1,0 +1,184 @@
+package site
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"golang.org/x/sync/errgroup"
+)
+
+// Check is how one URL was judged.
+type Check struct {
+	Target   Target
+	Response Response // the last answer (zero when none came)
+	Verdict  Verdict
+	// Why says why the URL was not judged: no answer (Err), a URL not
+	// requested, or an answer that does not show the cache.
+	Why      string
+	Err      error
+	Attempts int
+}
+
+// staleRetries is how often a stale URL is requested again, after 1, 2, 4
+// and 8 s: a purge reaches every data center within seconds, so a copy
+// still served that long after it was not purged.
+const staleRetries = 4
+
+func staleBackOff() backoff.BackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: time.Second, Multiplier: 2, MaxInterval: 8 * time.Second}
+}
+
+// Verify requests every target, Concurrency at a time, and judges each
+// answer against the target's Purged time. A stale URL is requested again
+// with backoff, while ctx's deadline allows. The checks are in the
+// targets' order.
+func (c *Client) Verify(ctx context.Context, targets []Target) []Check {
+	checks := make([]Check, len(targets))
+	c.each(ctx, targets, func(ctx context.Context, i int) {
+		checks[i] = c.verifyOne(ctx, targets[i])
+	})
+	return checks
+}
+
+func (c *Client) verifyOne(ctx context.Context, t Target) Check {
+	ch := Check{Target: t}
+	if err := Requestable(t.URL); err != nil {
+		ch.Why = err.Error()
+		return ch
+	}
+	b := staleBackOff()
+	for {
+		ch.Attempts++
+		resp, err := c.get(ctx, t, 0)
+		if err != nil {
+			ch.Verdict, ch.Err, ch.Why = Unjudged, err, "no answer: "+err.Error()
+			return ch
+		}
+		ch.Response = resp
+		ch.Verdict, ch.Why = Judge(resp, t.Purged)
+		if ch.Verdict != Stale || ch.Attempts > staleRetries {
+			return ch
+		}
+		if !sleep(ctx, b.NextBackOff()) {
+			return ch // the timeout leaves no time to ask again
+		}
+	}
+}
+
+// Warmed is how one warm request went.
+type Warmed struct {
+	Target Target
+	Status int
+	Err    error // no answer, or the URL is not requested
+}
+
+// OK reports whether the edge answered 2xx or 3xx.
+func (w Warmed) OK() bool { return w.Err == nil && w.Status >= 200 && w.Status < 400 }
+
+// Warm requests every target once, Concurrency at a time, so that the
+// edge fetches and holds the new copy before visitors ask.
+func (c *Client) Warm(ctx context.Context, targets []Target) []Warmed {
+	out := make([]Warmed, len(targets))
+	c.each(ctx, targets, func(ctx context.Context, i int) {
+		out[i].Target = targets[i]
+		resp, err := c.get(ctx, targets[i], 0)
+		out[i].Status, out[i].Err = resp.Status, err
+	})
+	return out
+}
+
+// each runs do for every index, Concurrency at a time, and stops
+// starting new ones once ctx is done (do then sees it done at once).
+func (c *Client) each(ctx context.Context, targets []Target, do func(context.Context, int)) {
+	var g errgroup.Group
+	g.SetLimit(c.concurrency)
+	for i := range targets {
+		g.Go(func() error { do(ctx, i); return nil })
+	}
+	_ = g.Wait() // do returns no error
+}
+
+// WaitResult is how a wait ended.
+type WaitResult struct {
+	Polls int
+	Took  time.Duration
+	// Last says what the last poll got, when it did not match.
+	Last string
+}
+
+// Poll is one request of a wait, for the log.
+type Poll struct {
+	N    int
+	Last string // what it got: "HTTP 200, text found", "HTTP 404", an error
+	Next time.Duration
+}
+
+// ErrWaitTimedOut marks a wait that the deadline ended before the URL
+// matched.
+var ErrWaitTimedOut = errors.New("the URL never matched before the time left for waiting ran out")
+
+// waitBackOff polls after 2 s, then every 1.5 times longer, at most 30 s
+// apart: a fast deploy is seen at once, a slow one is not hammered.
+func waitBackOff() backoff.BackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: 2 * time.Second, Multiplier: 1.5, MaxInterval: 30 * time.Second}
+}
+
+// Wait requests rawURL until it answers 2xx with text in the first
+// MaxWaitBody bytes of its body (any 2xx when text is empty), or ctx's
+// deadline would pass before the next poll: then the error wraps
+// ErrWaitTimedOut. onPoll, if set, hears of every poll that did not match.
+func (c *Client) Wait(ctx context.Context, rawURL, text string, onPoll func(Poll)) (WaitResult, error) {
+	start := time.Now()
+	res := WaitResult{}
+	b := waitBackOff()
+	t := Target{URL: rawURL}
+	for {
+		res.Polls++
+		resp, err := c.get(ctx, t, MaxWaitBody)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			res.Took = time.Since(start)
+			if res.Last == "" {
+				res.Last = err.Error()
+			}
+			return res, fmt.Errorf("%w (%d poll(s) in %s; the last: %s)", ErrWaitTimedOut, res.Polls, res.Took.Round(time.Second), res.Last)
+		case err != nil:
+			res.Last = err.Error()
+		case resp.Status < 200 || resp.Status > 299:
+			res.Last = fmt.Sprintf("HTTP %d", resp.Status)
+		case !bytes.Contains(resp.Body, []byte(text)):
+			res.Last = fmt.Sprintf("HTTP %d without the text in the first %d bytes", resp.Status, len(resp.Body))
+		default:
+			res.Took = time.Since(start)
+			return res, nil
+		}
+		next := b.NextBackOff()
+		if onPoll != nil {
+			onPoll(Poll{N: res.Polls, Last: res.Last, Next: next})
+		}
+		if !sleep(ctx, next) {
+			res.Took = time.Since(start)
+			return res, fmt.Errorf("%w (%d poll(s) in %s; the last: %s)", ErrWaitTimedOut, res.Polls, res.Took.Round(time.Second), res.Last)
+		}
+	}
+}
+
+// sleep waits d, and reports false at once when ctx's deadline comes
+// first (or ctx ends meanwhile).
+func sleep(ctx context.Context, d time.Duration) bool {
+	if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
+		return false
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

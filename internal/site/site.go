@@ -1,0 +1,259 @@
+// Package site requests the user's own site around a purge: it waits for
+// the new build before it (Wait), judges after it whether the edge still
+// serves a copy cached before the purge (Verify, by CF-Cache-Status and
+// Age), and requests every URL once more so the edge holds the new copy
+// (Warm).
+//
+// Every request it sends follows the same rules (Client.get): no
+// credentials of any kind, a User-Agent naming the action, https only
+// (plain http to loopback hosts alone), no redirects followed, the
+// target's cache-key headers, a bounded read, Retry-After honoured on 429
+// and 503 for the whole host, at most Concurrency requests at once, and
+// nothing that would end past the context's deadline.
+//
+// It returns plain values and prints nothing: what it got from the site is
+// untrusted text, which the caller redacts and escapes (package action).
+// It imports cloudflare (Retry-After parsing) and the kept libraries only.
+package site
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+)
+
+// Limits on what the site may cost.
+const (
+	// MaxWaitBody is the most of a wait-for body read: a version file or
+	// a page's head, far below it.
+	MaxWaitBody = 1 << 20
+	// drainBytes is the most of a verify or warm body read, and only so
+	// that the connection can be used again: the judgement needs headers.
+	drainBytes = 64 << 10
+	// AttemptTimeout bounds one request: a site that accepts the
+	// connection and never answers costs this, not the whole run.
+	AttemptTimeout = 30 * time.Second
+	// maxRetryAfter is how often one request waits for a Retry-After
+	// before its answer is taken as it is.
+	maxRetryAfter = 3
+	// maxRetryAfterWait bounds one Retry-After: Cloudflare's 1xxx pages
+	// ask for 5 to 60 s; more is not worth a deploy's time.
+	maxRetryAfterWait = 2 * time.Minute
+	// maxHeaderText bounds the text kept of a header the site sent.
+	maxHeaderText = 64
+)
+
+// Target is one URL to request, with the cache-key headers its purge
+// named (a files target's "headers").
+type Target struct {
+	URL     string
+	Headers map[string]string
+	// Purged is T, when Cloudflare confirmed the request that purged the
+	// URL: a copy stored since then is no older than time.Since(Purged).
+	Purged time.Time
+	// Zone is the caller's index of the zone the URL belongs to, or -1.
+	Zone int
+}
+
+// Client sends the requests to the site.
+type Client struct {
+	http        *http.Client
+	userAgent   string
+	concurrency int
+
+	mu    sync.Mutex
+	gates map[string]time.Time // host -> no request before
+}
+
+// NewClient returns a client sending through hc's transport (nil: a new
+// one). Whatever hc was, the copy follows no redirect and carries no
+// cookie jar: nothing the site answers can send a request elsewhere or
+// replay a value between requests.
+func NewClient(hc *http.Client, userAgent string, concurrency int) *Client {
+	c := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	if hc != nil && hc.Transport != nil {
+		c.Transport = hc.Transport
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{http: c, userAgent: userAgent, concurrency: max(concurrency, 1), gates: map[string]time.Time{}}
+}
+
+// Concurrency is the most requests in flight at once.
+func (c *Client) Concurrency() int { return c.concurrency }
+
+// ErrNotHTTPS marks a URL that is not requested: plain http:// to a host
+// that is not loopback, whose answer anything on the way could forge.
+var ErrNotHTTPS = errors.New("plain http:// to a host that is not loopback: not requested (use https://)")
+
+// Requestable reports whether the rules let the URL be requested.
+func Requestable(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	switch {
+	case err != nil || u.Hostname() == "":
+		return fmt.Errorf("not a URL")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return ErrNotHTTPS
+	}
+	return fmt.Errorf("not an https:// URL")
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Response is what one GET got: the status, the headers the judgement
+// reads, at what time, and as much of the body as was asked for.
+type Response struct {
+	Status      int
+	CacheStatus string // CF-Cache-Status, upper-cased, "" when absent
+	Age         string // Age as sent, "" when absent
+	At          time.Time
+	Body        []byte
+}
+
+// forbidden are headers a request to the site never carries, whatever a
+// target's cache-key headers say: credentials of any kind, and what the
+// client sets itself.
+var forbidden = map[string]bool{
+	"authorization": true, "proxy-authorization": true, "cookie": true,
+	"x-auth-key": true, "x-auth-email": true, "user-agent": true, "host": true,
+}
+
+// get sends one GET for t and reads at most limit bytes of the body.
+// A 429 or 503 with Retry-After makes every request to that host wait
+// that long (a rate limit counts the runner's address, not one URL), and
+// this one go again, up to maxRetryAfter times; past that, or when the
+// wait would pass ctx's deadline, the answer is returned as it is.
+func (c *Client) get(ctx context.Context, t Target, limit int64) (Response, error) {
+	if err := Requestable(t.URL); err != nil {
+		return Response{}, err
+	}
+	host := hostOf(t.URL)
+	for retry := 0; ; retry++ {
+		if err := c.waitGate(ctx, host); err != nil {
+			return Response{}, err
+		}
+		resp, wait, err := c.once(ctx, t, limit)
+		if err != nil || wait < 0 || retry == maxRetryAfter {
+			return resp, err
+		}
+		c.mu.Lock()
+		if until := time.Now().Add(wait); until.After(c.gates[host]) {
+			c.gates[host] = until
+		}
+		c.mu.Unlock()
+		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
+			return resp, nil // waiting would pass the timeout: judged as it is
+		}
+	}
+}
+
+// once sends one GET. wait is the Retry-After of a 429 or 503 that
+// carried one, else -1.
+func (c *Client) once(parent context.Context, t Target, limit int64) (resp Response, wait time.Duration, err error) {
+	ctx, cancel := context.WithTimeout(parent, AttemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL, nil)
+	if err != nil {
+		return Response{}, -1, fmt.Errorf("building the request: %w", err)
+	}
+	for name, value := range t.Headers {
+		if !forbidden[strings.ToLower(name)] {
+			req.Header.Set(name, value)
+		}
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	r, err := c.http.Do(req)
+	if err != nil {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err // the URL is named by the caller
+		}
+		switch {
+		case parent.Err() != nil:
+			return Response{}, -1, context.Cause(parent)
+		case ctx.Err() != nil:
+			return Response{}, -1, fmt.Errorf("no answer within %s", AttemptTimeout)
+		}
+		return Response{}, -1, err
+	}
+	defer r.Body.Close()
+	resp = Response{
+		Status:      r.StatusCode,
+		CacheStatus: strings.ToUpper(headerText(r.Header.Get("CF-Cache-Status"))),
+		Age:         headerText(r.Header.Get("Age")),
+		At:          time.Now(),
+	}
+	if limit > 0 {
+		resp.Body, err = io.ReadAll(io.LimitReader(r.Body, limit))
+		if err != nil {
+			return resp, -1, fmt.Errorf("reading the answer: %w", err)
+		}
+	} else {
+		drain(r.Body)
+	}
+	wait = -1
+	if r.StatusCode == http.StatusTooManyRequests || r.StatusCode == http.StatusServiceUnavailable {
+		if d, ok := cloudflare.ParseRetryAfter(r.Header.Get("Retry-After"), resp.At); ok {
+			wait = min(d, maxRetryAfterWait)
+		}
+	}
+	return resp, wait, nil
+}
+
+// drain reads a little of a body so that the connection can serve the
+// next request; what is left is closed, unread.
+func drain(r io.Reader) { _, _ = io.CopyN(io.Discard, r, drainBytes) }
+
+// waitGate waits until the host's Retry-After has passed.
+func (c *Client) waitGate(ctx context.Context, host string) error {
+	c.mu.Lock()
+	until := c.gates[host]
+	c.mu.Unlock()
+	d := time.Until(until)
+	if d <= 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && until.After(dl) {
+		return fmt.Errorf("the site asked to wait %s (Retry-After), past the timeout", d.Round(time.Second))
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func hostOf(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil {
+		return strings.ToLower(u.Host)
+	}
+	return rawURL
+}
+
+// headerText keeps the first maxHeaderText bytes of a header value.
+func headerText(s string) string {
+	if len(s) > maxHeaderText {
+		return s[:maxHeaderText]
+	}
+	return s
+}
