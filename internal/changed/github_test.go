@@ -108,7 +108,7 @@ func TestFallsBackToEverythingWhenItCannotBeExact(t *testing.T) {
 	unknown := githubtest.SHA(99)
 	for _, tc := range []struct {
 		name, base, head, want string
-		opts               []githubtest.Option
+		opts                   []githubtest.Option
 	}{
 		{"unknown commit", unknown, githubtest.SHA(2), `changed-since "` + unknown + `" is not a commit of octo-org/site`, nil},
 		{"behind", githubtest.SHA(2), githubtest.SHA(1), "is not an ancestor of GITHUB_SHA (GitHub says the head is behind)", nil},

@@ -74,7 +74,9 @@ type Server struct {
 type Option func(*Server)
 
 // WithCommits gives the repository its history, oldest first.
-func WithCommits(cs ...Commit) Option { return func(s *Server) { s.commits = append(s.commits, cs...) } }
+func WithCommits(cs ...Commit) Option {
+	return func(s *Server) { s.commits = append(s.commits, cs...) }
+}
 
 // WithToken makes the fake accept only this token (401 otherwise).
 func WithToken(token string) Option { return func(s *Server) { s.token = token } }
