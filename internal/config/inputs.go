@@ -38,6 +38,14 @@ type Inputs struct {
 	APIURL        string `env:"API_URL"`
 	Concurrency   string `env:"CONCURRENCY"`
 	Plan          string `env:"PLAN"`
+
+	// purge-type changed
+	ChangedSince        string `env:"CHANGED_SINCE"`
+	ChangedFiles        string `env:"CHANGED_FILES"`
+	GitHubToken         string `env:"GITHUB_TOKEN"`
+	URLMap              string `env:"URL_MAP"`
+	PurgeEverythingWhen string `env:"PURGE_EVERYTHING_WHEN"`
+	MaxChanged          string `env:"MAX_CHANGED"`
 }
 
 // InputName turns an envconfig key (ZONE_ID) into the input name (zone-id).
