@@ -97,6 +97,11 @@ func Run(ctx context.Context, env Env) int {
 	if newBackOff == nil {
 		newBackOff = purge.DefaultBackOff
 	}
+	if cfg.Changed != nil { // purge-type changed: files, everything or nothing
+		if code, done := resolveChanged(ctx, cfg, env, rep, newBackOff); done {
+			return code
+		}
+	}
 	p, err := makePlan(ctx, cfg, &resolver{api: client, retries: cfg.MaxRetries, newBackOff: newBackOff})
 	if err != nil {
 		reportInvalid(rep, err)
