@@ -29,3 +29,4 @@ fuzz FuzzAdd ./internal/targets 60000x
 fuzz FuzzValidate ./internal/config 150000x
 fuzz FuzzDecode ./internal/cloudflare 25000x
 fuzz FuzzParseHeaders ./internal/cloudflare 100000x
+fuzz FuzzURLs ./internal/changed 150000x

@@ -145,8 +145,8 @@ func checkURLPrefix(s string) error {
 		return fmt.Errorf("URL prefix %s is not %s", safetext.Quote(s), want)
 	case p.User != nil:
 		return fmt.Errorf("URL prefix %s has user credentials in it; want %s", safetext.Quote(s), want)
-	case strings.ContainsAny(s, "?#*") || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
-		return fmt.Errorf("URL prefix %s has a query, a fragment, a * or white space; want %s", safetext.Quote(s), want)
+	case strings.ContainsAny(s, "?#*\\") || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return fmt.Errorf("URL prefix %s has a query, a fragment, a *, a backslash or white space; want %s", safetext.Quote(s), want)
 	case strings.Contains("/"+p.EscapedPath()+"/", "/../") || strings.Contains("/"+p.EscapedPath()+"/", "/./"):
 		return fmt.Errorf("URL prefix %s has a . or .. segment; want %s", safetext.Quote(s), want)
 	}
