@@ -383,7 +383,7 @@ func (g *GitHub) once(ctx context.Context, u string, into any) (next bool, err e
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return false, fmt.Errorf("%w: building the request: %v", errAnswer, err)
+		return false, fmt.Errorf("%w: building the request: %w", errAnswer, err)
 	}
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
@@ -418,7 +418,7 @@ func (g *GitHub) once(ctx context.Context, u string, into any) (next bool, err e
 		return false, fmt.Errorf("%w: an answer larger than %d bytes", errAnswer, limit)
 	}
 	if err := json.Unmarshal(body, into); err != nil {
-		return false, fmt.Errorf("%w: not the JSON the API documents (%v)", errAnswer, err)
+		return false, fmt.Errorf("%w: not the JSON the API documents (%w)", errAnswer, err)
 	}
 	return hasNext(resp.Header.Values("Link")), nil
 }

@@ -32,7 +32,7 @@ func client(fake *githubtest.Server, hc *http.Client) *changed.GitHub {
 }
 
 // compare runs one comparison in memory, in a synctest bubble.
-func compare(t *testing.T, base, head string, opts ...githubtest.Option) (changed.Comparison, error, []githubtest.Request) {
+func compare(t *testing.T, base, head string, opts ...githubtest.Option) (changed.Comparison, []githubtest.Request, error) {
 	t.Helper()
 	var c changed.Comparison
 	var err error
@@ -42,7 +42,7 @@ func compare(t *testing.T, base, head string, opts ...githubtest.Option) (change
 		c, err = client(fake, fake.Client()).Compare(t.Context(), base, head)
 		reqs = fake.Requests()
 	})
-	return c, err, reqs
+	return c, reqs, err
 }
 
 // history is a base commit then the commits given.
@@ -68,7 +68,7 @@ func TestCompareListsEveryKindOfChange(t *testing.T) {
 		[]githubtest.File{{Name: "public/a.html", Status: "modified"}, {Name: "public/old.html", Status: "removed"}},
 		[]githubtest.File{{Name: "public/new.html", Status: "renamed", Previous: "public/before.html"}, {Name: "public/b.css", Status: "added"}},
 	)
-	c, err, reqs := compare(t, githubtest.SHA(0), githubtest.SHA(2), githubtest.WithCommits(h...))
+	c, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(2), githubtest.WithCommits(h...))
 	want := []string{"public/a.html", "public/old.html", "public/before.html", "public/new.html", "public/b.css"}
 	if err != nil || c.Everything != "" || c.Status != "ahead" || !slices.Equal(c.Paths, want) {
 		t.Fatalf("Compare = %+v, %v; want paths %q", c, err, want)
@@ -96,7 +96,7 @@ func TestCompareOverLoopback(t *testing.T) {
 
 func TestIdenticalComparisonChangesNothing(t *testing.T) {
 	t.Parallel()
-	c, err, _ := compare(t, githubtest.SHA(1), githubtest.SHA(1), githubtest.WithCommits(history(files(2, "f%d"))...))
+	c, _, err := compare(t, githubtest.SHA(1), githubtest.SHA(1), githubtest.WithCommits(history(files(2, "f%d"))...))
 	if err != nil || c.Status != "identical" || len(c.Paths) != 0 || c.Everything != "" {
 		t.Errorf("Compare = %+v, %v", c, err)
 	}
@@ -114,7 +114,7 @@ func TestFallsBackToEverythingWhenItCannotBeExact(t *testing.T) {
 		{"behind", githubtest.SHA(2), githubtest.SHA(1), "is not an ancestor of GITHUB_SHA (GitHub says the head is behind)", nil},
 		{"diverged", githubtest.SHA(1), githubtest.SHA(2), "GitHub says the head is diverged", []githubtest.Option{githubtest.WithDiverged(githubtest.SHA(1))}},
 	} {
-		c, err, _ := compare(t, tc.base, tc.head, append([]githubtest.Option{githubtest.WithCommits(h...)}, tc.opts...)...)
+		c, _, err := compare(t, tc.base, tc.head, append([]githubtest.Option{githubtest.WithCommits(h...)}, tc.opts...)...)
 		if err != nil || !strings.Contains(c.Everything, tc.want) || c.Paths != nil {
 			t.Errorf("%s: Compare = %+v, %v; want everything because %q", tc.name, c, err, tc.want)
 		}
@@ -123,7 +123,7 @@ func TestFallsBackToEverythingWhenItCannotBeExact(t *testing.T) {
 
 func TestHiddenRepositoryIsAFailureNotAFallback(t *testing.T) {
 	t.Parallel()
-	c, err, reqs := compare(t, githubtest.SHA(0), githubtest.SHA(1), githubtest.WithHiddenRepository())
+	c, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(1), githubtest.WithHiddenRepository())
 	apiErr, ok := errors.AsType[*changed.APIError](err)
 	if !ok || !apiErr.RepositoryHidden || !apiErr.AuthFailure() || c.Everything != "" {
 		t.Fatalf("Compare = %+v, %v; want the repository hidden", c, err)
@@ -136,7 +136,7 @@ func TestHiddenRepositoryIsAFailureNotAFallback(t *testing.T) {
 func TestRefusalsAreAuthFailures(t *testing.T) {
 	t.Parallel()
 	for _, opt := range []githubtest.Option{githubtest.WithForbidden(), githubtest.WithToken("another")} {
-		_, err, reqs := compare(t, githubtest.SHA(0), githubtest.SHA(1), opt)
+		_, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(1), opt)
 		apiErr, ok := errors.AsType[*changed.APIError](err)
 		if !ok || !apiErr.AuthFailure() || apiErr.RepositoryHidden || len(reqs) != 1 {
 			t.Errorf("Compare: %v after %d request(s); want one refusal, not retried", err, len(reqs))
@@ -176,7 +176,7 @@ func TestRetriesAreBounded(t *testing.T) {
 	for i := range answers {
 		answers[i] = githubtest.Response{Status: 500, Body: `{"message":"Server Error"}`}
 	}
-	_, err, reqs := compare(t, githubtest.SHA(0), githubtest.SHA(1), githubtest.WithScript(answers...))
+	_, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(1), githubtest.WithScript(answers...))
 	if err == nil || !strings.Contains(err.Error(), `GitHub answered HTTP 500: "Server Error"`) || len(reqs) != retries+1 {
 		t.Errorf("Compare: %v after %d requests; want HTTP 500 after %d", err, len(reqs), retries+1)
 	}
@@ -210,7 +210,7 @@ func TestThreeHundredFilesAreWalkedCommitByCommit(t *testing.T) {
 	t.Parallel()
 	// 3 commits, 320 files in all, one commit of 250 files (three pages).
 	h := history(files(250, "public/a%03d.html"), files(40, "public/b%03d.html"), files(30, "public/c%03d.css"))
-	c, err, reqs := compare(t, githubtest.SHA(0), githubtest.SHA(3), githubtest.WithCommits(h...))
+	c, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(3), githubtest.WithCommits(h...))
 	if err != nil || c.Everything != "" || len(c.Paths) != 320 || c.Walked != 3 {
 		t.Fatalf("Compare = %d paths, walked %d, everything %q, %v; want 320 paths from 3 commits", len(c.Paths), c.Walked, c.Everything, err)
 	}
@@ -236,11 +236,11 @@ func TestComparisonsTooLargeToWalkPurgeEverything(t *testing.T) {
 	for i := range many {
 		many[i] = files(2, fmt.Sprintf("c%d/f%%d", i))
 	}
-	c, err, reqs := compare(t, githubtest.SHA(0), githubtest.SHA(len(many)), githubtest.WithCommits(history(many...)...))
+	c, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(len(many)), githubtest.WithCommits(history(many...)...))
 	if err != nil || !strings.Contains(c.Everything, "has 151 commits, more than the 150 walked") || len(reqs) != 1 {
 		t.Errorf("many commits: %q, %v, %d requests", c.Everything, err, len(reqs))
 	}
-	c, err, _ = compare(t, githubtest.SHA(0), githubtest.SHA(1), githubtest.WithCommits(history(files(3000, "f%d"))...))
+	c, _, err = compare(t, githubtest.SHA(0), githubtest.SHA(1), githubtest.WithCommits(history(files(3000, "f%d"))...))
 	if err != nil || !strings.Contains(c.Everything, "changes 3000 files or more") {
 		t.Errorf("huge commit: %q, %v", c.Everything, err)
 	}

@@ -83,7 +83,7 @@ func ParsePattern(s string) (Pattern, error) {
 	// (?s): a file name may hold a line break, and .* must still match it.
 	compiled, err := regexp.Compile("(?s)" + re.String())
 	if err != nil {
-		return Pattern{}, fmt.Errorf("%s: %v; want %s", safetext.Quote(s), err, PatternWant)
+		return Pattern{}, fmt.Errorf("%s: %w; want %s", safetext.Quote(s), err, PatternWant)
 	}
 	return Pattern{Text: s, re: compiled}, nil
 }
