@@ -379,3 +379,19 @@ func TestChangedHostileFileNamesAreListedNeverMappedNorCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestChangedRunsLocallyWithChangedFiles(t *testing.T) {
+	t.Parallel()
+	r := runStep(t, actiontest.Step{Local: true, Args: []string{"--dry-run", "--zone-id", zone, "--purge-type", "changed",
+		"--url-map", "public/ => https://www.example.com/", "--changed-files", "public/a.html\npublic/b/index.html"}})
+	want := `{"files":["https://www.example.com/a.html","https://www.example.com/a","https://www.example.com/b/","https://www.example.com/b/index.html"]}`
+	if r.Code != 0 || !strings.Contains(r.Stdout, want) || strings.Contains(r.Stdout+r.Stderr, "::") || len(r.requests) != 0 {
+		t.Errorf("exit %d, %d requests; want the dry run's body and no workflow command\nstdout:\n%s\nstderr:\n%s", r.Code, len(r.requests), r.Stdout, r.Stderr)
+	}
+	// Without the runner's variables, changed-since cannot be compared.
+	r = runStep(t, actiontest.Step{Local: true, Args: []string{"--dry-run", "--zone-id", zone, "--purge-type", "changed",
+		"--url-map", "public/ => https://www.example.com/", "--changed-since", "main"}})
+	if r.Code != 1 || !strings.Contains(r.Stderr, "error: changed-since: needs GITHUB_REPOSITORY") {
+		t.Errorf("exit %d; want changed-since refused\n%s", r.Code, r.Stderr)
+	}
+}

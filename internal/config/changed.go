@@ -119,7 +119,8 @@ func (v *validator) changed(in Inputs, env Env) *Changed {
 		}
 		c.FilesGiven = true
 		for line := range strings.Lines(in.ChangedFiles) {
-			if p := strings.TrimSpace(line); p != "" {
+			// ./public/a.html is public/a.html (find . prints paths so).
+			if p := strings.TrimPrefix(strings.TrimSpace(line), "./"); p != "" {
 				c.Files = append(c.Files, p)
 			}
 		}

@@ -58,7 +58,7 @@ func TestChangedDefaults(t *testing.T) {
 func TestChangedFilesAndNewBranchesNeedNoRunnerEnv(t *testing.T) {
 	t.Parallel()
 	for _, in := range []map[string]string{
-		with(changedBase(), "changed-since", "", "changed-files", "public/a.html\n\n  public/b.css  \n"),
+		with(changedBase(), "changed-since", "", "changed-files", "public/a.html\n\n  ./public/b.css  \n"),
 		with(changedBase(), "changed-since", "0000000000000000000000000000000000000000"),
 		with(changedBase(), "changed-since", ""),
 	} {
