@@ -180,10 +180,6 @@ func unsafePath(p string) string {
 	return ""
 }
 
-// Unsafe says why a changed path cannot be mapped to a URL, or "" when
-// it can.
-func Unsafe(path string) string { return unsafePath(path) }
-
 // match is the rule with the longest path prefix matching path (by whole
 // segments: public matches public/a.html, never publicity.html), and
 // the rest of the path below it; ok is false when none matches.

@@ -62,6 +62,9 @@ func resolveChanged(ctx context.Context, cfg *config.Config, env Env, rep *actio
 			return nothingToPurge(cfg, rep, fmt.Sprintf("GITHUB_SHA is the commit changed-since names (%s): no file changed.", safetext.Quote(c.Since)))
 		}
 	}
+	if everything == "" && len(paths) == 0 {
+		return nothingToPurge(cfg, rep, fmt.Sprintf("No file changed (%s).", source))
+	}
 	if everything == "" {
 		out := changed.Plan(paths, c.Rules, c.Patterns, c.Max)
 		urls := checkURLs(&out)

@@ -274,6 +274,7 @@ func TestChangedWithNothingToPurgeSendsNothing(t *testing.T) {
 		notice string
 	}{
 		{"identical", changedInputs("changed-since", head), []githubtest.Option{deploy()}, "GITHUB_SHA is the commit changed-since names"},
+		{"empty commits", changedInputs(), []githubtest.Option{deploy()}, "No file changed (changed since " + before + ")."},
 		{"no rule matches", changedInputs(), []githubtest.Option{deploy(githubtest.File{Name: "src/main.go", Status: "modified"})},
 			"None of the 1 changed path(s) matches a url-map rule"},
 	} {
