@@ -71,7 +71,7 @@ func resolveChanged(ctx context.Context, cfg *config.Config, env Env, rep *actio
 		printTable(rep, source, out)
 		if everything = out.Everything; everything == "" {
 			if len(urls) == 0 {
-				return nothingToPurge(cfg, rep, fmt.Sprintf("None of the %d changed path(s) matches a url-map rule.", len(out.Rows)))
+				return nothingToPurge(cfg, rep, fmt.Sprintf("None of the %d changed path(s) maps to a URL: no url-map rule matches them, or they are not safe to map (the log lists why).", len(out.Rows)))
 			}
 			cfg.Targets = urls
 			// Routing names the source of a URL no zone owns.

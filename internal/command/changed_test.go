@@ -276,7 +276,7 @@ func TestChangedWithNothingToPurgeSendsNothing(t *testing.T) {
 		{"identical", changedInputs("changed-since", head), []githubtest.Option{deploy()}, "GITHUB_SHA is the commit changed-since names"},
 		{"empty commits", changedInputs(), []githubtest.Option{deploy()}, "No file changed (changed since " + before + ")."},
 		{"no rule matches", changedInputs(), []githubtest.Option{deploy(githubtest.File{Name: "src/main.go", Status: "modified"})},
-			"None of the 1 changed path(s) matches a url-map rule"},
+			"None of the 1 changed path(s) maps to a URL: no url-map rule matches them"},
 	} {
 		r := runChanged(t, actiontest.Step{Inputs: tc.in}, tc.gh, knownZones)
 		if r.Code != 0 || len(r.requests)+len(r.lookups) != 0 || r.Outputs["count"] != "0" || r.Outputs["purge-ids"] != "[]" {
