@@ -396,3 +396,13 @@ func TestChangedRunsLocallyWithChangedFiles(t *testing.T) {
 		t.Errorf("exit %d; want changed-since refused\n%s", r.Code, r.Stderr)
 	}
 }
+
+func TestChangedURLsOfNoZoneAreRefusedBeforeAnyPurge(t *testing.T) {
+	t.Parallel()
+	in := changedInputs("zone", "example.com\nexample.org", "zone-id", "", "url-map", "public/ => https://www.example.net/")
+	r := runChanged(t, actiontest.Step{Inputs: in}, []githubtest.Option{deploy(githubtest.File{Name: "public/a.css", Status: "added"})}, knownZones)
+	if r.Code != 1 || len(r.requests) != 0 ||
+		!r.HasAnnotation("error", "Invalid input url-map", `"https://www.example.net/a.css" is in none of the zones; the zones are example.com, example.org`) {
+		t.Errorf("exit %d, %d purges, errors %+v", r.Code, len(r.requests), r.Annotations("error"))
+	}
+}
