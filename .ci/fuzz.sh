@@ -30,3 +30,4 @@ fuzz FuzzValidate ./internal/config 150000x
 fuzz FuzzDecode ./internal/cloudflare 25000x
 fuzz FuzzParseHeaders ./internal/cloudflare 100000x
 fuzz FuzzResolveAnswers ./internal/resolve 40000x
+fuzz FuzzURLs ./internal/changed 150000x

@@ -172,6 +172,10 @@ func (r *Reporter) Error(title, message string) { r.annotate("error", title, mes
 // Warning writes a warning annotation.
 func (r *Reporter) Warning(title, message string) { r.annotate("warning", title, message) }
 
+// Notice writes a notice annotation: something the user should know that
+// is not a problem.
+func (r *Reporter) Notice(title, message string) { r.annotate("notice", title, message) }
+
 func (r *Reporter) annotate(level, title, message string) {
 	title, message = r.line(title), r.lines(message)
 	r.mu.Lock()
@@ -185,9 +189,12 @@ func (r *Reporter) annotate(level, title, message string) {
 		return
 	}
 	gh := r.gh.WithFieldsMap(map[string]string{"title": title})
-	if level == "error" {
+	switch level {
+	case "error":
 		gh.Errorf("%s", message)
-	} else {
+	case "notice":
+		gh.Noticef("%s", message)
+	default:
 		gh.Warningf("%s", message)
 	}
 }

@@ -99,6 +99,11 @@ func Run(ctx context.Context, env Env) int {
 	if newBackOff == nil {
 		newBackOff = purge.DefaultBackOff
 	}
+	if cfg.Changed != nil { // purge-type changed: files, everything or nothing
+		if code, done := resolveChanged(ctx, cfg, env, rep, newBackOff); done {
+			return code
+		}
+	}
 	resolved, err := resolve.Resolve(ctx, cfg, client, resolve.Options{MaxRetries: cfg.MaxRetries, NewBackOff: newBackOff})
 	if err != nil {
 		reportUnresolved(rep, err)

@@ -80,6 +80,9 @@ type Config struct {
 	// The checks around the purge (checks.go): wait for the new build
 	// before it, verify and warm after it.
 	Checks
+	// Changed is set for purge-type changed, whose PurgeType is files
+	// until the changes are known.
+	Changed *Changed
 }
 
 // Source is one text of targets: the targets input or the targets-file.
@@ -106,11 +109,11 @@ func (c *Config) NeedsLookups() bool {
 // Zones is how many zones the config names, by ID and by name.
 func (c *Config) Zones() int { return len(c.ZoneIDs) + len(c.ZoneNames) }
 
-// Secrets returns the values that must never be printed: the token and the
-// Global API Key.
+// Secrets returns the values that must never be printed: the token, the
+// Global API Key and the GitHub token.
 func (in Inputs) Secrets(getenv func(string) string) []string {
 	var out []string
-	for _, s := range []string{in.APIToken, in.APIKey, getenv("CLOUDFLARE_API_TOKEN")} {
+	for _, s := range []string{in.APIToken, in.APIKey, getenv("CLOUDFLARE_API_TOKEN"), in.gitHubToken(getenv)} {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
@@ -165,7 +168,12 @@ func Validate(in Inputs, env Env) (*Config, error) {
 	}
 	cfg.Credentials = v.credentials(in, env.Getenv, cfg.DryRun)
 	cfg.BatchSize = v.batchSize(in.BatchSize, cfg.PurgeType, cfg.Plan)
-	cfg.Targets, cfg.Sources = v.targets(in, env, cfg.PurgeType)
+	if isChangedType(in.PurgeType) {
+		cfg.Changed = v.changed(in, env)
+	} else {
+		v.notChanged(in, env.Spec)
+		cfg.Targets, cfg.Sources = v.targets(in, env, cfg.PurgeType)
+	}
 	v.scope(cfg)
 	cfg.Checks = v.checks(in, cfg.PurgeType)
 	if cfg.NeedsLookups() && cfg.Credentials == (cloudflare.Credentials{}) && !v.has("api-token") {
@@ -282,10 +290,13 @@ func (v *validator) scope(cfg *Config) {
 // purgeType accepts the names in any case ("Files"): the meaning is
 // unambiguous and a workflow author should not fail a deploy over it.
 func (v *validator) purgeType(s string) cloudflare.PurgeType {
-	const want = "one of everything, files, tags, hosts, prefixes"
+	const want = "one of everything, files, tags, hosts, prefixes, changed"
 	if s == "" {
 		v.add("purge-type", "is required; want %s", want)
 		return ""
+	}
+	if isChangedType(s) {
+		return cloudflare.Files // until the changes are known
 	}
 	if t := cloudflare.PurgeType(strings.ToLower(s)); slices.Contains(cloudflare.PurgeTypes, t) {
 		return t

@@ -44,6 +44,14 @@ type Inputs struct {
 	VerifyURLs    string `env:"VERIFY_URLS"`
 	Warm          string `env:"WARM"`
 	OnError       string `env:"ON_ERROR"`
+
+	// purge-type changed
+	ChangedSince        string `env:"CHANGED_SINCE"`
+	ChangedFiles        string `env:"CHANGED_FILES"`
+	GitHubToken         string `env:"GITHUB_TOKEN"`
+	URLMap              string `env:"URL_MAP"`
+	PurgeEverythingWhen string `env:"PURGE_EVERYTHING_WHEN"`
+	MaxChanged          string `env:"MAX_CHANGED"`
 }
 
 // InputName turns an envconfig key (ZONE_ID) into the input name (zone-id).

@@ -1,0 +1,309 @@
+// Package githubtest is a fake of the parts of GitHub's REST API that
+// purge-type changed reads: the compare API, the single-commit endpoint
+// and the repository itself. It models one repository with a linear
+// history of commits and answers as GitHub documents: the compare API
+// lists at most 300 files for the whole comparison, on the first page
+// only, and pages the commits; a commit pages its files, up to 3,000. It
+// records every request, serves in memory (Client, for a
+// testing/synctest bubble) or on loopback (New), and can answer the
+// first requests from a script (failures, rate limits).
+//
+// It imports only the standard library: it speaks the wire format, so it
+// checks the client rather than mirroring it.
+package githubtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// InMemoryBaseURL is GITHUB_API_URL for an in-memory fake: loopback (so a
+// client that bypassed Client could only reach this machine), with the
+// /api/v3 path of GitHub Enterprise Server.
+const InMemoryBaseURL = "http://127.0.0.2:9/api/v3"
+
+// File is one changed file of a commit, as GitHub lists it.
+type File struct {
+	Name     string // filename
+	Status   string // added, modified, removed, renamed, ...
+	Previous string // previous_filename, for a rename
+}
+
+// Commit is one commit of the repository's history.
+type Commit struct {
+	SHA   string
+	Files []File
+}
+
+// Response is a scripted answer.
+type Response struct {
+	Status int
+	Header map[string]string
+	Body   string
+}
+
+// Request is one request the fake received.
+type Request struct {
+	Method string
+	Host   string
+	Path   string // with the query
+	Header http.Header
+}
+
+// Server is the fake API for one repository.
+type Server struct {
+	repo      string
+	token     string
+	commits   []Commit // oldest first
+	diverged  map[string]bool
+	hidden    bool
+	forbidden bool
+	script    []Response
+	srv       *httptest.Server
+
+	mu       sync.Mutex
+	requests []Request
+}
+
+// Option configures the fake.
+type Option func(*Server)
+
+// WithCommits gives the repository its history, oldest first.
+func WithCommits(cs ...Commit) Option {
+	return func(s *Server) { s.commits = append(s.commits, cs...) }
+}
+
+// WithToken makes the fake accept only this token (401 otherwise).
+func WithToken(token string) Option { return func(s *Server) { s.token = token } }
+
+// WithDiverged makes a comparison from base "diverged": base is not an
+// ancestor of the head.
+func WithDiverged(base string) Option { return func(s *Server) { s.diverged[base] = true } }
+
+// WithHiddenRepository answers 404 to everything, as GitHub does for a
+// repository the token cannot see.
+func WithHiddenRepository() Option { return func(s *Server) { s.hidden = true } }
+
+// WithForbidden answers 403 to everything, as GitHub does for a token
+// without contents: read.
+func WithForbidden() Option { return func(s *Server) { s.forbidden = true } }
+
+// WithScript answers the first requests with these, in order.
+func WithScript(rs ...Response) Option { return func(s *Server) { s.script = append(s.script, rs...) } }
+
+// NewInMemory makes a fake of repository repo (owner/name) that only
+// Client reaches.
+func NewInMemory(repo string, opts ...Option) *Server {
+	s := &Server{repo: repo, diverged: map[string]bool{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// New starts a fake on loopback; Close stops it.
+func New(repo string, opts ...Option) *Server {
+	s := NewInMemory(repo, opts...)
+	s.srv = httptest.NewServer(s)
+	return s
+}
+
+// Close stops a loopback fake.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// BaseURL is the GITHUB_API_URL to give.
+func (s *Server) BaseURL() string {
+	if s.srv == nil {
+		return InMemoryBaseURL
+	}
+	return s.srv.URL + "/api/v3"
+}
+
+// Client answers requests in memory, whatever their host: no socket.
+func (s *Server) Client() *http.Client { return &http.Client{Transport: Transport{s}} }
+
+// Transport serves requests in memory.
+type Transport struct{ S *Server }
+
+// RoundTrip implements http.RoundTripper.
+func (t Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.S.ServeHTTP(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	return rec.Result(), nil
+}
+
+// Requests returns every request received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// ServeHTTP answers one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	n := len(s.requests)
+	s.requests = append(s.requests, Request{Method: r.Method, Host: r.Host, Path: r.URL.RequestURI(), Header: r.Header.Clone()})
+	s.mu.Unlock()
+	write(w, s.answer(n, r))
+}
+
+func (s *Server) answer(n int, r *http.Request) Response {
+	if n < len(s.script) {
+		return s.script[n]
+	}
+	if s.token != "" && r.Header.Get("Authorization") != "Bearer "+s.token {
+		return fail(401, "Bad credentials")
+	}
+	if s.hidden {
+		return fail(404, "Not Found")
+	}
+	if s.forbidden {
+		return fail(403, "Resource not accessible by integration")
+	}
+	path := strings.TrimPrefix(r.URL.EscapedPath(), "/api/v3")
+	prefix := "/repos/" + s.repo
+	rest, ok := strings.CutPrefix(path, prefix)
+	switch {
+	case r.Method != http.MethodGet || !ok:
+		return fail(404, "Not Found")
+	case rest == "":
+		return ok200(map[string]any{"full_name": s.repo, "private": true})
+	case strings.HasPrefix(rest, "/compare/"):
+		return s.compare(strings.TrimPrefix(rest, "/compare/"), r)
+	case strings.HasPrefix(rest, "/commits/"):
+		return s.commit(strings.TrimPrefix(rest, "/commits/"), r)
+	}
+	return fail(404, "Not Found")
+}
+
+func (s *Server) index(sha string) int {
+	for i, c := range s.commits {
+		if c.SHA == sha {
+			return i
+		}
+	}
+	return -1
+}
+
+func paging(r *http.Request, def int) (perPage, page int) {
+	perPage, page = def, 1
+	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 {
+		perPage = min(v, 100)
+	}
+	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
+		page = v
+	}
+	return perPage, page
+}
+
+func (s *Server) compare(basehead string, r *http.Request) Response {
+	base, head, ok := strings.Cut(basehead, "...")
+	i, j := s.index(base), s.index(head)
+	if !ok || i < 0 || j < 0 {
+		return fail(404, "Not Found")
+	}
+	status := "ahead"
+	switch {
+	case s.diverged[base]:
+		status = "diverged"
+	case i == j:
+		status = "identical"
+	case i > j:
+		status = "behind"
+	}
+	var commits []Commit
+	if i < j && status == "ahead" {
+		commits = s.commits[i+1 : j+1]
+	}
+	// Files: the net change by name, at most 300, on the first page only.
+	files := []map[string]any{}
+	at := map[string]int{}
+	for _, c := range commits {
+		for _, f := range c.Files {
+			if k, ok := at[f.Name]; ok {
+				files[k]["status"] = f.Status
+				continue
+			}
+			at[f.Name] = len(files)
+			files = append(files, fileJSON(f))
+		}
+	}
+	files = files[:min(len(files), 300)]
+	perPage, page := paging(r, 250)
+	if page > 1 {
+		files = []map[string]any{}
+	}
+	list := []map[string]any{}
+	for k := (page - 1) * perPage; k < min(page*perPage, len(commits)); k++ {
+		list = append(list, map[string]any{"sha": commits[k].SHA, "commit": map[string]any{"message": "commit " + strconv.Itoa(k)}})
+	}
+	return ok200(map[string]any{
+		"status": status, "ahead_by": len(commits), "behind_by": 0, "total_commits": len(commits),
+		"commits": list, "files": files,
+	})
+}
+
+func (s *Server) commit(sha string, r *http.Request) Response {
+	i := s.index(sha)
+	if i < 0 {
+		return fail(404, "Not Found")
+	}
+	all := s.commits[i].Files[:min(len(s.commits[i].Files), 3000)]
+	perPage, page := paging(r, 300)
+	files := []map[string]any{}
+	for k := (page - 1) * perPage; k < min(page*perPage, len(all)); k++ {
+		files = append(files, fileJSON(all[k]))
+	}
+	resp := ok200(map[string]any{"sha": sha, "files": files})
+	if page*perPage < len(all) {
+		// A next link to another host: a client must never follow it.
+		resp.Header = map[string]string{"Link": fmt.Sprintf(`<https://elsewhere.invalid/next?page=%d>; rel="next"`, page+1)}
+	}
+	return resp
+}
+
+func fileJSON(f File) map[string]any {
+	m := map[string]any{"filename": f.Name, "status": f.Status, "additions": 1, "deletions": 0, "patch": "@@ -1 +1 @@"}
+	if f.Previous != "" {
+		m["previous_filename"] = f.Previous
+	}
+	return m
+}
+
+func ok200(v any) Response {
+	body, _ := json.Marshal(v)
+	return Response{Status: 200, Body: string(body)}
+}
+
+func fail(status int, msg string) Response {
+	body, _ := json.Marshal(map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest"})
+	return Response{Status: status, Body: string(body)}
+}
+
+func write(w http.ResponseWriter, resp Response) {
+	for k, v := range resp.Header {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(resp.Status)
+	fmt.Fprint(w, resp.Body)
+}
+
+// SHA is a made-up commit SHA for n.
+func SHA(n int) string { return fmt.Sprintf("%040x", n+0xabc000) }
+
+// Zeros is github.event.before for a new branch.
+const Zeros = "0000000000000000000000000000000000000000"
