@@ -21,24 +21,33 @@ type Problem struct {
 // input NAME"; past the runner's ten, the rest share the last one.
 // Outside Actions each is one line: "error: zone-id: is required; ...".
 func (r *Reporter) InvalidInputs(problems []Problem) {
-	r.stopped(problems, "Invalid input ", "Invalid inputs", "Nothing was sent: fix the input(s) above.")
+	r.stopped("error", problems, "Invalid input ", "Invalid inputs", "Nothing was sent: fix the input(s) above.")
 }
 
-// LookupsFailed reports lookups that stopped the run before anything
-// was purged (refused, not found, ambiguous, failed, stopped): one
-// annotation each, titled with the input that asked for the lookup.
-func (r *Reporter) LookupsFailed(problems []Problem) {
-	r.stopped(problems, "", "Lookups failed", "Nothing was purged.")
+// StoppedBeforePurge reports what stopped the run after its inputs were
+// accepted and before anything was purged: lookups that were refused,
+// found nothing or too much, failed or were stopped, or changes that
+// could not be read. One annotation each, titled with the input that
+// asked for it. Soft (on-error: warn) makes them warnings and writes the
+// outputs of a run that purged nothing; it reports whether they could be
+// written.
+func (r *Reporter) StoppedBeforePurge(problems []Problem, soft bool) bool {
+	if !soft {
+		r.stopped("error", problems, "", "Stopped before the purge", "Nothing was purged.")
+		return true
+	}
+	r.stopped("warning", problems, "", "Stopped before the purge", "Nothing was purged; on-error: warn, so the step does not fail.")
+	return r.setOutputs(nil, 0, nil) && r.setCheckOutputs(Checks{})
 }
 
 // stopped reports problems that ended the run before any purge: one
-// error annotation each, titled prefix+input (past the runner's ten, the
-// rest share the last, titled "HEADING (N more)"), a closing log line and
-// a summary list under the heading.
-func (r *Reporter) stopped(problems []Problem, prefix, heading, closing string) {
+// annotation of level each, titled prefix+input (past the runner's ten,
+// the rest share the last, titled "HEADING (N more)"), a closing log line
+// and a summary list under the heading.
+func (r *Reporter) stopped(level string, problems []Problem, prefix, heading, closing string) {
 	for i, p := range problems {
 		if !r.inActions {
-			r.Error(p.Input, p.Message)
+			r.annotate(level, p.Input, p.Message)
 			continue
 		}
 		if i == maxAnnotations-1 && len(problems) > maxAnnotations {
@@ -46,10 +55,10 @@ func (r *Reporter) stopped(problems []Problem, prefix, heading, closing string) 
 			for _, q := range problems[i:] {
 				rest = append(rest, fmt.Sprintf("input %s: %s", q.Input, q.Message))
 			}
-			r.Error(fmt.Sprintf("%s (%d more)", heading, len(rest)), strings.Join(rest, "\n"))
+			r.annotate(level, fmt.Sprintf("%s (%d more)", heading, len(rest)), strings.Join(rest, "\n"))
 			break
 		}
-		r.Error(prefix+p.Input, p.Message)
+		r.annotate(level, prefix+p.Input, p.Message)
 	}
 	r.Infof("%s", closing)
 	var md strings.Builder

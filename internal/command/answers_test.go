@@ -239,3 +239,23 @@ func TestTimeoutDuringLookupsIsReportedAsStopped(t *testing.T) {
 	r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a", "timeout", "45s", "max-retries", "9")}, hang)
 	assertNothingPurged(t, r, "zone", `stopped while looking up "example.com": the timeout was reached`)
 }
+
+// With on-error: warn a lookup that stops the run is a warning and exit
+// 0, with the outputs of a run that purged nothing; targets no zone owns
+// are bad input and still fail.
+func TestOnErrorWarnMakesALookupFailureAWarning(t *testing.T) {
+	t.Parallel()
+	r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "nowhere.example", "purge-type", "tags", "targets", "a", "on-error", "warn")}, knownZones)
+	if r.Code != 0 || len(r.requests) != 0 || len(r.Annotations("error")) != 0 ||
+		!r.HasAnnotation("warning", "zone", `"nowhere.example" matches no zone`) {
+		t.Fatalf("exit %d, %d requests, errors %+v; want exit 0, nothing purged and a warning\n%s", r.Code, len(r.requests), r.Annotations("error"), r.Stdout)
+	}
+	if r.Outputs["count"] != "0" || r.Outputs["verified"] != "0" || r.Outputs["purge-ids"] != "[]" {
+		t.Errorf("outputs = %v; want those of a run that purged nothing", r.Outputs)
+	}
+
+	unowned := runStep(t, actiontest.Step{Inputs: inputs("zone-id", zone+"\n"+orgID, "purge-type", "files", "targets", "https://elsewhere.example/a", "on-error", "warn")}, knownZones)
+	if unowned.Code != 1 || !unowned.HasAnnotation("error", "Invalid input targets", "is in none of the zones") {
+		t.Errorf("a target no zone owns with on-error: warn: exit %d, %+v", unowned.Code, unowned.Annotations("error"))
+	}
+}

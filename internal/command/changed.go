@@ -50,9 +50,11 @@ func resolveChanged(ctx context.Context, cfg *config.Config, env Env, rep *actio
 		rep.Debugf("compare %s...%s in %s: status %q, %d path(s), %d commit(s) walked, %d request(s)",
 			c.Since, c.Head, c.Repository, cmp.Status, len(cmp.Paths), cmp.Walked, cmp.Requests)
 		if err != nil {
-			rep.Error("changed-since", compareFailure(ctx, c, err))
-			rep.Infof("Nothing was sent to Cloudflare.")
-			return ExitFailure, true
+			problem := []action.Problem{{Input: "changed-since", Message: compareFailure(ctx, c, err)}}
+			if !rep.StoppedBeforePurge(problem, cfg.OnErrorWarn) || !cfg.OnErrorWarn {
+				return ExitFailure, true
+			}
+			return ExitOK, true
 		}
 		if cmp.Walked > 0 {
 			rep.Infof("GitHub's comparison lists %d files, its most, so its %d commits were read one by one.", changed.CompareFilesCap, cmp.Walked)

@@ -265,6 +265,18 @@ func TestChangedFailsWhenGitHubCannotAnswer(t *testing.T) {
 	}
 }
 
+// With on-error: warn, changes that could not be read are a warning and
+// exit 0: nothing is purged, the outputs say so.
+func TestChangedFailureWithOnErrorWarnIsAWarning(t *testing.T) {
+	t.Parallel()
+	r := runChanged(t, actiontest.Step{Inputs: changedInputs("on-error", "warn")}, []githubtest.Option{deploy(), githubtest.WithForbidden()})
+	if r.Code != 0 || len(r.requests)+len(r.lookups) != 0 || len(r.Annotations("error")) != 0 ||
+		!r.HasAnnotation("warning", "changed-since", "Give the job permissions: contents: read") || r.Outputs["count"] != "0" {
+		t.Errorf("exit %d, %d Cloudflare requests, errors %+v, warnings %+v, outputs %v", r.Code, len(r.requests)+len(r.lookups),
+			r.Annotations("error"), r.Annotations("warning"), r.Outputs)
+	}
+}
+
 func TestChangedWithNothingToPurgeSendsNothing(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

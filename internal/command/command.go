@@ -106,8 +106,7 @@ func Run(ctx context.Context, env Env) int {
 	}
 	resolved, err := resolve.Resolve(ctx, cfg, client, resolve.Options{MaxRetries: cfg.MaxRetries, NewBackOff: newBackOff})
 	if err != nil {
-		reportUnresolved(rep, err)
-		return ExitFailure
+		return reportUnresolved(rep, err, cfg.OnErrorWarn)
 	}
 	p := &plan{Plan: resolved, cfg: cfg, words: wordsFor(cfg.Operation)}
 	// The checks around the purge (pipeline.go) take their share of the
@@ -236,15 +235,16 @@ func httpClient(given *http.Client, concurrency int, rep *action.Reporter) *http
 	return hc
 }
 
-// reportUnresolved reports why the resolve step stopped the run: targets
-// no zone owns are invalid inputs; a lookup that was refused, found
-// nothing or too much, failed or was stopped is said as what it is,
-// titled with the input that asked for it.
-func reportUnresolved(rep *action.Reporter, err error) {
+// reportUnresolved reports why the resolve step stopped the run, and
+// returns the exit code: targets no zone owns are invalid inputs, which
+// always fail; a lookup that was refused, found nothing or too much,
+// failed or was stopped is said as what it is, titled with the input
+// that asked for it, and with on-error: warn (soft) is a warning.
+func reportUnresolved(rep *action.Reporter, err error, soft bool) int {
 	resErr, ok := errors.AsType[*resolve.Error](err)
 	if !ok {
 		rep.Error("Lookup failed", err.Error())
-		return
+		return ExitFailure
 	}
 	var invalid, failed []action.Problem
 	for _, p := range resErr.Problems {
@@ -256,10 +256,12 @@ func reportUnresolved(rep *action.Reporter, err error) {
 	}
 	if len(invalid) > 0 {
 		rep.InvalidInputs(invalid)
+		return ExitFailure
 	}
-	if len(failed) > 0 {
-		rep.LookupsFailed(failed)
+	if !rep.StoppedBeforePurge(failed, soft) || !soft {
+		return ExitFailure
 	}
+	return ExitOK
 }
 
 func reportInvalid(rep *action.Reporter, err error) {
