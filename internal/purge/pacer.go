@@ -396,7 +396,7 @@ func (p *pacer) answered(t *ticket, err error, rl cloudflare.RateLimit) {
 		if p.ladder != nil {
 			p.ladder.accepted(p, t, now)
 		}
-	case isAPI && apiErr.Status == 429:
+	case isAPI && apiErr.RateLimited():
 		p.limited(t, now)
 	}
 	if t.probe && p.ladder != nil {

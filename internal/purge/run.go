@@ -1,10 +1,11 @@
 package purge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -143,16 +144,31 @@ func DefaultBackOff() BackOff {
 // the requests in flight (Options.Concurrency) and the API window count
 // every account's together.
 //
-// A batch of several targets refused with a 400 about its content (not
-// about authentication, routing or the body's shape: see splittable) is
-// split in halves, each sent on its own (paced like any request), again
-// and again, until the targets Cloudflare refuses stand alone: those are
-// Rejected, every other target is purged. That costs at most about
-// 2·log2(batch size) extra requests per rejected target. When both halves
-// of a refused batch go through, the batch's size was the problem, not a
-// target: every request after that is cut to the largest size that
-// worked (Outcome.LearnedBatchSize), so the size is found once, not again
-// for every batch.
+// A batch refused with a 400 that may be about its targets (not about
+// authentication, the rate limit, the path or the body's keys: see
+// splittable) is not given up whole:
+//
+//   - when Cloudflare's message names one of its targets ("Unable to
+//     purge <url>, which is an invalid URL."), that target is Rejected and
+//     the rest is sent again at once, in one request;
+//   - otherwise it is split in halves, each sent on its own (paced like
+//     any request), again and again, until the targets Cloudflare refuses
+//     stand alone: those are Rejected, every other target is purged. That
+//     costs at most about 2·log2(batch size) extra requests per rejected
+//     target. When both halves of a piece are refused alike (same status,
+//     codes and messages) the error is about no one target: neither is
+//     split further and both fail with Cloudflare's answer, so trying
+//     costs two requests (unless their size may be the cause: see
+//     sizeInDoubt);
+//   - after brakeAfter(Concurrency) refusals in a row with no success
+//     between, nothing refused is split or sent again any more (braked):
+//     the rest of each refused batch fails with Cloudflare's answer, and
+//     each batch not yet sent costs one request.
+//
+// When both halves of a refused batch go through, the batch's size was
+// the problem, not a target: every request after that is cut to the
+// largest size that worked (Outcome.LearnedBatchSize), so the size is
+// found once, not again for every batch.
 func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 	if opts.NewBackOff == nil {
 		opts.NewBackOff = DefaultBackOff
@@ -170,7 +186,7 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 			debugf(format, args...)
 		}
 	}
-	r := &runner{sender: sender, opts: opts, jobs: jobs, okSizes: map[int]bool{}}
+	r := &runner{sender: sender, opts: opts, jobs: jobs, okSizes: map[int]bool{}, brake: brakeAfter(opts.Concurrency)}
 	r.cond = sync.NewCond(&r.mu)
 	var typ cloudflare.PurgeType
 	if len(jobs) > 0 {
@@ -184,6 +200,13 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 	}
 	var accounts []account
 	index := map[string]int{}
+	longest := 0
+	for _, job := range jobs {
+		for _, b := range job.Batches {
+			longest = max(longest, len(b.Targets))
+		}
+	}
+	whole := sequence(longest)
 	for j, job := range jobs {
 		i, ok := index[job.Account]
 		if !ok {
@@ -197,7 +220,7 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 			a.maxCost = max(a.maxCost, cost)
 			a.units += cost
 			r.slots = append(r.slots, slot{res: BatchResult{Job: j, Batch: b}, pending: 1, lane: a.lane})
-			a.lane.queue = append(a.lane.queue, piece{slot: len(r.slots) - 1, lo: 0, hi: len(b.Targets)})
+			a.lane.queue = append(a.lane.queue, piece{slot: len(r.slots) - 1, offs: whole[:len(b.Targets):len(b.Targets)]})
 		}
 	}
 	token := newTokenLimits(opts.Concurrency)
@@ -303,8 +326,13 @@ type runner struct {
 	// smallest size refused when both its halves then went through, and
 	// the size learned from them (0: none).
 	okSizes    map[int]bool
+	maxOK      int
 	minRefused int
 	size       int
+
+	// refusals counts requests refused about their targets since the last
+	// one that went through; at brake, nothing is split any more (braked).
+	refusals, brake int
 
 	doneMu sync.Mutex // serialises OnDone
 }
@@ -339,29 +367,67 @@ type placed[T any] struct {
 	v  T
 }
 
-// piece is the part of a batch one request sends: targets[lo:hi] of the
-// slot's batch (the whole batch when it purges everything).
+// piece is the part of a batch one request sends: the targets at offs of
+// the slot's batch, ascending (none when it purges everything).
 type piece struct {
-	slot   int
-	lo, hi int
-	half   *split // non-nil when it is a half of a refused piece
+	slot int
+	offs []int
+	half *split // non-nil when it is a half of a refused piece
+	// cause is the refusal the piece was born of (as a half, or as the
+	// rest of a piece whose named target was set aside); nil for a batch
+	// as given and its cuts.
+	cause error
 }
 
-// split is a refused piece whose halves are being sent.
+// at is the offset of the piece's first target, for target order.
+func (pc piece) at() int {
+	if len(pc.offs) == 0 {
+		return 0
+	}
+	return pc.offs[0]
+}
+
+// split is a refused piece whose halves are being sent. The first half
+// refused waits (parked) for its sibling's answer: when both are refused
+// alike, the error is about neither one target nor the size, and neither
+// is split further.
 type split struct {
-	size int // targets of the refused piece
-	ok   int // halves that went through in one request
+	size     int   // targets of the refused piece
+	ok       int   // halves that went through in one request
+	answered int   // halves whose answer is in (or that were cut)
+	first    error // the refusal of the half answered first; nil if it was not refused
+	parked   *parkedHalf
+}
+
+// parkedHalf is a refused half waiting for its sibling's answer.
+type parkedHalf struct {
+	pc piece
+	b  Batch
+}
+
+// sequence is 0, 1, 2 …: the offsets of a whole batch, shared read-only
+// by every piece that sends one.
+func sequence(n int) []int {
+	seq := make([]int, n)
+	for i := range seq {
+		seq[i] = i
+	}
+	return seq
 }
 
 // work sends ln's pieces until none is left.
 func (r *runner) work(ctx context.Context, ln *lane) {
 	for {
-		pc, ok := r.next(ln)
+		pc, unsent, ok := r.next(ln)
 		if !ok {
 			return
 		}
 		b := r.batchOf(pc)
-		if ctx.Err() != nil {
+		switch {
+		case unsent != nil:
+			r.end(pc, b, 0, "", unsent)
+			continue
+		case ctx.Err() != nil:
 			r.end(pc, b, 0, "", stopReason(ctx))
 			continue
 		}
@@ -374,17 +440,22 @@ func (r *runner) work(ctx context.Context, ln *lane) {
 }
 
 // next takes ln's next piece to send, waiting while its pieces in flight
-// may yet be split; false when every piece of ln has ended.
-func (r *runner) next(ln *lane) (piece, bool) {
+// may yet be split; false when every piece of ln has ended. A non-nil
+// error says not to send the piece but to end it with that error: it was
+// born of a refusal while the brake is on (see braked).
+func (r *runner) next(ln *lane) (piece, error, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
 		if pc, ok := r.pop(ln); ok {
 			ln.busy++
-			return pc, true
+			if pc.cause != nil && r.braked() {
+				return pc, pc.cause, true
+			}
+			return pc, nil, true
 		}
 		if ln.busy == 0 {
-			return piece{}, false
+			return piece{}, nil, false
 		}
 		r.cond.Wait()
 	}
@@ -411,19 +482,23 @@ func (r *runner) pop(ln *lane) (piece, bool) {
 // cut shortens pc to the learned batch size, if it is larger, and queues
 // the rest of it in pieces of that size, to go next. Callers hold mu.
 func (r *runner) cut(pc *piece) bool {
-	if r.size == 0 || pc.hi-pc.lo <= r.size {
+	if r.size == 0 || len(pc.offs) <= r.size {
 		return false
 	}
 	var rest []piece
-	for lo := pc.lo + r.size; lo < pc.hi; lo += r.size {
-		rest = append(rest, piece{slot: pc.slot, lo: lo, hi: min(lo+r.size, pc.hi)})
+	for lo := r.size; lo < len(pc.offs); lo += r.size {
+		rest = append(rest, piece{slot: pc.slot, offs: pc.offs[lo:min(lo+r.size, len(pc.offs))], cause: pc.cause})
 	}
 	s := &r.slots[pc.slot]
 	s.pending += len(rest)
 	for i := len(rest) - 1; i >= 0; i-- {
 		s.lane.front = append(s.lane.front, rest[i])
 	}
-	pc.hi, pc.half = pc.lo+r.size, nil
+	if h := pc.half; h != nil {
+		// Its halves no longer go whole: the sibling decides alone.
+		r.halfNotRefused(h)
+	}
+	pc.offs, pc.half = pc.offs[:r.size], nil
 	return true
 }
 
@@ -448,39 +523,51 @@ func (r *runner) batchOf(pc piece) Batch {
 	if b.Type == cloudflare.Everything {
 		return b
 	}
-	return Batch{Index: b.Index, Type: b.Type, Targets: b.Targets[pc.lo:pc.hi:pc.hi]}
+	lo, hi := pc.offs[0], pc.offs[len(pc.offs)-1]+1
+	if hi-lo == len(pc.offs) { // contiguous: no copy
+		return Batch{Index: b.Index, Type: b.Type, Targets: b.Targets[lo:hi:hi]}
+	}
+	targets := make([]cloudflare.Target, len(pc.offs))
+	for i, off := range pc.offs {
+		targets[i] = b.Targets[off]
+	}
+	return Batch{Index: b.Index, Type: b.Type, Targets: targets}
 }
 
-// end records how piece pc (sending b) ended, splits it when Cloudflare
-// refused its content, and reports its batch once every piece has ended.
+// end records how piece pc (sending b, in attempts requests) ended,
+// decides what becomes of it when Cloudflare refused its targets (see
+// refused), and reports its batch once every piece has ended.
 func (r *runner) end(pc piece, b Batch, attempts int, id string, err error) {
-	n := len(b.Targets)
 	r.mu.Lock()
 	s := &r.slots[pc.slot]
 	s.res.Attempts += attempts
 	switch {
 	case err == nil:
-		s.ids = append(s.ids, placed[string]{pc.lo, id})
+		r.refusals = 0
+		s.ids = append(s.ids, placed[string]{pc.at(), id})
 		s.res.Purged += b.Count()
-		if n > 0 {
+		if n := len(b.Targets); n > 0 {
 			r.okSizes[n] = true
+			r.maxOK = max(r.maxOK, n)
 		}
 		if h := pc.half; h != nil {
 			if h.ok++; h.ok == 2 {
 				r.learnSize(h.size)
 			}
+			r.halfNotRefused(h)
 		}
-	case n > 1 && splittable(err):
-		mid := pc.lo + (n+1)/2
-		h := &split{size: n}
-		s.lane.front = append(s.lane.front, piece{slot: pc.slot, lo: mid, hi: pc.hi, half: h}, piece{slot: pc.slot, lo: pc.lo, hi: mid, half: h})
-		s.pending += 2
-	case n == 1 && splittable(err):
-		s.rejected = append(s.rejected, placed[Rejection]{pc.lo, Rejection{Target: b.Targets[0], Err: err}})
+		s.pending--
+	case attempts > 0 && len(pc.offs) > 0 && splittable(err):
+		if r.refusals++; r.refusals == r.brake {
+			r.opts.Debugf("splitting stopped: %d requests in a row were refused with no success between; the rest of each refused batch fails with Cloudflare's answer", r.refusals)
+		}
+		r.refused(pc, b, err)
 	default:
-		s.errs = append(s.errs, placed[error]{pc.lo, err})
+		r.fail(pc, err)
+		if h := pc.half; h != nil {
+			r.halfNotRefused(h)
+		}
 	}
-	s.pending--
 	s.lane.busy--
 	r.cond.Broadcast()
 	var res BatchResult
@@ -501,18 +588,143 @@ func (r *runner) end(pc piece, b Batch, attempts int, id string, err error) {
 	}
 }
 
+// braked reports whether so many requests in a row were refused, with no
+// success between, that nothing refused is split any more: when every
+// target is refused, splitting would spend the token's API allowance
+// (1,200 requests in 5 minutes, shared with every other tool on it) for
+// nothing. Callers hold mu.
+func (r *runner) braked() bool { return r.refusals >= r.brake }
+
+// brakeAfter is how many refusals in a row engage the brake with
+// concurrency requests in flight: a margin, plus the requests in flight
+// when the first refusal comes back and their halves, which are all
+// refused before any answer can show that a smaller size goes through
+// (learning the batch size).
+func brakeAfter(concurrency int) int { return 16 + 2*max(concurrency, 1) }
+
+// refused decides what becomes of piece pc (sending b), which Cloudflare
+// refused with err, an error that may be about its targets. A half waits
+// for its sibling's answer: when both were refused alike, and their size
+// cannot be the cause, neither is split further and both fail with err.
+// Callers hold mu.
+func (r *runner) refused(pc piece, b Batch, err error) {
+	if h := pc.half; h != nil {
+		h.answered++
+		if h.answered == 1 {
+			h.first = err
+			// Waiting can only spare its halves when the sibling's answer
+			// could stop them: not when a target is named, nor when the
+			// size may be the cause (they are split whatever the sibling
+			// says, and waiting would only slow learning the size).
+			if r.namedTarget(b, err) < 0 && !r.sizeInDoubt(len(pc.offs)) {
+				h.parked = &parkedHalf{pc: pc, b: b}
+				return
+			}
+		} else {
+			other, parked := h.first, h.parked
+			h.parked = nil
+			if other != nil && sameError(other, err) && !r.sizeInDoubt(len(pc.offs)) {
+				r.fail(pc, err)
+				if parked != nil {
+					r.fail(parked.pc, other)
+				}
+				return
+			}
+			if parked != nil {
+				r.decide(parked.pc, parked.b, other)
+			}
+		}
+	}
+	r.decide(pc, b, err)
+}
+
+// halfNotRefused notes that a half of h was answered otherwise than by a
+// refusal about its targets (or was cut to a learned size), and lets its
+// sibling, if parked, go on alone. Callers hold mu.
+func (r *runner) halfNotRefused(h *split) {
+	h.answered++
+	if p := h.parked; p != nil {
+		h.parked = nil
+		r.decide(p.pc, p.b, h.first)
+	}
+}
+
+// decide ends refused piece pc (sending b): a target Cloudflare's message
+// names is rejected and the rest sent again at once, in one request; a
+// lone target is rejected; any other piece is split in halves, unless the
+// brake is on (then it fails with err). Callers hold mu.
+func (r *runner) decide(pc piece, b Batch, err error) {
+	s := &r.slots[pc.slot]
+	s.pending--
+	if i := r.namedTarget(b, err); i >= 0 {
+		s.rejected = append(s.rejected, placed[Rejection]{pc.offs[i], Rejection{Target: b.Targets[i], Err: err}})
+		rest := slices.Delete(slices.Clone(pc.offs), i, i+1)
+		switch {
+		case len(rest) == 0:
+		case r.braked():
+			s.errs = append(s.errs, placed[error]{rest[0], err})
+		default:
+			s.lane.front = append(s.lane.front, piece{slot: pc.slot, offs: rest, cause: err})
+			s.pending++
+		}
+		return
+	}
+	switch n := len(pc.offs); {
+	case n == 1:
+		s.rejected = append(s.rejected, placed[Rejection]{pc.offs[0], Rejection{Target: b.Targets[0], Err: err}})
+	case r.braked():
+		s.errs = append(s.errs, placed[error]{pc.at(), err})
+	default:
+		mid := (n + 1) / 2
+		h := &split{size: n}
+		s.lane.front = append(s.lane.front,
+			piece{slot: pc.slot, offs: pc.offs[mid:], half: h, cause: err},
+			piece{slot: pc.slot, offs: pc.offs[:mid], half: h, cause: err})
+		s.pending += 2
+	}
+}
+
+// fail ends piece pc with err: none of its targets was purged. Callers
+// hold mu.
+func (r *runner) fail(pc piece, err error) {
+	s := &r.slots[pc.slot]
+	s.errs = append(s.errs, placed[error]{pc.at(), err})
+	s.pending--
+}
+
+// namedTarget is the index in b of the target that err's message names as
+// refused (cloudflare.APIError.NamedTarget), or -1.
+func (r *runner) namedTarget(b Batch, err error) int {
+	apiErr, ok := errors.AsType[*cloudflare.APIError](err)
+	if !ok {
+		return -1
+	}
+	name := apiErr.NamedTarget()
+	if name == "" {
+		return -1
+	}
+	return slices.IndexFunc(b.Targets, func(t cloudflare.Target) bool { return t.Value == name })
+}
+
+// sizeInDoubt reports whether a refusal of requests of n targets may be
+// about their size: n is above the size known to work on every plan
+// (cloudflare.DefaultFilesPerRequest) and above every size that went
+// through in this run. Callers hold mu.
+func (r *runner) sizeInDoubt(n int) bool {
+	return n > cloudflare.DefaultFilesPerRequest && n > r.maxOK
+}
+
+// sameError reports whether two refusals say the same: same status,
+// codes and messages.
+func sameError(a, b error) bool { return a.Error() == b.Error() }
+
 // sorted lists the values in target order.
 func sorted[T any](ps []placed[T]) []T {
 	if len(ps) == 0 {
 		return nil
 	}
+	slices.SortStableFunc(ps, func(a, b placed[T]) int { return cmp.Compare(a.at, b.at) })
 	out := make([]T, len(ps))
-	// Few entries, mostly in order already: insertion sort.
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && ps[j].at < ps[j-1].at; j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
 	for i, p := range ps {
 		out[i] = p.v
 	}
@@ -591,7 +803,7 @@ func (r *runner) send(ctx context.Context, p *pacer, job Job, pc *piece, b *Batc
 			}
 			return attempts, "", fmt.Errorf("%w; %w", err, &DeadlineError{reason: reason, wait: delay, left: left})
 		}
-		if isAPI && apiErr.Status == http.StatusTooManyRequests {
+		if isAPI && apiErr.RateLimited() {
 			// The bucket is the account's, not this worker's: every request
 			// to the account waits.
 			p.pause(delay)
