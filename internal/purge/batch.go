@@ -9,8 +9,7 @@
 // (budget.go), since that depends on the pacing.
 //
 // It imports cloudflare (requests, errors, limits) and the kept libraries
-// (x/time/rate, x/sync/errgroup, cenkalti/backoff); never config or the
-// runner side.
+// (x/time/rate, cenkalti/backoff); never config or the runner side.
 package purge
 
 import "github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"

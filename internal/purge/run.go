@@ -11,7 +11,6 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
-	"golang.org/x/sync/errgroup"
 )
 
 // Sender sends one request; *cloudflare.Client is one.
@@ -239,17 +238,14 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 	for _, a := range accounts {
 		lookups = append(lookups, r.lookupPlan(ctx, a.lane, token, typ, a.units))
 	}
-	var g errgroup.Group
+	var wg sync.WaitGroup
 	for _, a := range accounts {
 		for range max(opts.Concurrency, 1) {
-			g.Go(func() error {
-				r.work(ctx, a.lane)
-				return nil
-			})
+			wg.Go(func() { r.work(ctx, a.lane) }) // workers report through the slots
 		}
 	}
-	_ = g.Wait() // workers report through the slots, never through errors
-	stop(nil)    // lookups still out are of no use now
+	wg.Wait()
+	stop(nil) // lookups still out are of no use now
 	for _, done := range lookups {
 		<-done
 	}
