@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/pace"
 )
 
 // BudgetError says a run cannot finish within its timeout, whatever the
@@ -52,7 +53,7 @@ func (e *BudgetError) Limit() string {
 	if e.Plan != "" {
 		name = "the " + e.Plan + " plan's"
 	}
-	return name + " purge limit of " + describeRate(e.Bucket, e.Type)
+	return name + " purge limit of " + pace.DescribeRate(e.Bucket, e.Type)
 }
 
 // Suggestion is a timeout that would do: the next whole minute past
@@ -91,7 +92,7 @@ func (e *BudgetError) Error() string {
 //     lot wait five minutes;
 //   - the plan's bucket, per account (Job.Account), when limits has rates
 //     for the jobs' purge type: each account's pacer lets its burst go at
-//     once, then refills it at plannedMargin of the documented rate (units
+//     once, then refills it at pace.Margin of the documented rate (units
 //     are URLs for files, requests otherwise). The accounts' buckets
 //     empty side by side, so the slowest account is what counts.
 //
@@ -122,7 +123,7 @@ func CheckBudget(jobs []Job, limits cloudflare.Limits, timeout time.Duration) er
 	for _, a := range accounts {
 		if planned := PlanDuration(a.units, bucket, a.maxCost); planned > e.Least {
 			e = a.budgetError(timeout, typ)
-			e.Least, e.Bucket, e.Plan = planned, bucket, planName(bucket, typ)
+			e.Least, e.Bucket, e.Plan = planned, bucket, pace.PlanNames(bucket, typ)
 			if len(accounts) > 1 {
 				e.Accounts, e.Account = len(accounts), a.account
 			}
@@ -156,38 +157,26 @@ func (s *share) budgetError(timeout time.Duration, typ cloudflare.PurgeType) *Bu
 }
 
 // LeastDuration is the shortest time the pacer can send requests requests
-// in, whatever the plan: each windowLimit requests past the first lot wait
+// in, whatever the plan: each pace.WindowLimit requests past the first lot wait
 // a whole APIRequestWindow.
 func LeastDuration(requests int) time.Duration {
 	if requests <= 0 {
 		return 0
 	}
-	return time.Duration((requests-1)/windowLimit) * cloudflare.APIRequestWindow
+	return time.Duration((requests-1)/pace.WindowLimit) * cloudflare.APIRequestWindow
 }
 
 // PlanDuration is the shortest time the pacer can send units units in
 // under bucket (requests costing at most maxCost units each): its burst at
-// once, the rest at plannedMargin of its rate, rounded up to the second.
+// once, the rest at pace.Margin of its rate, rounded up to the second.
 // 0 when the bucket is unknown or the burst holds them all.
 func PlanDuration(units int, bucket cloudflare.Rate, maxCost int) time.Duration {
 	burst := max(bucket.Burst, maxCost)
 	if bucket.PerSecond <= 0 || units <= burst {
 		return 0
 	}
-	secs := float64(units-burst) / (bucket.PerSecond * plannedMargin)
+	secs := float64(units-burst) / (bucket.PerSecond * pace.Margin)
 	return time.Duration(math.Ceil(secs)) * time.Second
-}
-
-// planName names the plans whose bucket for typ is b: "free",
-// "pro/business"; "" when none is.
-func planName(b cloudflare.Rate, typ cloudflare.PurgeType) string {
-	var names []string
-	for _, plan := range cloudflare.Plans {
-		if plan.Limits().Bucket(typ) == b {
-			names = append(names, string(plan))
-		}
-	}
-	return strings.Join(names, "/")
 }
 
 // minutes prints a duration without a trailing "0s" (10m, not 10m0s).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/pace"
 )
 
 // Sender sends one request; *cloudflare.Client is one.
@@ -198,7 +199,7 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 		maxCost, units int
 	}
 	var accounts []account
-	index := map[string]int{}
+	index := map[bucketKey]int{}
 	longest := 0
 	for _, job := range jobs {
 		for _, b := range job.Batches {
@@ -207,11 +208,12 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 	}
 	whole := sequence(longest)
 	for j, job := range jobs {
-		i, ok := index[job.Account]
+		key := bucketKey{job.Account, job.Plan}
+		i, ok := index[key]
 		if !ok {
 			i = len(accounts)
-			index[job.Account] = i
-			accounts = append(accounts, account{lane: &lane{account: job.Account, zoneID: job.Scope.ZoneID}, maxCost: 1})
+			index[key] = i
+			accounts = append(accounts, account{lane: &lane{account: job.Account, plan: job.Plan, zoneID: job.Scope.ZoneID}, maxCost: 1})
 		}
 		a := &accounts[i]
 		for _, b := range job.Batches {
@@ -222,13 +224,17 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 			a.lane.queue = append(a.lane.queue, piece{slot: len(r.slots) - 1, offs: whole[:len(b.Targets):len(b.Targets)]})
 		}
 	}
-	token := newTokenLimits(opts.Concurrency)
+	limiter := pace.New(opts.Concurrency, opts.Deadline)
 	for _, a := range accounts {
 		a.lane.debugf = opts.Debugf
 		if len(accounts) > 1 {
 			a.lane.debugf = withPrefix(accountName(a.lane.account)+": ", opts.Debugf)
 		}
-		a.lane.pacer = newPacer(opts.Deadline, typ, opts.Limits.Bucket(typ), a.maxCost, token, a.lane.debugf)
+		limits := opts.Limits
+		if a.lane.plan != cloudflare.PlanUnknown {
+			limits = a.lane.plan.Limits()
+		}
+		a.lane.pacer = limiter.Account(limits.Bucket(typ), typ, a.maxCost, a.lane.debugf)
 	}
 
 	ctx, stop := context.WithCancelCause(ctx)
@@ -236,7 +242,7 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 	r.stop = stop
 	var lookups []<-chan struct{}
 	for _, a := range accounts {
-		lookups = append(lookups, r.lookupPlan(ctx, a.lane, token, typ, a.units))
+		lookups = append(lookups, r.lookupPlan(ctx, a.lane, limiter, typ, a.units))
 	}
 	var wg sync.WaitGroup
 	for _, a := range accounts {
@@ -278,7 +284,7 @@ func withPrefix(prefix string, debugf func(string, ...any)) func(string, ...any)
 // goes past that bucket only one probe at a time, so waiting for the
 // answer would cost a round trip and spare nothing. The returned channel
 // is closed when the lookup is over.
-func (r *runner) lookupPlan(ctx context.Context, ln *lane, token *tokenLimits, typ cloudflare.PurgeType, units int) <-chan struct{} {
+func (r *runner) lookupPlan(ctx context.Context, ln *lane, limiter *pace.Limiter, typ cloudflare.PurgeType, units int) <-chan struct{} {
 	done := make(chan struct{})
 	smallest := 0
 	for i, plan := range cloudflare.Plans {
@@ -286,11 +292,11 @@ func (r *runner) lookupPlan(ctx context.Context, ln *lane, token *tokenLimits, t
 			smallest = b
 		}
 	}
-	if r.opts.LookupPlan == nil || ln.pacer.ladder == nil || units <= smallest {
+	if r.opts.LookupPlan == nil || ln.pacer.Known() || units <= smallest {
 		close(done)
 		return done
 	}
-	token.recordLookup()
+	limiter.RecordLookup()
 	go func() {
 		defer close(done)
 		lctx, cancel := context.WithTimeout(ctx, attemptTimeout)
@@ -302,7 +308,7 @@ func (r *runner) lookupPlan(ctx context.Context, ln *lane, token *tokenLimits, t
 		case err != nil:
 			ln.debugf("plan lookup failed, learning the purge limits from the answers instead: %v", err)
 		default:
-			ln.pacer.usePlan(plan)
+			ln.pacer.UsePlan(plan)
 		}
 	}()
 	return done
@@ -337,8 +343,9 @@ type runner struct {
 // sent by workers of its own. The pieces are the runner's (under its mu).
 type lane struct {
 	account string
-	zoneID  string // of the account's first job: what LookupPlan is asked about
-	pacer   *pacer
+	zoneID  string          // of the account's first job: what LookupPlan is asked about
+	plan    cloudflare.Plan // Job.Plan of its jobs
+	pacer   *pace.Account
 	debugf  func(format string, args ...any)
 
 	queue []piece // the account's batches, in order
@@ -749,19 +756,19 @@ func (r *runner) learnSize(size int) {
 // retrying what may succeed on a second try, and says how many requests
 // it took. A batch size learned while it waited for the pacer cuts pc and
 // b.
-func (r *runner) send(ctx context.Context, p *pacer, job Job, pc *piece, b *Batch) (attempts int, id string, last error) {
+func (r *runner) send(ctx context.Context, p *pace.Account, job Job, pc *piece, b *Batch) (attempts int, id string, last error) {
 	bo := r.opts.NewBackOff()
 	for {
 		if ctx.Err() != nil {
 			return attempts, "", r.waitError(ctx, ctx.Err(), last)
 		}
 		cost := cloudflare.Cost(b.Type, b.Count())
-		t, err := p.wait(ctx, cost)
+		t, err := p.Wait(ctx, cost)
 		if err != nil {
 			return attempts, "", r.waitError(ctx, err, last)
 		}
 		if r.recut(pc, b) {
-			p.resize(t, cloudflare.Cost(b.Type, b.Count()))
+			p.Resize(t, cloudflare.Cost(b.Type, b.Count()))
 		}
 		attempts++
 		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
@@ -773,7 +780,7 @@ func (r *runner) send(ctx context.Context, p *pacer, job Job, pc *piece, b *Batc
 		if isAPI {
 			rl = apiErr.RateLimit
 		}
-		p.answered(t, err, rl)
+		p.Answered(t, pace.Answer{Accepted: err == nil, Limited: isAPI && apiErr.RateLimited(), RateLimit: rl})
 		if err == nil {
 			return attempts, result.ID, nil
 		}
@@ -797,12 +804,12 @@ func (r *runner) send(ctx context.Context, p *pacer, job Job, pc *piece, b *Batc
 			if isAPI && apiErr.HasRetryAfter {
 				reason = "the API's Retry-After"
 			}
-			return attempts, "", fmt.Errorf("%w; %w", err, &DeadlineError{reason: reason, wait: delay, left: left})
+			return attempts, "", fmt.Errorf("%w; %w", err, &DeadlineError{Reason: reason, Wait: delay, Left: left})
 		}
 		if isAPI && apiErr.RateLimited() {
 			// The bucket is the account's, not this worker's: every request
 			// to the account waits.
-			p.pause(delay)
+			p.Pause(delay, cloudflare.Cost(b.Type, b.Count()))
 			continue
 		}
 		if err := sleep(ctx, delay); err != nil {
@@ -864,4 +871,31 @@ func isAuthFailure(err error) bool {
 func splittable(err error) bool {
 	apiErr, ok := errors.AsType[*cloudflare.APIError](err)
 	return ok && apiErr.AboutTargets()
+}
+
+// bucketKey names a purge bucket: Cloudflare's buckets are the account's,
+// and zones of one plan in one account share one.
+type bucketKey struct {
+	account string
+	plan    cloudflare.Plan
+}
+
+// DeadlineError says a wait (Retry-After, backoff or pacing) would end
+// after the run's timeout, so the batch failed at once instead.
+type DeadlineError = pace.DeadlineError
+
+// TimedOut reports whether err means the run's timeout was, or would
+// have been, passed.
+func TimedOut(err error) bool { return pace.TimedOut(err) }
+
+// sleep waits for d, or until ctx is done (returning its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
