@@ -12,14 +12,14 @@ const (
 	// cutFactor is what a 429 episode leaves of the rate.
 	cutFactor = 0.5
 	// increaseShare is how much of the rate before the last cut the rate
-	// regains a second while answers are accepted: back to it in
-	// (1 − cutFactor) / increaseShare = 0.125
+	// regains a second while answers are accepted, at first: back to it
+	// in at most (1 − cutFactor) / increaseShare = 4 seconds.
 	increaseShare = 0.125
-	// Once the rate is back where the last cut was from, its slope
-	// doubles every accelerateAfter without a 429: the other clients of
-	// the bucket may have finished (convex, as TCP CUBIC's growth away
-	// from its last loss).
-	accelerateAfter = 2 * float64(time.Second)
+	// The slope doubles every accelerateAfter since the rate began to grow
+	// again: the other clients of the bucket may have finished (convex,
+	// as TCP CUBIC's growth away from its last loss), so a job left alone
+	// at the end is soon at the ceiling again.
+	accelerateAfter = 2 * time.Second
 	// burstSpread is the least time a full bucket is spent in: the
 	// pacer's own requests never go faster than rate + size / burstSpread.
 	// Spent at once, two jobs' bursts (each believing the bucket its own)
@@ -255,14 +255,14 @@ func (a *Account) accepted(now time.Time, t *Ticket) {
 }
 
 // grow raises the rate toward the ceiling by increaseShare a second of
-// the rate the last cut was from (at most one second's worth at once: an
-// idle stretch is no evidence): back there in two seconds, then on, ever
-// faster (accelerateAfter), until the next 429 or the ceiling.
+// the rate the last cut was from, the slope doubling every
+// accelerateAfter since growth began (at most one second's worth at once:
+// an idle stretch is no evidence), until the next 429 or the ceiling.
 func (a *Account) grow(now time.Time) {
 	if a.rate < a.ceiling {
 		dt := min(max(now.Sub(a.grown).Seconds(), 0), 1)
 		since := max(now.Sub(a.regain), 0)
-		slope := increaseShare * a.cutFrom * math.Exp2(float64(since)/accelerateAfter)
+		slope := increaseShare * a.cutFrom * math.Exp2(float64(since)/float64(accelerateAfter))
 		a.rate = min(a.ceiling, a.rate+dt*slope)
 		a.resize(now)
 	}

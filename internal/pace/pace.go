@@ -4,40 +4,56 @@
 // one account share one), and every job, workflow and tool using the
 // account draws from it, each seeing only its own answers. So each
 // account-and-plan's requests are paced the way TCP shares a link among
-// flows it cannot see (additive increase, multiplicative decrease):
+// flows it cannot see: additive increase, multiplicative decrease.
 //
-//   - Rate. One rate per account and plan (Account.rate), in the units
-//     of the plan's bucket for the run's purge type (URLs for files,
-//     requests otherwise). It starts at its ceiling: Margin (95%) of the
-//     plan's documented rate, given or looked up (UsePlan), with the
-//     plan's burst; and never goes above it.
-//   - Increase. While answers come back accepted the rate rises back
-//     toward the ceiling by increaseShare of the ceiling a second
-//     (Account.grow): after a cut, it is back in about two seconds.
-//   - Decrease. A 429 (or Cloudflare's code 1134, whatever the status)
-//     says the server's bucket was empty: the rate is cut by cutFactor,
-//     once per episode (a refusal of a request sent before the episode
-//     began is part of it: Account.limited), down to at most floorShare
-//     of the ceiling, and the believed bucket is emptied. Every request to
-//     the account then waits out the Retry-After (Pause).
-//   - Unknown plan. The ceiling is the smallest plan's rate, and the
-//     pacer climbs the documented plans while nothing is refused: one
-//     request at a time may go past the bucket (a probe), and once the
-//     account has accepted more than a plan's bucket could have let
-//     through, the next plan's rate is the ceiling (Account.accepted).
-//     The first 429 episode ends the climb; only one that no probe caused
-//     cuts the rate.
+//   - Rate. One rate per account and plan (Account.rate), in the units of
+//     the plan's bucket for the run's purge type (URLs for files,
+//     requests otherwise), with a bucket of the plan's burst refilled at
+//     it (Account.bucket). It starts at its ceiling, Margin (95%) of the
+//     plan's documented rate (given, or looked up: UsePlan), and never
+//     goes above it (Account.setLevel).
+//   - Decrease. A 429 (or code 1134, whatever the status) says the
+//     server's bucket was empty: the believed bucket is emptied and, once
+//     per episode (a refusal of a request sent before the episode began is
+//     part of it), the rate is multiplied by cutFactor (½), down to at
+//     most floorShare of the ceiling; every request to the account then
+//     waits out the Retry-After (Pause), with nothing refilled meanwhile
+//     (Account.limited).
+//   - Increase. While answers come back accepted the rate grows by
+//     increaseShare (⅛) a second of the rate it was cut from, the slope
+//     doubling every accelerateAfter (2 s), up to the ceiling
+//     (Account.grow): back where it was cut in about four seconds, and
+//     quickly past it when the other clients are done.
+//   - Bursts. A bucket that refills within burstSpread (every URL bucket
+//     does in about a second) is spent no faster than rate + size /
+//     burstSpread (Account.peakGate): several jobs starting at once then
+//     meet in a few 429s, not in a wave as wide as their requests in
+//     flight. The believed bucket shrinks with the rate (resize).
+//   - Unknown plan. The ceiling is the smallest plan's rate, and the pacer
+//     climbs the documented plans: one request at a time (two above the
+//     smallest) may go past the bucket as a probe, and once the account
+//     has accepted more than a plan's bucket could have let through, the
+//     next plan's rate is the ceiling (climb.go). The first 429 episode a
+//     probe takes part in ends the climb without a cut; the first that no
+//     probe caused only empties the bucket (it may have started spent),
+//     the second ends the climb and cuts.
 //   - Headers. Ratelimit-Policy (requests in a window) and Ratelimit's
-//     remaining count, when present, bound the rate from above: a bucket
-//     of their own that every request also draws from.
+//     remaining count, when present, bound the pace from above: a bucket
+//     of their own that every request also draws from (observe).
 //   - Token. The API window (WindowLimit requests in any five minutes,
 //     every account of the token together) and the concurrency limit are
 //     the Limiter's, shared by every account of a run.
 //
-// Why these constants: measured with the shared-bucket benchmark in
-// internal/loadtest (two and four jobs through one bucket of Free's URL
-// shape) and the single-job load benchmark; see the README's Performance
-// section.
+// The constants were chosen with the shared-bucket benchmark in
+// internal/loadtest (two and four jobs, each its own run of the action,
+// through one bucket of Free's URL shape: 800 URLs, 800 a second, whole
+// seconds of Retry-After) and the single-job load benchmark, whose
+// figures they keep: a deeper cut (½ rather than TCP's 0.7) because two
+// jobs that each believe they own the bucket overshoot it twice over; the
+// slope relative to the cut rate so that a small bucket is not overrun
+// again at once; the doubling slope so that the job left alone at the end
+// is not slow; the spread burst because the jobs start together. See the
+// README's Performance section for the figures.
 //
 // One mutex (the Limiter's) guards every bucket of a run: no lock is
 // taken inside another. Deciding (Account.decide, under the lock, from one
