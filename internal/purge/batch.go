@@ -89,3 +89,36 @@ func Requests(typ cloudflare.PurgeType, n, size int) int {
 	size = max(size, 1)
 	return (n + size - 1) / size
 }
+
+// buckets groups jobs by the purge bucket they draw from: Cloudflare's
+// buckets are the account's, and zones of one plan in one account share
+// one (Job.Account, Job.Plan). of[j] is job j's group, numbered in order
+// of first appearance; n is how many groups there are. Run paces each
+// group by a bucket of its own, and CheckBudget counts each group's.
+func buckets(jobs []Job) (of []int, n int) {
+	type key struct {
+		account string
+		plan    cloudflare.Plan
+	}
+	index := map[key]int{}
+	of = make([]int, len(jobs))
+	for j, job := range jobs {
+		k := key{job.Account, job.Plan}
+		i, ok := index[k]
+		if !ok {
+			i = len(index)
+			index[k] = i
+		}
+		of[j] = i
+	}
+	return of, len(index)
+}
+
+// bucket is the bucket of typ that job's group draws from, per its plan
+// when the job's plan is known, else per limits.
+func bucket(job Job, limits cloudflare.Limits, typ cloudflare.PurgeType) cloudflare.Rate {
+	if job.Plan != cloudflare.PlanUnknown {
+		return job.Plan.Limits().Bucket(typ)
+	}
+	return limits.Bucket(typ)
+}

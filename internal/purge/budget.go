@@ -90,11 +90,13 @@ func (e *BudgetError) Error() string {
 //   - the API window, per token: past about a thousand requests of every
 //     account together, Cloudflare's global API limit makes every further
 //     lot wait five minutes;
-//   - the plan's bucket, per account (Job.Account), when limits has rates
-//     for the jobs' purge type: each account's pacer lets its burst go at
-//     once, then refills it at pace.Margin of the documented rate (units
-//     are URLs for files, requests otherwise). The accounts' buckets
-//     empty side by side, so the slowest account is what counts.
+//   - the plan's bucket, per account and plan (Job.Account, Job.Plan),
+//     when the job's plan or limits has rates for the jobs' purge type:
+//     each bucket's pacer spends its burst within seconds, then refills
+//     it at pace.Margin of the documented rate (units are URLs for files,
+//     requests otherwise). The buckets empty side by side, so the slowest
+//     is what counts. (Other clients of the account may slow it further:
+//     nothing here can know them.)
 //
 // With the plan unknown only the API window counts: the pacer learns each
 // account's bucket as it goes, and the smallest plan's would refuse runs
@@ -105,25 +107,22 @@ func CheckBudget(jobs []Job, limits cloudflare.Limits, timeout time.Duration) er
 		typ = jobs[0].Type
 	}
 	all := share{maxCost: 1}
-	var accounts []*share
-	index := map[string]int{}
-	for _, j := range jobs {
-		i, ok := index[j.Account]
-		if !ok {
-			i = len(accounts)
-			index[j.Account] = i
-			accounts = append(accounts, &share{account: j.Account, maxCost: 1})
+	of, n := buckets(jobs)
+	accounts := make([]share, n)
+	for j, job := range jobs {
+		a := &accounts[of[j]]
+		if a.maxCost == 0 {
+			*a = share{account: job.Account, bucket: bucket(job, limits, typ), maxCost: 1}
 		}
-		all.add(j)
-		accounts[i].add(j)
+		all.add(job)
+		a.add(job)
 	}
 	e := all.budgetError(timeout, typ)
 	e.Least = LeastDuration(all.requests)
-	bucket := limits.Bucket(typ)
 	for _, a := range accounts {
-		if planned := PlanDuration(a.units, bucket, a.maxCost); planned > e.Least {
+		if planned := PlanDuration(a.units, a.bucket, a.maxCost); planned > e.Least {
 			e = a.budgetError(timeout, typ)
-			e.Least, e.Bucket, e.Plan = planned, bucket, pace.PlanNames(bucket, typ)
+			e.Least, e.Bucket, e.Plan = planned, a.bucket, pace.PlanNames(a.bucket, typ)
 			if len(accounts) > 1 {
 				e.Accounts, e.Account = len(accounts), a.account
 			}
@@ -135,9 +134,10 @@ func CheckBudget(jobs []Job, limits cloudflare.Limits, timeout time.Duration) er
 	return e
 }
 
-// share counts the jobs of one account, or of all.
+// share counts the jobs of one bucket (account and plan), or of all.
 type share struct {
 	account                                 string
+	bucket                                  cloudflare.Rate
 	requests, targets, units, size, maxCost int
 }
 

@@ -43,7 +43,7 @@ type runner struct {
 type lane struct {
 	account string
 	zoneID  string          // of the account's first job: what LookupPlan is asked about
-	plan    cloudflare.Plan // Job.Plan of its jobs
+	bucket  cloudflare.Rate // the plan's bucket its jobs draw from; zero: unknown
 	pacer   *pace.Account
 	debugf  func(format string, args ...any)
 

@@ -195,8 +195,8 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 		lane           *lane
 		maxCost, units int
 	}
-	var accounts []account
-	index := map[bucketKey]int{}
+	of, n := buckets(jobs)
+	accounts := make([]account, n)
 	longest := 0
 	for _, job := range jobs {
 		for _, b := range job.Batches {
@@ -205,14 +205,10 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 	}
 	whole := sequence(longest)
 	for j, job := range jobs {
-		key := bucketKey{job.Account, job.Plan}
-		i, ok := index[key]
-		if !ok {
-			i = len(accounts)
-			index[key] = i
-			accounts = append(accounts, account{lane: &lane{account: job.Account, plan: job.Plan, zoneID: job.Scope.ZoneID}, maxCost: 1})
+		a := &accounts[of[j]]
+		if a.lane == nil {
+			a.lane, a.maxCost = &lane{account: job.Account, zoneID: job.Scope.ZoneID, bucket: bucket(job, opts.Limits, typ)}, 1
 		}
-		a := &accounts[i]
 		for _, b := range job.Batches {
 			cost := cloudflare.Cost(b.Type, b.Count())
 			a.maxCost = max(a.maxCost, cost)
@@ -227,11 +223,7 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 		if len(accounts) > 1 {
 			a.lane.debugf = withPrefix(accountName(a.lane.account)+": ", opts.Debugf)
 		}
-		limits := opts.Limits
-		if a.lane.plan != cloudflare.PlanUnknown {
-			limits = a.lane.plan.Limits()
-		}
-		a.lane.pacer = limiter.Account(limits.Bucket(typ), typ, a.maxCost, a.lane.debugf)
+		a.lane.pacer = limiter.Account(a.lane.bucket, typ, a.maxCost, a.lane.debugf)
 	}
 
 	ctx, stop := context.WithCancelCause(ctx)
@@ -258,13 +250,6 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 		results[i] = r.slots[i].res
 	}
 	return Outcome{Results: results, LearnedBatchSize: r.size}
-}
-
-// bucketKey names a purge bucket: Cloudflare's buckets are the account's,
-// and zones of one plan in one account share one.
-type bucketKey struct {
-	account string
-	plan    cloudflare.Plan
 }
 
 // accountName names an account in debug lines.
