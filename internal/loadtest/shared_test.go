@@ -36,8 +36,11 @@ type sharedScenario struct {
 var freeURLs = bucketSpec{Size: 800, Rate: 800, PerItem: true}
 
 var sharedScenarios = []sharedScenario{
-	{name: "2-jobs-unknown-plan", jobs: 2, targets: 3_000, bucket: freeURLs, latency: 100 * time.Millisecond, minRatio: 0.75, max429: 25},
-	{name: "2-jobs-plan-free", jobs: 2, targets: 3_000, plan: "free", bucket: freeURLs, latency: 100 * time.Millisecond, minRatio: 0.75, max429: 15},
+	// Which job a 429 reaches, and so which one finishes last at a cut
+	// rate, varies from run to run: the ratio ranges over 0.71-0.88, hence
+	// the ratio bounds' margin. The 429s vary less.
+	{name: "2-jobs-unknown-plan", jobs: 2, targets: 3_000, bucket: freeURLs, latency: 100 * time.Millisecond, minRatio: 0.65, max429: 18},
+	{name: "2-jobs-plan-free", jobs: 2, targets: 3_000, plan: "free", bucket: freeURLs, latency: 100 * time.Millisecond, minRatio: 0.65, max429: 14},
 	{name: "4-jobs-unknown-plan", jobs: 4, targets: 3_000, bucket: freeURLs, latency: 100 * time.Millisecond},
 	{name: "4-jobs-plan-free", jobs: 4, targets: 3_000, plan: "free", bucket: freeURLs, latency: 100 * time.Millisecond},
 }

@@ -289,13 +289,15 @@ func (a *Account) limited(now time.Time, t *Ticket) {
 		a.quiet++
 	}
 	// A 429 no probe took part in says the bucket holds less than the
-	// level allows: shared with other clients, or spent before the run.
-	// While climbing, the first such episode only empties the bucket (it
-	// may have started half spent); the second, or any once the level is
-	// settled, says someone else draws from it too: give way.
+	// level allows: someone else draws from it too (or spent it before the
+	// run): give way. While climbing, the climb goes on after the first
+	// such episode (the bucket may only have started spent) and ends at
+	// the second. A probe's 429 after such an episode cuts too.
 	a.shared = a.quiet > 0
-	if a.quiet >= 2 || a.quiet == 1 && !a.probing && !probeCaused || probeCaused && a.quiet > 0 {
-		a.probing = false
+	if !probeCaused || a.quiet > 0 {
+		if a.quiet >= 2 {
+			a.probing = false
+		}
 		a.cutFrom = a.rate
 		a.rate = max(a.rate*cutFactor, a.ceiling*floorShare)
 		a.debugf("rate limit: refused with the bucket believed not empty (shared with other clients?); pacing at %s %s a second", formatCount(a.rate), unitName(a.typ))

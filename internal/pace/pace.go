@@ -34,9 +34,10 @@
 //     smallest) may go past the bucket as a probe, and once the account
 //     has accepted more than a plan's bucket could have let through, the
 //     next plan's rate is the ceiling (climb.go). The first 429 episode a
-//     probe takes part in ends the climb without a cut; the first that no
-//     probe caused only empties the bucket (it may have started spent),
-//     the second ends the climb and cuts.
+//     probe takes part in ends the climb without a cut (the probe's
+//     overshoot caused it); one that no probe caused cuts, and the second
+//     such ends the climb (the first may come of a bucket spent before
+//     the run).
 //   - Headers. Ratelimit-Policy (requests in a window) and Ratelimit's
 //     remaining count, when present, bound the pace from above: a bucket
 //     of their own that every request also draws from (observe).
