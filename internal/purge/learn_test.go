@@ -289,15 +289,17 @@ func TestRun429EmptiesThePacersBuckets(t *testing.T) {
 	proTags := shape{typ: cloudflare.Tags, targets: 200, batch: 1, size: 25, perSecond: 5, latency: 100 * time.Millisecond, concurrency: 8, emptyAtStart: true}
 	// The first lot in flight (8 requests) is refused together; then the
 	// pacer's buckets start empty too. Without a plan, finding the pro
-	// level costs up to 3 more: the probes past it (two at a time above
-	// the free level) and a paced request they crowd out.
+	// level costs up to 4 more: the probes past it (two at a time above
+	// the free level) and the paced requests they crowd out, which of the
+	// workers woken at one virtual instant goes first deciding how many
+	// (10-12 in all over stress runs).
 	for _, tt := range []struct {
 		name      string
 		limits    cloudflare.Limits
 		maxLimits int
 	}{
 		{"plan pro", cloudflare.PlanPro.Limits(), 8},
-		{"plan unknown", cloudflare.Limits{}, 11},
+		{"plan unknown", cloudflare.Limits{}, 12},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
