@@ -136,6 +136,10 @@ func TestSendEnvelopeErrors(t *testing.T) {
 		{"400 bad header with chain", 400, nil, `{"success":false,"errors":[{"code":6003,"message":"Invalid request headers","error_chain":[{"code":6111,"message":"Invalid format for Authorization header"}]}]}`,
 			"HTTP 400: 6003 Invalid request headers (6111 Invalid format for Authorization header)", false, true},
 		{"several errors", 400, nil, `{"success":false,"errors":[{"code":1,"message":"a"},{"code":2,"message":"b"}]}`, "HTTP 400: 1 a; 2 b", false, false},
+		{"1134 on a 400 is a rate limit", 400, nil, `{"success":false,"errors":[{"code":1134,"message":"Unable to purge, rate limit reached. Please wait and consider throttling your request speed"}]}`,
+			"HTTP 400: 1134 Unable to purge, rate limit reached. Please wait and consider throttling your request speed", true, false},
+		{"1134 on a 200 is a rate limit", 200, nil, `{"success":false,"errors":[{"code":1134,"message":"Unable to purge, rate limit reached."}],"result":null}`,
+			"HTTP 200: 1134 Unable to purge, rate limit reached.", true, false},
 		{"429", 429, map[string]string{"Retry-After": "7"}, `{"success":false,"errors":[{"code":971,"message":"Please wait and consider throttling your request speed"}]}`,
 			"HTTP 429: 971 Please wait and consider throttling your request speed", true, false},
 		{"502 html", 502, nil, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>cloudflare</center></body></html>",
@@ -436,6 +440,24 @@ func hangUpListener(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// Cloudflare's invalid-URL message names the URL it refused; no other
+// message names a target.
+func TestNamedTarget(t *testing.T) {
+	t.Parallel()
+	for msg, want := range map[string]string{
+		"Unable to purge https://a.example/x?y=1, which is an invalid URL.": "https://a.example/x?y=1",
+		"Unable to purge /path/to/image.jpg, which is an invalid URL.":      "/path/to/image.jpg",
+		"Unable to purge, rate limit reached.":                              "",
+		"Request must contain one of \"purge_everything\"":                  "",
+		"": "",
+	} {
+		e := &cloudflare.APIError{Status: 400, Errors: []cloudflare.ErrorItem{{Code: 1, Message: msg}}}
+		if got := e.NamedTarget(); got != want {
+			t.Errorf("NamedTarget of %q = %q, want %q", msg, got, want)
+		}
+	}
+}
+
 func TestAboutTargets(t *testing.T) {
 	t.Parallel()
 	item := func(code int) []cloudflare.ErrorItem { return []cloudflare.ErrorItem{{Code: code, Message: "m"}} }
@@ -446,8 +468,15 @@ func TestAboutTargets(t *testing.T) {
 	}{
 		{"invalid URL", cloudflare.APIError{Status: 400, Errors: item(1)}, true},
 		{"no route", cloudflare.APIError{Status: 400, Errors: item(7003)}, false},
-		{"no purge key", cloudflare.APIError{Status: 400, Errors: item(1012)}, false},
-		{"files on an IP environment", cloudflare.APIError{Status: 400, Errors: item(1136)}, false},
+		// The action sends one purge key a body: a 1012, 1014 or 1136 it
+		// receives may be about a target (the invalid-URL answer's code is
+		// not published), so the batch is split, with the brake.
+		{"1012 no purge key", cloudflare.APIError{Status: 400, Errors: item(1012)}, true},
+		{"1014 not an array", cloudflare.APIError{Status: 400, Errors: item(1014)}, true},
+		{"1136 files on an IP environment", cloudflare.APIError{Status: 400, Errors: item(1136)}, true},
+		{"no route", cloudflare.APIError{Status: 400, Errors: item(7000)}, false},
+		{"1092 purge_everything with other keys", cloudflare.APIError{Status: 400, Errors: item(1092)}, false},
+		{"1134 rate limit on a 400", cloudflare.APIError{Status: 400, Errors: item(1134)}, false},
 		{"malformed auth in a chain", cloudflare.APIError{Status: 400, Errors: []cloudflare.ErrorItem{{Code: 1, ErrorChain: item(6111)}}}, false},
 		{"a proxy's page", cloudflare.APIError{Status: 400, Problem: "not an envelope"}, false},
 		{"not a 400", cloudflare.APIError{Status: 422, Errors: item(1)}, false},

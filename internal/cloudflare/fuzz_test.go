@@ -110,8 +110,8 @@ func FuzzDecode(f *testing.F) {
 			if apiErr.RetryAfter < 0 || (!apiErr.HasRetryAfter && apiErr.RetryAfter != 0) {
 				t.Errorf("Retry-After %q read as %v, %v", retryAfter, apiErr.RetryAfter, apiErr.HasRetryAfter)
 			}
-			if apiErr.Retryable() && status != 429 && status < 500 || status == 501 && apiErr.Retryable() {
-				t.Errorf("HTTP %d is retryable; only 429 and 5xx but 501 are", status)
+			if apiErr.Retryable() && !apiErr.RateLimited() && status < 500 || status == 501 && apiErr.Retryable() && !apiErr.RateLimited() {
+				t.Errorf("HTTP %d is retryable; only rate limits (429, code 1134) and 5xx but 501 are", status)
 			}
 			fuzzCheckRateLimit(t, apiErr.RateLimit, ratelimit, policy)
 			fuzzCheckWhole(t, msg, apiErr.Errors)

@@ -87,3 +87,54 @@ func requestURLs(r Request) []string {
 	}
 	return urls
 }
+
+// RefusedMessage is the fake's message for a files request it refuses
+// without naming a URL (RefuseEveryURL).
+const RefusedMessage = "Unable to purge the URLs given."
+
+// RefuseEveryURL answers 400 to every files request, as a zone that
+// takes none of the URLs given would: naming one URL of the request
+// (Cloudflare's invalid-URL message, for its middle URL) when named is
+// set, else with RefusedMessage, the same for every request. Every other
+// request gets next's answer.
+func RefuseEveryURL(named bool, next Script) Script {
+	next = orOK(next)
+	return func(n int, r Request) Response {
+		urls := requestURLs(r)
+		switch {
+		case len(urls) == 0:
+			return next(n, r)
+		case named:
+			return Fail(400, refusalCode, InvalidURLMessage(urls[len(urls)/2]))
+		}
+		return Fail(400, refusalCode, RefusedMessage)
+	}
+}
+
+// RateLimitMessage is Cloudflare's message for code 1134, the purge rate
+// limit, which it sends with other statuses than 429 too.
+const RateLimitMessage = "Unable to purge, rate limit reached. Please wait and consider throttling your request speed"
+
+// RateLimitedWith answers the first count requests with code 1134 at HTTP
+// status (a 400, or even a 200 with "success": false) and Retry-After:
+// retryAfter seconds, and next's answer to the rest.
+func RateLimitedWith(status, count, retryAfter int, next Script) Script {
+	next = orOK(next)
+	return func(n int, r Request) Response {
+		if n < count {
+			resp := Fail(status, 1134, RateLimitMessage)
+			resp.Header = map[string]string{"Retry-After": fmt.Sprint(retryAfter)}
+			return resp
+		}
+		return next(n, r)
+	}
+}
+
+// EverythingWithKeysMessage is Cloudflare's message for code 1092.
+const EverythingWithKeysMessage = `Request cannot contain "purge_everything" and any of "files", "tags", "hosts" or "prefixes"`
+
+// RefuseEverythingWithKeys answers 400 with code 1092 to every request,
+// as Cloudflare answers a body with purge_everything and another key.
+func RefuseEverythingWithKeys() Script {
+	return func(int, Request) Response { return Fail(400, 1092, EverythingWithKeysMessage) }
+}

@@ -4,9 +4,11 @@
 // Every outside dependency (environment, output, HTTP client, backoff) is
 // passed in, so tests drive it with a map and a buffer.
 //
-// It is the one package that wires the runner side (action) to the rest:
-// dependencies point one way, command -> resolve -> config and purge ->
-// cloudflare, and action imports none of them.
+// It is the one package that wires the others together. Below it the
+// dependencies go one way: resolve imports config and purge; config,
+// purge (through pace), site and changed import cloudflare at most, which
+// imports none of them; action (the runner side) imports none of config,
+// resolve, purge or cloudflare.
 package command
 
 import (
@@ -15,7 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/action"
@@ -51,12 +53,6 @@ type Env struct {
 
 // Run runs the action and returns the process exit code.
 func Run(ctx context.Context, env Env) int {
-	// A long target list is parsed line by line, which makes garbage at
-	// every line while the list itself stays: collecting at half the
-	// usual heap growth keeps the peak near the list's own size (the
-	// targets-file benchmark in the README), at a cost in CPU that the
-	// network-bound rest of the run does not notice.
-	defer debug.SetGCPercent(debug.SetGCPercent(50))
 	spec, err := config.ParseSpec(env.ActionYML)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "error: %v\n", err) // a build without its action.yml
@@ -122,7 +118,7 @@ func Run(ctx context.Context, env Env) int {
 		return ExitFailure
 	}
 	rep.Debugf("version %s; %s; mode %s; purge type %s; %d target(s); batch size %d; concurrency %d; max retries %d; timeout %s; plan %q; auth %s; api-url %s",
-		env.Version, p.scope(), cfg.Operation, cfg.PurgeType, len(cfg.Targets), cfg.BatchSize, cfg.Concurrency, cfg.MaxRetries, cfg.Timeout, cfg.Plan, authKind(cfg), cfg.APIURL)
+		env.Version, p.scope(), strings.TrimSuffix(string(cfg.Operation), "_cache"), cfg.PurgeType, len(cfg.Targets), cfg.BatchSize, cfg.Concurrency, cfg.MaxRetries, cfg.Timeout, cfg.Plan, authKind(cfg), cfg.APIURL)
 
 	if cfg.DryRun {
 		d := p.dryRun()

@@ -350,5 +350,9 @@ func TestConcurrentWorkersShareOneLog(t *testing.T) {
 	if sent != 40 || answered != 40 {
 		t.Errorf("%d request and %d answer debug lines, want 40 each:\n%s", sent, answered, r.Stdout)
 	}
+	// The run's settings name the mode as the input does.
+	if !strings.Contains(r.Stdout, "; mode purge; purge type tags;") {
+		t.Errorf("the settings' debug line does not say mode purge:\n%.2000s", r.Stdout)
+	}
 	assertSecretsOnlyMasked(t, r, token)
 }

@@ -324,10 +324,10 @@ func TestFaultTable(t *testing.T) {
 		}, wantCode: 1, wantTitle: "HTTP 307", wantMsg: "redirect not followed (to host elsewhere.example)", wantReqs: 3},
 		{name: "failure in the middle of a multi-batch purge", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
 			if n == 1 {
-				return cloudflaretest.Fail(400, 1012, `Request must contain one of "purge_everything", "files", "tags", "hosts" or "prefixes"`)
+				return cloudflaretest.Fail(400, 1092, cloudflaretest.EverythingWithKeysMessage)
 			}
 			return cloudflaretest.OK(cloudflaretest.ID(n))
-		}, wantCode: 1, wantTitle: "HTTP 400", wantMsg: "request 2 of 3: HTTP 400: 1012 Request must contain one of", wantReqs: 3},
+		}, wantCode: 1, wantTitle: "HTTP 400", wantMsg: "request 2 of 3: HTTP 400: 1092 Request cannot contain", wantReqs: 3},
 		{name: "auth failure in the middle stops the rest", script: func(n int, _ cloudflaretest.Request) cloudflaretest.Response {
 			if n == 1 {
 				return cloudflaretest.Fail(401, 10000, "Authentication error")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -260,8 +259,8 @@ func explain(err error) (why, hint string) {
 	case isAPI && apiErr.AuthFailure():
 		return fmt.Sprintf("authentication error (HTTP %d)", apiErr.Status),
 			"Check that the token is valid and has the Zone > Cache Purge permission for this zone (or that api-email and api-key belong together)."
-	case isAPI && apiErr.Status == http.StatusTooManyRequests:
-		return "rate limited (HTTP 429)",
+	case isAPI && apiErr.RateLimited():
+		return fmt.Sprintf("rate limited (HTTP %d)", apiErr.Status),
 			"Cloudflare's purge rate limit was hit: set the plan input to pace requests, lower concurrency, or raise timeout."
 	case purge.TimedOut(err):
 		return "timeout", "Raise the timeout input, or set plan so requests are paced from the start."

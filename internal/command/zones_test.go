@@ -341,3 +341,31 @@ func TestZonesArePacedByAccount(t *testing.T) {
 		}
 	}
 }
+
+// Zones of one account but of different plans draw from different
+// buckets (Cloudflare: zones of one plan in one account share a bucket):
+// without a plan input, each zone is paced by the plan its lookup named.
+func TestZonesOfOneAccountArePacedByTheirPlans(t *testing.T) {
+	t.Parallel()
+	free := cloudflaretest.WithZones(cloudflaretest.Zone{ID: "0ccc", Name: "example.io", Account: "Acme", Plan: "free"})
+	var tags []string
+	for i := range 30 {
+		tags = append(tags, fmt.Sprintf("t%d", i))
+	}
+	r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com\nexample.io", "purge-type", "tags",
+		"targets", strings.Join(tags, "\n"), "batch-size", "1", "concurrency", "64", "timeout", "1h")}, knownZones, free)
+	if r.Code != 0 || len(r.requests) != 60 {
+		t.Fatalf("exit %d, %d requests\n%s", r.Code, len(r.requests), r.Stdout)
+	}
+	first := r.requests[0].At
+	last := map[string]time.Duration{}
+	for _, req := range r.requests {
+		z := strings.Split(req.Path, "/")[4]
+		last[z] = max(last[z], req.At.Sub(first))
+	}
+	// Pro: a bucket of 25, then 5 a second. Free: 25, then one per 12 s.
+	if last[zone] > 3*time.Second || last["0ccc"] < 12*time.Second {
+		t.Errorf("the pro zone's last request went after %v (want within 3s), the free zone's after %v (want its bucket's refill, 12s or more)",
+			last[zone], last["0ccc"])
+	}
+}

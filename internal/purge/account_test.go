@@ -153,7 +153,7 @@ func TestRunAPIWindowIsSharedByAccounts(t *testing.T) {
 		s := &fakeSender{}
 		o := opts(t0)
 		o.Concurrency = 8
-		o.Limits = cloudflare.Limits{Requests: cloudflare.Rate{PerSecond: 1000, Burst: 1000}}
+		o.Limits = unbound
 		o.Deadline = t0.Add(time.Hour)
 		jobs := []purge.Job{accountJob("a", "acc-a", "a-", 700), accountJob("b", "acc-b", "b-", 700)}
 		done := make(chan []purge.BatchResult)

@@ -1,16 +1,15 @@
 // Package purge plans the requests of a run and sends them: each job (one
 // operation on one zone or environment) split into batches, several sent
-// at a time, paced to each account's rate limits (given, looked up, or
-// learned from the answers: learn.go) and the token's API limit, retried
+// at a time, paced by package pace (each account's bucket, the token's API
+// limit, the requests in flight), retried
 // when Cloudflare asks to wait or fails on its side, split when
 // Cloudflare refuses some of a batch's targets, and cut to a smaller size
 // when it refuses the batch's size (run.go). It also says, before
 // anything is sent, whether a run can finish within its timeout
 // (budget.go), since that depends on the pacing.
 //
-// It imports cloudflare (requests, errors, limits) and the kept libraries
-// (x/time/rate, x/sync/errgroup, cenkalti/backoff); never config or the
-// runner side.
+// It imports cloudflare (requests, errors, limits), pace and
+// cenkalti/backoff; never config or the runner side.
 package purge
 
 import "github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
@@ -22,10 +21,13 @@ type Job struct {
 	Type      cloudflare.PurgeType
 	Batches   []Batch
 	// Account is the Cloudflare account the scope's zone belongs to, ""
-	// when unknown. Purge limits are the account's: jobs of one account
-	// (and all jobs of "", taken as one account) share one pacer, jobs of
-	// different accounts do not (see pacer).
+	// when unknown. Purge limits are the account's, per plan: jobs of one
+	// account and plan (all jobs of "" taken as one account) share one
+	// pacing bucket (package pace), other jobs do not.
 	Account string
+	// Plan is the plan of the scope's zone when known per zone (looked
+	// up); PlanUnknown: Options.Limits, or learned.
+	Plan cloudflare.Plan
 }
 
 // NewJob splits targets into batches of at most size, keeping their order,
@@ -86,4 +88,37 @@ func Requests(typ cloudflare.PurgeType, n, size int) int {
 	}
 	size = max(size, 1)
 	return (n + size - 1) / size
+}
+
+// buckets groups jobs by the purge bucket they draw from: Cloudflare's
+// buckets are the account's, and zones of one plan in one account share
+// one (Job.Account, Job.Plan). of[j] is job j's group, numbered in order
+// of first appearance; n is how many groups there are. Run paces each
+// group by a bucket of its own, and CheckBudget counts each group's.
+func buckets(jobs []Job) (of []int, n int) {
+	type key struct {
+		account string
+		plan    cloudflare.Plan
+	}
+	index := map[key]int{}
+	of = make([]int, len(jobs))
+	for j, job := range jobs {
+		k := key{job.Account, job.Plan}
+		i, ok := index[k]
+		if !ok {
+			i = len(index)
+			index[k] = i
+		}
+		of[j] = i
+	}
+	return of, len(index)
+}
+
+// bucket is the bucket of typ that job's group draws from, per its plan
+// when the job's plan is known, else per limits.
+func bucket(job Job, limits cloudflare.Limits, typ cloudflare.PurgeType) cloudflare.Rate {
+	if job.Plan != cloudflare.PlanUnknown {
+		return job.Plan.Limits().Bucket(typ)
+	}
+	return limits.Bucket(typ)
 }

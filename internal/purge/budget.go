@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/pace"
 )
 
 // BudgetError says a run cannot finish within its timeout, whatever the
@@ -52,7 +53,7 @@ func (e *BudgetError) Limit() string {
 	if e.Plan != "" {
 		name = "the " + e.Plan + " plan's"
 	}
-	return name + " purge limit of " + describeRate(e.Bucket, e.Type)
+	return name + " purge limit of " + pace.DescribeRate(e.Bucket, e.Type)
 }
 
 // Suggestion is a timeout that would do: the next whole minute past
@@ -89,11 +90,13 @@ func (e *BudgetError) Error() string {
 //   - the API window, per token: past about a thousand requests of every
 //     account together, Cloudflare's global API limit makes every further
 //     lot wait five minutes;
-//   - the plan's bucket, per account (Job.Account), when limits has rates
-//     for the jobs' purge type: each account's pacer lets its burst go at
-//     once, then refills it at plannedMargin of the documented rate (units
-//     are URLs for files, requests otherwise). The accounts' buckets
-//     empty side by side, so the slowest account is what counts.
+//   - the plan's bucket, per account and plan (Job.Account, Job.Plan),
+//     when the job's plan or limits has rates for the jobs' purge type:
+//     each bucket's pacer spends its burst within seconds, then refills
+//     it at pace.Margin of the documented rate (units are URLs for files,
+//     requests otherwise). The buckets empty side by side, so the slowest
+//     is what counts. (Other clients of the account may slow it further:
+//     nothing here can know them.)
 //
 // With the plan unknown only the API window counts: the pacer learns each
 // account's bucket as it goes, and the smallest plan's would refuse runs
@@ -104,25 +107,22 @@ func CheckBudget(jobs []Job, limits cloudflare.Limits, timeout time.Duration) er
 		typ = jobs[0].Type
 	}
 	all := share{maxCost: 1}
-	var accounts []*share
-	index := map[string]int{}
-	for _, j := range jobs {
-		i, ok := index[j.Account]
-		if !ok {
-			i = len(accounts)
-			index[j.Account] = i
-			accounts = append(accounts, &share{account: j.Account, maxCost: 1})
+	of, n := buckets(jobs)
+	accounts := make([]share, n)
+	for j, job := range jobs {
+		a := &accounts[of[j]]
+		if a.maxCost == 0 {
+			*a = share{account: job.Account, bucket: bucket(job, limits, typ), maxCost: 1}
 		}
-		all.add(j)
-		accounts[i].add(j)
+		all.add(job)
+		a.add(job)
 	}
 	e := all.budgetError(timeout, typ)
 	e.Least = LeastDuration(all.requests)
-	bucket := limits.Bucket(typ)
 	for _, a := range accounts {
-		if planned := PlanDuration(a.units, bucket, a.maxCost); planned > e.Least {
+		if planned := PlanDuration(a.units, a.bucket, a.maxCost); planned > e.Least {
 			e = a.budgetError(timeout, typ)
-			e.Least, e.Bucket, e.Plan = planned, bucket, planName(bucket, typ)
+			e.Least, e.Bucket, e.Plan = planned, a.bucket, pace.PlanNames(a.bucket, typ)
 			if len(accounts) > 1 {
 				e.Accounts, e.Account = len(accounts), a.account
 			}
@@ -134,9 +134,10 @@ func CheckBudget(jobs []Job, limits cloudflare.Limits, timeout time.Duration) er
 	return e
 }
 
-// share counts the jobs of one account, or of all.
+// share counts the jobs of one bucket (account and plan), or of all.
 type share struct {
 	account                                 string
+	bucket                                  cloudflare.Rate
 	requests, targets, units, size, maxCost int
 }
 
@@ -156,38 +157,26 @@ func (s *share) budgetError(timeout time.Duration, typ cloudflare.PurgeType) *Bu
 }
 
 // LeastDuration is the shortest time the pacer can send requests requests
-// in, whatever the plan: each windowLimit requests past the first lot wait
+// in, whatever the plan: each pace.WindowLimit requests past the first lot wait
 // a whole APIRequestWindow.
 func LeastDuration(requests int) time.Duration {
 	if requests <= 0 {
 		return 0
 	}
-	return time.Duration((requests-1)/windowLimit) * cloudflare.APIRequestWindow
+	return time.Duration((requests-1)/pace.WindowLimit) * cloudflare.APIRequestWindow
 }
 
 // PlanDuration is the shortest time the pacer can send units units in
 // under bucket (requests costing at most maxCost units each): its burst at
-// once, the rest at plannedMargin of its rate, rounded up to the second.
+// once, the rest at pace.Margin of its rate, rounded up to the second.
 // 0 when the bucket is unknown or the burst holds them all.
 func PlanDuration(units int, bucket cloudflare.Rate, maxCost int) time.Duration {
 	burst := max(bucket.Burst, maxCost)
 	if bucket.PerSecond <= 0 || units <= burst {
 		return 0
 	}
-	secs := float64(units-burst) / (bucket.PerSecond * plannedMargin)
+	secs := float64(units-burst) / (bucket.PerSecond * pace.Margin)
 	return time.Duration(math.Ceil(secs)) * time.Second
-}
-
-// planName names the plans whose bucket for typ is b: "free",
-// "pro/business"; "" when none is.
-func planName(b cloudflare.Rate, typ cloudflare.PurgeType) string {
-	var names []string
-	for _, plan := range cloudflare.Plans {
-		if plan.Limits().Bucket(typ) == b {
-			names = append(names, string(plan))
-		}
-	}
-	return strings.Join(names, "/")
 }
 
 // minutes prints a duration without a trailing "0s" (10m, not 10m0s).

@@ -150,7 +150,10 @@ func TestRunLearnsOtherBucketsWithoutPlan(t *testing.T) {
 		minRatio  float64
 	}{
 		{"pro URL bucket", shape{typ: cloudflare.Files, targets: 9000, batch: 30, size: 1500, perSecond: 1500, latency: 100 * time.Millisecond, concurrency: 8}, 5, 0.9},
-		{"enterprise URL bucket", shape{typ: cloudflare.Files, targets: 12_000, batch: 30, size: 3000, perSecond: 3000, latency: 100 * time.Millisecond, concurrency: 16}, 5, 0.9},
+		// Climbing from the smallest plan, whose burst is spread over two
+		// seconds (sharing is likeliest there), costs about a second:
+		// set plan, or let it be looked up.
+		{"enterprise URL bucket", shape{typ: cloudflare.Files, targets: 12_000, batch: 30, size: 3000, perSecond: 3000, latency: 100 * time.Millisecond, concurrency: 16}, 5, 0.75},
 		{"pro tag bucket", shape{typ: cloudflare.Tags, targets: 200, batch: 1, size: 25, perSecond: 5, latency: 100 * time.Millisecond, concurrency: 8}, 5, 0.9},
 		{"business tag bucket", shape{typ: cloudflare.Tags, targets: 400, batch: 1, size: 50, perSecond: 10, latency: 100 * time.Millisecond, concurrency: 8}, 5, 0.9},
 		// Below every plan only 429s teach, and which of the workers woken at
@@ -286,15 +289,17 @@ func TestRun429EmptiesThePacersBuckets(t *testing.T) {
 	proTags := shape{typ: cloudflare.Tags, targets: 200, batch: 1, size: 25, perSecond: 5, latency: 100 * time.Millisecond, concurrency: 8, emptyAtStart: true}
 	// The first lot in flight (8 requests) is refused together; then the
 	// pacer's buckets start empty too. Without a plan, finding the pro
-	// level costs up to 3 more: the probes past it (two at a time above
-	// the free level) and a paced request they crowd out.
+	// level costs up to 4 more: the probes past it (two at a time above
+	// the free level) and the paced requests they crowd out, which of the
+	// workers woken at one virtual instant goes first deciding how many
+	// (10-12 in all over stress runs).
 	for _, tt := range []struct {
 		name      string
 		limits    cloudflare.Limits
 		maxLimits int
 	}{
 		{"plan pro", cloudflare.PlanPro.Limits(), 8},
-		{"plan unknown", cloudflare.Limits{}, 11},
+		{"plan unknown", cloudflare.Limits{}, 12},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -56,6 +56,13 @@ func apiErrCode(status, code int) error {
 	return &cloudflare.APIError{Status: status, Errors: []cloudflare.ErrorItem{{Code: code, Message: "x"}}}
 }
 
+// rateLimit1134 is Cloudflare's "Unable to purge, rate limit reached"
+// (code 1134) with status, and Retry-After.
+func rateLimit1134(status int, retryAfter time.Duration) error {
+	return &cloudflare.APIError{Status: status, RetryAfter: retryAfter, HasRetryAfter: true,
+		Errors: []cloudflare.ErrorItem{{Code: cloudflare.CodeRateLimited, Message: "Unable to purge, rate limit reached. Please wait and consider throttling your request speed"}}}
+}
+
 func apiErr(status int, retryAfter time.Duration) error {
 	e := &cloudflare.APIError{Status: status, Errors: []cloudflare.ErrorItem{{Code: 1, Message: "x"}}}
 	if retryAfter >= 0 {
@@ -264,7 +271,11 @@ func TestRunRetries(t *testing.T) {
 		{"Retry-After on a 503 wins over backoff", []error{apiErr(503, 9*time.Second)}, 3, 2, "", []time.Duration{9 * time.Second}},
 		{"gives up after max-retries", []error{apiErr(500, -1), apiErr(500, -1), apiErr(500, -1)}, 2, 3, "gave up after 3 attempts: HTTP 500", []time.Duration{2 * time.Second, 2 * time.Second}},
 		{"no retries", []error{apiErr(500, -1)}, 0, 1, "gave up after 1 attempts", nil},
-		{"400 is not retried", []error{apiErrCode(400, 1012)}, 3, 1, "HTTP 400: 1012 x", nil},
+		{"400 is not retried", []error{apiErrCode(400, 1092)}, 3, 1, "HTTP 400: 1092 x", nil},
+		// 1134 is the purge rate limit whatever the status: retried, after
+		// its Retry-After as a 429 would be.
+		{"1134 on a 400 is retried like a 429", []error{rateLimit1134(400, 5*time.Second)}, 3, 2, "", []time.Duration{5 * time.Second}},
+		{"1134 on a 200 is retried like a 429", []error{rateLimit1134(200, 5*time.Second)}, 3, 2, "", []time.Duration{5 * time.Second}},
 		{"403 is not retried", []error{apiErr(403, -1)}, 3, 1, "HTTP 403", nil},
 		{"501 is not retried", []error{apiErr(501, -1)}, 3, 1, "HTTP 501", nil},
 	}
@@ -457,7 +468,7 @@ func TestRunFailureMidwayKeepsGoing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &fakeSender{script: func(c call) (cloudflare.Result, error) {
 			if c.items[0] == "tag-2" {
-				return cloudflare.Result{}, apiErrCode(400, 1012) // about the body: not split
+				return cloudflare.Result{}, apiErrCode(400, 1092) // about the body's keys: not split
 			}
 			return cloudflare.Result{ID: c.items[0]}, nil
 		}}
@@ -509,8 +520,11 @@ func TestRunPacesFilesByURL(t *testing.T) {
 		jobs := []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, 400)}
 		purge.Run(context.Background(), s, jobs, o)
 		calls := s.Calls()
-		if len(calls) != 4 || calls[1].at.After(t0) {
-			t.Fatalf("calls = %d; the first 800 URLs should go at once", len(calls))
+		// The bucket of 800 refills in about a second: its burst is spent
+		// over two (at 760 + 400 URLs a second), not at once, so that
+		// other clients' bursts do not meet it in a wave of 429s.
+		if len(calls) != 4 || calls[0].at.After(t0) || calls[1].at.Sub(t0) > 400*time.Millisecond {
+			t.Fatalf("calls = %d, the second at +%v; the first 800 URLs should go within 0.4 s", len(calls), calls[1].at.Sub(t0))
 		}
 		if got := calls[3].at.Sub(t0); got < time.Second {
 			t.Errorf("URLs 1201-1600 went at +%v, want ≥ 1s at 800 URLs a second", got)

@@ -8,12 +8,19 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 )
 
 // The pacer keeps 5% under Cloudflare's global API limit of 1,200
 // requests in any 5 minutes.
 const windowLimit = 1140
+
+// unbound is an account whose purge bucket never binds (more than any
+// plan's: an account on a contract, a test server), so that only the API
+// window paces its requests. Without a plan the pacer never goes past the
+// largest plan's bucket.
+var unbound = cloudflare.Limits{Requests: cloudflare.Rate{PerSecond: 1e6, Burst: 1e6}}
 
 func TestLeastDuration(t *testing.T) {
 	t.Parallel()
@@ -41,6 +48,7 @@ func TestRunAPIWindowHoldsEveryWorker(t *testing.T) {
 		s := &fakeSender{}
 		o := opts(t0)
 		o.Concurrency = 8
+		o.Limits = unbound
 		o.Deadline = t0.Add(time.Hour)
 		const n = 2*windowLimit + 120
 		done := make(chan []purge.BatchResult)
@@ -78,6 +86,7 @@ func TestRunAPIWindowSchedule(t *testing.T) {
 		t0 := time.Now()
 		s := &fakeSender{}
 		o := opts(t0)
+		o.Limits = unbound
 		o.Deadline = t0.Add(time.Hour)
 		const n = 2*windowLimit + 5
 		purge.Run(context.Background(), s, tagJobs(n, 1), o)
@@ -99,6 +108,7 @@ func TestRunAPIWindowPastDeadlineFailsAtOnce(t *testing.T) {
 		t0 := time.Now()
 		s := &fakeSender{}
 		o := opts(t0)
+		o.Limits = unbound
 		o.Deadline = t0.Add(4 * time.Minute)
 		const n = windowLimit + 60
 		results := purge.Run(context.Background(), s, tagJobs(n, 1), o).Results

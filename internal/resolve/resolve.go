@@ -75,6 +75,9 @@ type Zone struct {
 	Name string
 	// Account is the account's ID, "" when unknown.
 	Account string
+	// Plan is the zone's plan as the lookup answered it, PlanUnknown when
+	// not looked up or not one of the plans known.
+	Plan cloudflare.Plan
 }
 
 // Label names a zone for a person: its name and ID when looked up.
@@ -186,6 +189,11 @@ func Resolve(ctx context.Context, cfg *config.Config, api Lookups, opts Options)
 		if known {
 			job.Account = z.Account
 		}
+		if cfg.Plan == cloudflare.PlanUnknown {
+			// The plan input, when given, is the user's word for every
+			// zone; else each zone is paced by the plan its lookup named.
+			job.Plan = z.Plan
+		}
 		p.Jobs = append(p.Jobs, job)
 	}
 	return p, nil
@@ -247,7 +255,7 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []Zone {
 	addZone := func(z Zone) {
 		if i := slices.IndexFunc(zones, func(o Zone) bool { return o.ID == z.ID }); i >= 0 {
 			if zones[i].Name == "" {
-				zones[i].Name, zones[i].Account = z.Name, z.Account
+				zones[i].Name, zones[i].Account, zones[i].Plan = z.Name, z.Account, z.Plan
 			}
 			return
 		}
@@ -281,7 +289,7 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []Zone {
 			case !accountOK:
 				r.add("zone-id", Failed, "Cloudflare gave zone %s the account ID %s, which is not an ID (%s); nothing was purged", z.ID, safetext.Quote(found.Account.ID), cloudflare.IDRule)
 			default:
-				zones[i].Name, zones[i].Account = name, account
+				zones[i].Name, zones[i].Account, zones[i].Plan = name, account, plan(found)
 			}
 		}
 	}
@@ -322,7 +330,16 @@ func (r *resolver) zoneByName(ctx context.Context, name string) (Zone, bool) {
 		r.add("zone", Failed, "Cloudflare answered %s with the account ID %s, which is not an ID (%s); nothing was purged", what, safetext.Quote(found[0].Account.ID), cloudflare.IDRule)
 		return Zone{}, false
 	}
-	return Zone{ID: id, Name: name, Account: account}, true
+	return Zone{ID: id, Name: name, Account: account, Plan: plan(found[0])}, true
+}
+
+// plan is the zone's plan from an answer, if it is one of the plans
+// whose limits are known; anything else is unknown.
+func plan(z cloudflare.Zone) cloudflare.Plan {
+	if p := cloudflare.Plan(z.Plan.LegacyID); slices.Contains(cloudflare.Plans, p) {
+		return p
+	}
+	return cloudflare.PlanUnknown
 }
 
 // describeZones names zones that share a name: their IDs and accounts,

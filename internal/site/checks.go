@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
-	"golang.org/x/sync/errgroup"
 )
 
 // Check is how one URL was judged.
@@ -94,12 +94,16 @@ func (c *Client) Warm(ctx context.Context, targets []Target) []Warmed {
 // each runs do for every index, Concurrency at a time, and stops
 // starting new ones once ctx is done (do then sees it done at once).
 func (c *Client) each(ctx context.Context, targets []Target, do func(context.Context, int)) {
-	var g errgroup.Group
-	g.SetLimit(c.concurrency)
+	slots := make(chan struct{}, c.concurrency) // a place for each request in flight
+	var wg sync.WaitGroup
 	for i := range targets {
-		g.Go(func() error { do(ctx, i); return nil })
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			do(ctx, i)
+		})
 	}
-	_ = g.Wait() // do returns no error
+	wg.Wait()
 }
 
 // WaitResult is how a wait ended.

@@ -1,0 +1,123 @@
+// Climbing the plans' buckets when the plan is unknown, a looked-up plan,
+// and what the answers' headers say.
+
+package pace
+
+import (
+	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+)
+
+// setLevel paces by levels[lvl], from what its bucket would hold now.
+func (a *Account) setLevel(now time.Time) {
+	b := a.levels[a.lvl]
+	a.ceiling = b.PerSecond * Margin
+	a.rate, a.cutFrom, a.grown = a.ceiling, a.ceiling, now
+	a.bucket = newTokens(max(float64(b.Burst), a.maxCost), a.rate, now)
+	a.bucket.limit(now, a.holds(a.lvl, now)-a.inflight)
+	if a.lvl == len(a.levels)-1 {
+		a.probing = false
+	}
+	a.peak = a.peakGate(now)
+}
+
+// holds is about what level i's bucket would hold now, given what the
+// account accepted since base.at (the refill is not capped along the way:
+// a little more than such a bucket holds after an idle stretch).
+func (a *Account) holds(i int, now time.Time) float64 {
+	b := a.levels[i]
+	init := a.base.init
+	if a.base.full {
+		init = float64(b.Burst)
+	}
+	return min(float64(b.Burst), init+b.PerSecond*now.Sub(a.base.at).Seconds()-a.base.counted)
+}
+
+// Known reports whether the account's plan is known (given or looked up).
+func (a *Account) Known() bool {
+	a.l.mu.Lock()
+	defer a.l.mu.Unlock()
+	return a.known
+}
+
+// maxProbes is how many probes may be in flight: one at the smallest
+// plan's level, the most common plan, where a probe past an account of
+// that plan costs one 429; two above it, which halves the time each
+// further level takes to rule out.
+func (a *Account) maxProbes() int {
+	if a.lvl == 0 {
+		return 1
+	}
+	return 2
+}
+
+// ruledOut reports whether the account has accepted more than level i's
+// bucket could have let through since base.at.
+func (a *Account) ruledOut(i int, now time.Time) bool {
+	b := a.levels[i]
+	init := a.base.init
+	if a.base.full {
+		init = float64(b.Burst)
+	}
+	return a.base.counted > init+b.PerSecond*now.Sub(a.base.at).Seconds()+1e-6
+}
+
+// UsePlan paces as for plan from now on, when the pacer did not know it:
+// the answer of a plan lookup.
+func (a *Account) UsePlan(plan cloudflare.Plan) {
+	a.l.mu.Lock()
+	defer a.l.mu.Unlock()
+	if a.known {
+		return
+	}
+	b := plan.Limits().Bucket(a.typ)
+	i := -1
+	for j, lv := range a.levels {
+		if lv == b {
+			i = j
+		}
+	}
+	switch {
+	case b.PerSecond <= 0 || i < 0:
+		a.debugf("plan lookup: plan %q has no documented purge limits; learning them from the answers", plan)
+		return
+	case i < a.lvl:
+		// Documented limits are not always the account's: trust what the
+		// server accepted over what the plan's name implies.
+		a.debugf("plan lookup: plan %q, but the account accepted more than its bucket allows; learning the limits from the answers", plan)
+		return
+	}
+	now := time.Now()
+	rate := a.rate
+	a.lvl, a.known, a.probing = i, true, false
+	a.setLevel(now)
+	if !a.episodeAt.IsZero() {
+		a.rate = min(rate, a.ceiling) // a cut stands
+		a.resize(now)
+	}
+	a.debugf("plan lookup: plan %q; pacing at %s", plan, DescribeRate(b, a.typ))
+	a.l.wake()
+}
+
+// observe learns from an answer's Ratelimit and Ratelimit-Policy headers.
+func (a *Account) observe(now time.Time, rl cloudflare.RateLimit) {
+	if rl.HasPolicy && rl.Window > 0 && (a.policy == nil || rl.Quota != a.pq || rl.Window != a.pw) {
+		p := newTokens(float64(rl.Quota), float64(rl.Quota)/rl.Window.Seconds(), now)
+		a.policy, a.pq, a.pw = &p, rl.Quota, rl.Window
+	}
+	if !rl.HasRemaining {
+		return
+	}
+	if a.policy != nil {
+		// Take out what the server has counted and this run has not
+		// (other clients of the account, or requests before this run).
+		a.policy.limit(now, float64(rl.Remaining))
+		return
+	}
+	if rl.Remaining == 0 && rl.Reset > 0 {
+		// No policy to pace by: the server says the bucket is empty, so
+		// nobody sends until it resets.
+		a.pausedUntil = later(a.pausedUntil, now.Add(rl.Reset))
+	}
+}
