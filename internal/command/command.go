@@ -78,9 +78,9 @@ func Run(ctx context.Context, env Env) int {
 	// The timeout bounds the whole run from here, reading targets-file
 	// included; an invalid one is reported by validation, and meanwhile
 	// action.yml's default bounds the reading.
-	timeout, err := time.ParseDuration(in.Timeout)
-	if err != nil || timeout <= 0 {
-		timeout, _ = time.ParseDuration(spec.Default("timeout"))
+	timeout, ok := config.ParseTimeout(in.Timeout)
+	if !ok {
+		timeout, _ = config.ParseTimeout(spec.Default("timeout"))
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)

@@ -528,3 +528,14 @@ func TestServerIDCannotFrameOutputs(t *testing.T) {
 		}
 	}
 }
+
+// An invalidation that times out says so in its own words.
+func TestInvalidationTimeoutSaysInvalidation(t *testing.T) {
+	t.Parallel()
+	hang := cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response { return cloudflaretest.Response{Hang: true} })
+	r := runStep(t, actiontest.Step{Inputs: inputs("mode", "invalidate", "purge-type", "tags", "targets", "a", "timeout", "2s")}, hang)
+	if r.Code != 1 || !r.HasAnnotation("error", "Cloudflare invalidation failed: timeout", "timeout reached before the invalidation finished") ||
+		strings.Contains(r.Stdout, "purge finished") {
+		t.Errorf("exit %d, annotations %+v", r.Code, r.Annotations("error"))
+	}
+}

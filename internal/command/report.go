@@ -226,7 +226,7 @@ func (p *plan) groupFailures(failed []purge.BatchResult) []string {
 // that differ only in them (a wait of 47s and one of 48s) are one kind.
 // Status and error codes are left alone: they tell different failures
 // apart.
-var numbers = regexp.MustCompile(`\b([0-9]+(\.[0-9]+)?(ns|µs|ms|h|m|s))+\b|after [0-9]+ attempts`)
+var numbers = regexp.MustCompile(`\b([0-9]+(\.[0-9]+)?(ns|µs|ms|h|m|s))+\b|after ([0-9]+ attempts|1 attempt)`)
 
 // maxFailureLines bounds the failure lines of the annotation and summary:
 // the runner shows 4,096 characters of an annotation, and a purge of

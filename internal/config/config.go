@@ -334,12 +334,22 @@ func (v *validator) boolean(input, s string) bool {
 }
 
 func (v *validator) timeout(s string) time.Duration {
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
+	d, ok := ParseTimeout(s)
+	if !ok {
 		v.add("timeout", "%s is not a positive Go duration; want e.g. 10m, 90s or 1h30m", safetext.Quote(s))
-		return 0
 	}
 	return d
+}
+
+// ParseTimeout reads the timeout input: a positive Go duration. The run
+// needs it before validation, to bound reading targets-file; validation
+// reports it when it is not one.
+func ParseTimeout(s string) (time.Duration, bool) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, false
+	}
+	return d, true
 }
 
 // apiURL allows plain http:// only to loopback hosts (tests, local

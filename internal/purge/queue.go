@@ -112,7 +112,7 @@ func (r *runner) work(ctx context.Context, ln *lane) {
 			r.end(pc, b, 0, "", unsent)
 			continue
 		case ctx.Err() != nil:
-			r.end(pc, b, 0, "", stopReason(ctx))
+			r.end(pc, b, 0, "", r.stopReason(ctx))
 			continue
 		}
 		attempts, id, err := r.send(ctx, ln.pacer, r.jobs[r.slots[pc.slot].res.Job], &pc, &b)

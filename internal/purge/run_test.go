@@ -270,7 +270,7 @@ func TestRunRetries(t *testing.T) {
 		{"network error then success", []error{errors.New("connection reset by peer")}, 3, 2, "", []time.Duration{2 * time.Second}},
 		{"Retry-After on a 503 wins over backoff", []error{apiErr(503, 9*time.Second)}, 3, 2, "", []time.Duration{9 * time.Second}},
 		{"gives up after max-retries", []error{apiErr(500, -1), apiErr(500, -1), apiErr(500, -1)}, 2, 3, "gave up after 3 attempts: HTTP 500", []time.Duration{2 * time.Second, 2 * time.Second}},
-		{"no retries", []error{apiErr(500, -1)}, 0, 1, "gave up after 1 attempts", nil},
+		{"no retries", []error{apiErr(500, -1)}, 0, 1, "gave up after 1 attempt:", nil},
 		{"400 is not retried", []error{apiErrCode(400, 1092)}, 3, 1, "HTTP 400: 1092 x", nil},
 		// 1134 is the purge rate limit whatever the status: retried, after
 		// its Retry-After as a 429 would be.

@@ -52,7 +52,11 @@ func (r *runner) send(ctx context.Context, p *pace.Account, job Job, pc *piece, 
 			return attempts, "", err
 		}
 		if attempts > r.opts.MaxRetries {
-			return attempts, "", fmt.Errorf("gave up after %d attempts: %w", attempts, err)
+			tries := "1 attempt"
+			if attempts > 1 {
+				tries = fmt.Sprintf("%d attempts", attempts)
+			}
+			return attempts, "", fmt.Errorf("gave up after %s: %w", tries, err)
 		}
 
 		delay := bo.NextBackOff()
@@ -84,26 +88,26 @@ func (r *runner) waitError(ctx context.Context, err, last error) error {
 	if cause := context.Cause(ctx); errors.Is(cause, ErrStopped) {
 		return ErrStopped
 	}
-	err = interrupted(err)
+	err = r.interrupted(err)
 	if last != nil {
 		return fmt.Errorf("%w (last attempt: %w)", err, last)
 	}
 	return err
 }
 
-func stopReason(ctx context.Context) error {
+func (r *runner) stopReason(ctx context.Context) error {
 	if cause := context.Cause(ctx); errors.Is(cause, ErrStopped) {
 		return ErrStopped
 	}
-	return fmt.Errorf("not sent: %w", interrupted(ctx.Err()))
+	return fmt.Errorf("not sent: %w", r.interrupted(ctx.Err()))
 }
 
 // interrupted words a context error for the log: the timeout input ran
 // out, or the run was cancelled (the job was cancelled, or SIGTERM).
-func interrupted(err error) error {
+func (r *runner) interrupted(err error) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("timeout reached before the purge finished: %w", err)
+		return fmt.Errorf("timeout reached before the %s finished: %w", r.noun(), err)
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("run cancelled: %w", err)
 	}
@@ -143,4 +147,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// noun names what the run does, for messages: every job of a run has
+// the run's one operation.
+func (r *runner) noun() string {
+	if len(r.jobs) > 0 && r.jobs[0].Operation == cloudflare.Invalidate {
+		return "invalidation"
+	}
+	return "purge"
 }
