@@ -406,17 +406,6 @@ func TestAPIErrorWithoutDetailsNamesTheStatus(t *testing.T) {
 	}
 }
 
-func TestLimits(t *testing.T) {
-	t.Parallel()
-	if cloudflare.MaxIDLength != 32 || cloudflare.MaxTagLength != 1024 || cloudflare.MaxPrefixSlashes != 31 {
-		t.Errorf("MaxIDLength %d, MaxTagLength %d, MaxPrefixSlashes %d; want 32, 1024, 31",
-			cloudflare.MaxIDLength, cloudflare.MaxTagLength, cloudflare.MaxPrefixSlashes)
-	}
-	if want := "Cloudflare's API limit of 1200 requests per 5 minutes"; cloudflare.APILimitText != want {
-		t.Errorf("APILimitText = %q, want %q", cloudflare.APILimitText, want)
-	}
-}
-
 // hangUpListener listens on loopback and closes every connection at once:
 // a sure network error. (Closing a test server and dialing its old port is
 // not: a parallel test may be listening there by then.) It returns the
