@@ -142,6 +142,19 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 		return cloudflaretest.Response{Hang: true}
 	}))
 	defer fake.Close()
+	b := sigtermWhen(arrived)
+	r := actiontest.Run(t, b, actiontest.Step{Inputs: inputs(fake, "purge-type", "everything")})
+	if r.Code != 1 || !r.HasAnnotation("error", "Cloudflare purge failed: cancelled", "run cancelled") {
+		t.Errorf("exit %d\n%s", r.Code, r.Stdout)
+	}
+	if !strings.Contains(r.Summary, "Cloudflare cache purge failed") {
+		t.Errorf("summary:\n%s", r.Summary)
+	}
+}
+
+// sigtermWhen runs the binary and sends it SIGTERM once a request has
+// arrived at the fake (as a cancelled job does).
+func sigtermWhen(arrived <-chan struct{}) actiontest.Binary {
 	b := binary
 	b.Started = func(cmd *exec.Cmd) {
 		go func() {
@@ -152,13 +165,7 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 			}
 		}()
 	}
-	r := actiontest.Run(t, b, actiontest.Step{Inputs: inputs(fake, "purge-type", "everything")})
-	if r.Code != 1 || !r.HasAnnotation("error", "Cloudflare purge failed: cancelled", "run cancelled") {
-		t.Errorf("exit %d\n%s", r.Code, r.Stdout)
-	}
-	if !strings.Contains(r.Summary, "Cloudflare cache purge failed") {
-		t.Errorf("summary:\n%s", r.Summary)
-	}
+	return b
 }
 
 // SIGTERM during the lookups is said as what it is: the run was stopped
@@ -174,16 +181,7 @@ func TestBinaryStopsOnSIGTERMDuringLookups(t *testing.T) {
 		return cloudflaretest.Response{Hang: true}, true
 	}))
 	defer fake.Close()
-	b := binary
-	b.Started = func(cmd *exec.Cmd) {
-		go func() {
-			select {
-			case <-arrived:
-				_ = cmd.Process.Signal(syscall.SIGTERM)
-			case <-time.After(20 * time.Second):
-			}
-		}()
-	}
+	b := sigtermWhen(arrived)
 	r := actiontest.Run(t, b, actiontest.Step{Inputs: inputs(fake, "zone-id", "", "zone", "example.com", "purge-type", "everything")})
 	if r.Code != 1 || len(fake.Requests()) != 0 ||
 		!r.HasAnnotation("error", "zone", `stopped while looking up "example.com": the run was cancelled`) || strings.Contains(r.Stdout, "fix the input") {
