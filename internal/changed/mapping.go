@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
+	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
 
 // Limits on what the inputs of this package may hold.
@@ -62,24 +63,6 @@ func (e LinesError) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
-// lines yields the non-blank, non-comment lines of a list input with
-// their 1-based numbers.
-func lines(text string) func(yield func(int, string) bool) {
-	return func(yield func(int, string) bool) {
-		n := 0
-		for line := range strings.Lines(strings.TrimPrefix(text, "\uFEFF")) {
-			n++
-			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			if !yield(n, line) {
-				return
-			}
-		}
-	}
-}
-
 // RuleWant says what a valid url-map line looks like.
 const RuleWant = "PATH_PREFIX => URL_PREFIX, one a line, like public/ => https://www.example.com/"
 
@@ -89,7 +72,7 @@ const RuleWant = "PATH_PREFIX => URL_PREFIX, one a line, like public/ => https:/
 func ParseMap(text string) ([]Rule, error) {
 	var rules []Rule
 	var bad LinesError
-	for n, line := range lines(text) {
+	for n, line := range targets.Lines(text) {
 		r, err := parseRule(line)
 		if err == nil && slices.ContainsFunc(rules, func(o Rule) bool { return o.Path == r.Path }) {
 			err = fmt.Errorf("path prefix %s has a rule already; give each prefix one URL", safetext.Quote(r.Path+"/"))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
+	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
 
 // Pattern is one purge-everything-when line: a path pattern as in
@@ -24,7 +25,7 @@ const PatternWant = "a path pattern like layouts/**, config.toml or **/*.css, on
 func ParsePatterns(text string) ([]Pattern, error) {
 	var out []Pattern
 	var bad LinesError
-	for n, line := range lines(text) {
+	for n, line := range targets.Lines(text) {
 		p, err := ParsePattern(line)
 		if err != nil {
 			bad = append(bad, LineError{n, err})

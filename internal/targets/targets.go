@@ -115,13 +115,12 @@ type Item struct {
 	Err    error
 }
 
-// Items reads text one line at a time and yields every item in it: one
-// target a line; for tags and hosts a line may hold a comma-separated
-// list; blank lines and lines starting with # are skipped; CRLF line ends
-// and a leading UTF-8 byte order mark are accepted, since files saved on
-// Windows have them. Repeats are yielded as they come.
-func Items(typ cloudflare.PurgeType, text string) iter.Seq[Item] {
-	return func(yield func(Item) bool) {
+// Lines yields the lines of a list input that hold something, trimmed,
+// with their 1-based numbers: blank lines and lines starting with # are
+// skipped; CRLF line ends and a leading UTF-8 byte order mark are
+// accepted, since files saved on Windows have them.
+func Lines(text string) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
 		n := 0
 		for line := range strings.Lines(strings.TrimPrefix(text, "\uFEFF")) {
 			n++
@@ -129,6 +128,19 @@ func Items(typ cloudflare.PurgeType, text string) iter.Seq[Item] {
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
+			if !yield(n, line) {
+				return
+			}
+		}
+	}
+}
+
+// Items reads text one line at a time (Lines) and yields every item in
+// it: one target a line; for tags and hosts a line may hold a
+// comma-separated list. Repeats are yielded as they come.
+func Items(typ cloudflare.PurgeType, text string) iter.Seq[Item] {
+	return func(yield func(Item) bool) {
+		for n, line := range Lines(text) {
 			for raw := range split(typ, line) {
 				t, err := parse(typ, raw)
 				if !yield(Item{Line: n, Target: t, Err: err}) {
