@@ -6,8 +6,9 @@
 // character, a .. segment, a backslash) is never mapped, only listed.
 //
 // It knows nothing of Cloudflare, the inputs or the runner: it imports
-// only safetext (to quote what it cannot use) and the standard library
-// with backoff; command wires it in.
+// only safetext (to quote what it cannot use), targets (the one reader of
+// list inputs' lines) and the standard library with backoff; command
+// wires it in.
 package changed
 
 import (
