@@ -136,17 +136,33 @@ func Run(ctx context.Context, env Env) int {
 		return ExitOK
 	}
 
+	out := purgeAll(ctx, p, pl.sent, client, rep, start.Add(timeout), newBackOff)
+	res := p.summarize(out.Results, time.Since(start))
+	res.Soft = cfg.OnErrorWarn
+	checksOK := pl.after(ctx, &res)
+	if !rep.Finish(res) || !checksOK {
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// purgeAll sends every job of the plan through sender in a log group,
+// a line for each batch as it ends, and warns once of a batch size that
+// Cloudflare refused and a smaller one that worked.
+func purgeAll(ctx context.Context, p *plan, sender purge.Sender, client *cloudflare.Client, rep *action.Reporter,
+	deadline time.Time, newBackOff func() purge.BackOff) purge.Outcome {
+	cfg := p.cfg
 	total := 0
 	for _, j := range p.Jobs {
 		total += len(j.Batches)
 	}
 	rep.Group(p.title())
 	done := 0
-	out := purge.Run(ctx, pl.sent, p.Jobs, purge.Options{
+	out := purge.Run(ctx, sender, p.Jobs, purge.Options{
 		Concurrency: cfg.Concurrency,
 		MaxRetries:  cfg.MaxRetries,
 		Limits:      cfg.Plan.Limits(),
-		Deadline:    start.Add(timeout),
+		Deadline:    deadline,
 		NewBackOff:  newBackOff,
 		OnDone: func(res purge.BatchResult) { // called one at a time
 			done++
@@ -170,13 +186,7 @@ func Run(ctx context.Context, env Env) int {
 			fmt.Sprintf("Cloudflare refused requests of %d targets from this account and took %d: the rest went %d a request. Set batch-size: %d to skip the refused requests next time.",
 				cfg.BatchSize, out.LearnedBatchSize, out.LearnedBatchSize, out.LearnedBatchSize))
 	}
-	res := p.summarize(out.Results, time.Since(start))
-	res.Soft = cfg.OnErrorWarn
-	checksOK := pl.after(ctx, &res)
-	if !rep.Finish(res) || !checksOK {
-		return ExitFailure
-	}
-	return ExitOK
+	return out
 }
 
 // validate checks the inputs, reading targets-file, within ctx: a file
