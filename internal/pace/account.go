@@ -11,9 +11,12 @@ import (
 const (
 	// cutFactor is what a 429 episode leaves of the rate.
 	cutFactor = 0.5
-	// increaseShare is how much of the rate before the last cut the rate
-	// regains a second while answers are accepted, at first: back to it
-	// in at most (1 − cutFactor) / increaseShare = 4 seconds.
+	// increaseShare is how much of the ceiling the rate regains a second
+	// while answers are accepted, at first: the same step for every
+	// client of the bucket whatever its rate, so that the one cut deepest
+	// (the one more 429s reached) catches up with the others, as TCP's
+	// additive increase does; from a cut at the ceiling, back in at most
+	// (1 − cutFactor) / increaseShare = 4 seconds.
 	increaseShare = 0.125
 	// The slope doubles every accelerateAfter since the rate began to grow
 	// again: the other clients of the bucket may have finished (convex,
@@ -50,7 +53,6 @@ type Account struct {
 
 	ceiling float64   // Margin of levels[lvl]'s rate
 	rate    float64   // at most ceiling
-	cutFrom float64   // the rate the last cut was from: the scale of increases
 	grown   time.Time // when rate last changed
 	regain  time.Time // when the rate began to grow again after the last cut
 
@@ -103,7 +105,14 @@ func (l *Limiter) Account(plan cloudflare.Rate, typ cloudflare.PurgeType, maxCos
 func (a *Account) resize(now time.Time) {
 	burst := float64(a.levels[a.lvl].Burst)
 	a.bucket.set(now, max(burst*a.rate/a.ceiling, a.maxCost), a.rate)
+	old := a.peak
 	a.peak = a.peakGate(now)
+	if old != nil && a.peak != nil {
+		// The gate keeps what it held: a new, full one at every change of
+		// the rate (every accepted answer while it grows) would let a
+		// tenth of a second's worth more through each time.
+		a.peak.limit(now, old.at(now))
+	}
 }
 
 // peakGate holds the pacer's requests to rate + size / burstSpread, for a
@@ -254,15 +263,15 @@ func (a *Account) accepted(now time.Time, t *Ticket) {
 	a.grow(now)
 }
 
-// grow raises the rate toward the ceiling by increaseShare a second of
-// the rate the last cut was from, the slope doubling every
+// grow raises the rate toward the ceiling by increaseShare of the ceiling
+// a second, the slope doubling every
 // accelerateAfter since growth began (at most one second's worth at once:
 // an idle stretch is no evidence), until the next 429 or the ceiling.
 func (a *Account) grow(now time.Time) {
 	if a.rate < a.ceiling {
 		dt := min(max(now.Sub(a.grown).Seconds(), 0), 1)
 		since := max(now.Sub(a.regain), 0)
-		slope := increaseShare * a.cutFrom * math.Exp2(float64(since)/float64(accelerateAfter))
+		slope := increaseShare * a.ceiling * math.Exp2(float64(since)/float64(accelerateAfter))
 		a.rate = min(a.ceiling, a.rate+dt*slope)
 		a.resize(now)
 	}
@@ -298,7 +307,6 @@ func (a *Account) limited(now time.Time, t *Ticket) {
 		if a.quiet >= 2 {
 			a.probing = false
 		}
-		a.cutFrom = a.rate
 		a.rate = max(a.rate*cutFactor, a.ceiling*floorShare)
 		a.debugf("rate limit: refused with the bucket believed not empty (shared with other clients?); pacing at %s %s a second", formatCount(a.rate), unitName(a.typ))
 	}

@@ -13,7 +13,7 @@ import (
 func (a *Account) setLevel(now time.Time) {
 	b := a.levels[a.lvl]
 	a.ceiling = b.PerSecond * Margin
-	a.rate, a.cutFrom, a.grown = a.ceiling, a.ceiling, now
+	a.rate, a.grown = a.ceiling, now
 	a.bucket = newTokens(max(float64(b.Burst), a.maxCost), a.rate, now)
 	a.bucket.limit(now, a.holds(a.lvl, now)-a.inflight)
 	if a.lvl == len(a.levels)-1 {

@@ -20,15 +20,18 @@
 //     waits out the Retry-After (Pause), with nothing refilled meanwhile
 //     (Account.limited).
 //   - Increase. While answers come back accepted the rate grows by
-//     increaseShare (⅛) a second of the rate it was cut from, the slope
-//     doubling every accelerateAfter (2 s), up to the ceiling
-//     (Account.grow): back where it was cut in about four seconds, and
-//     quickly past it when the other clients are done.
+//     increaseShare (⅛) of the ceiling a second, the slope doubling every
+//     accelerateAfter (2 s), up to the ceiling (Account.grow): the same
+//     step for every client whatever its rate, so that a job the 429s
+//     reached more often catches up with the others (TCP's additive
+//     increase), back at the ceiling about 2.5 seconds after a cut from
+//     it, and quickly there when the other clients are done.
 //   - Bursts. A bucket that refills within burstSpread (every URL bucket
 //     does in about a second) is spent no faster than rate + size /
 //     burstSpread (Account.peakGate): several jobs starting at once then
 //     meet in a few 429s, not in a wave as wide as their requests in
-//     flight. The believed bucket shrinks with the rate (resize).
+//     flight. The believed bucket shrinks with the rate, and the gate
+//     keeps what it held when the rate changes (resize).
 //   - Unknown plan. The ceiling is the smallest plan's rate, and the pacer
 //     climbs the documented plans: one request at a time (two above the
 //     smallest) may go past the bucket as a probe, and once the account
@@ -49,11 +52,25 @@
 // internal/loadtest (two and four jobs, each its own run of the action,
 // through one bucket of Free's URL shape: 800 URLs, 800 a second, whole
 // seconds of Retry-After) and the single-job load benchmark, whose
-// figures they keep: a deeper cut (½ rather than TCP's 0.7) because two
+// figures they keep (but for a bucket smaller than every plan's, which
+// the slope below overruns a little more often: 0.87 rather than 0.94):
+// a deeper cut (½ rather than TCP's 0.7) because two
 // jobs that each believe they own the bucket overshoot it twice over; the
-// slope relative to the cut rate so that a small bucket is not overrun
-// again at once; the doubling slope so that the job left alone at the end
-// is not slow; the spread burst because the jobs start together. See the
+// slope a share of the ceiling rather than of each job's own cut rate,
+// because with the latter a job that two 429s reached grew back at half
+// the speed of the other and finished alone at a cut rate (two jobs at
+// 0.84 of the ideal rather than 0.92, four at 0.82-0.89 rather than
+// 0.92); the doubling slope so that the job left alone at the end is not
+// slow; the spread burst because the jobs start together. What is left
+// of the ideal goes to 429s: each pauses its job for a whole second of
+// Retry-After (a full bucket's worth of time), and when one reaches a
+// job the other does not, that job falls a second behind and finishes
+// alone, climbing back from a cut rate. No constant removes that: a job
+// cannot tell a partner that finished from one still sharing but by
+// growing until the next 429, so a slower climb that keeps two equal
+// jobs together leaves a lone one slow (tried in virtual time: holding
+// the rate four seconds after a cut brought two equal jobs to 0.95, and
+// a job of 5,400 URLs beside one of 600 from 0.75 down to 0.65). See the
 // README's Performance section for the figures.
 //
 // One mutex (the Limiter's) guards every bucket of a run: no lock is

@@ -3,6 +3,7 @@ package pace
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -193,6 +194,71 @@ func TestTheWindowCountsEveryAccount(t *testing.T) {
 		}
 		if got := time.Since(t0); got != cloudflare.APIRequestWindow {
 			t.Errorf("request %d went at +%v, want +%v", WindowLimit+1, got, cloudflare.APIRequestWindow)
+		}
+	})
+}
+
+// The rate grows back by the same step for every client of a bucket,
+// whatever its rate: a job that two 429 episodes reached catches up with
+// one that a single episode reached, instead of growing back at half its
+// speed.
+func TestGrowthIsTheSameStepWhateverTheRate(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		_, once := newFree(t)
+		_, twice := newFree(t)
+		refuse := func(a *Account) {
+			tk, err := a.Wait(ctx, 30)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+			a.Answered(tk, Answer{Limited: true})
+		}
+		refuse(twice)
+		time.Sleep(time.Second)
+		go refuse(once)
+		refuse(twice)
+		synctest.Wait()
+		before := [2]float64{once.rate, twice.rate}
+		if before[0] != 2*before[1] {
+			t.Fatalf("rates %v after one and two episodes, want the second half the first", before)
+		}
+		// Both buckets refill 30 URLs by then: both requests go at once.
+		time.Sleep(200 * time.Millisecond)
+		go func() {
+			tk, _ := once.Wait(ctx, 30)
+			time.Sleep(100 * time.Millisecond)
+			once.Answered(tk, Answer{Accepted: true})
+		}()
+		tk, _ := twice.Wait(ctx, 30)
+		time.Sleep(100 * time.Millisecond)
+		twice.Answered(tk, Answer{Accepted: true})
+		synctest.Wait()
+		up := [2]float64{once.rate - before[0], twice.rate - before[1]}
+		if up[0] <= 0 || math.Abs(up[0]-up[1]) > 1e-9 {
+			t.Errorf("rates grew by %v (cut once, cut twice); want the same step, above 0", up)
+		}
+	})
+}
+
+// The peak-rate gate keeps what it held when the rate changes: a rate
+// that grows at every accepted answer must not refill it each time.
+func TestThePeakGateKeepsItsLevelWhenTheRateChanges(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		_, a := newFree(t)
+		now := time.Now()
+		a.peak.take(now, a.peak.at(now))
+		a.rate = a.ceiling / 2
+		a.resize(now)
+		if a.peak == nil {
+			t.Fatal("no peak gate on a URL bucket")
+		}
+		if got := a.peak.at(now); got > 1e-9 {
+			t.Errorf("the spent gate holds %v after a change of rate, want 0", got)
 		}
 	})
 }
