@@ -2,7 +2,8 @@
 # The load and memory benchmarks, short form, with their pass/fail bounds:
 # a few cases of internal/loadtest (one job with and without plan, a tag
 # purge with Ratelimit headers, two jobs through one shared bucket) and the
-# dry-run plan of 100,000 URLs (peak resident memory). Each case fails when
+# dry-run plan of 100,000 URLs (peak resident memory), and the built
+# binary's peak memory reading a 64 MiB targets-file. Each case fails when
 # it falls below its bound (a ratio, a count of 429s, MiB); the bounds sit
 # below the README's figures by a margin for a shared CI machine. About a
 # minute. Run from anywhere: bash .ci/bench.sh
@@ -14,3 +15,4 @@ bench() { go test -run '^$' -bench "$1" -benchtime 1x -timeout 10m ./internal/lo
 bench '^BenchmarkPurge$/^(tags-10k|urls-6k-unknown-plan|urls-6k-plan-free)$'
 bench '^BenchmarkSharedBucket$/^2-jobs-'
 bench '^BenchmarkDryRunPlan100kURLs$'
+go test -run '^$' -bench '^BenchmarkTargetsFileMemory$' -benchtime 1x -timeout 10m .
