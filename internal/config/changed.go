@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net/url"
 	"regexp"
 	"strings"
 	"unicode"
@@ -148,8 +147,8 @@ func (v *validator) changed(in Inputs, env Env) *Changed {
 	if !changed.IsSHA(c.Head) {
 		v.add("changed-since", "needs GITHUB_SHA, the commit being deployed, %s (it is %s)", outside, safetext.Quote(c.Head))
 	}
-	if problem := gitHubAPIURLProblem(c.GitHubAPIURL); problem != "" {
-		v.add("changed-since", "needs GITHUB_API_URL, where the token is sent, to be %s (it is %s)", problem, safetext.Quote(c.GitHubAPIURL))
+	if problem := tokenURLProblem(c.GitHubAPIURL); problem != "" {
+		v.add("changed-since", "needs GITHUB_API_URL, where the token is sent, to be an https:// URL like %s; it %s (it is %s)", DefaultGitHubAPIURL, problem, safetext.Quote(c.GitHubAPIURL))
 	}
 	return c
 }
@@ -172,18 +171,4 @@ func validRef(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// gitHubAPIURLProblem says what GITHUB_API_URL should be, or "": the
-// token goes there, so https, or http only to loopback (tests).
-func gitHubAPIURLProblem(s string) string {
-	const want = "an https:// URL like " + DefaultGitHubAPIURL
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http"),
-		u.User != nil, strings.ContainsAny(s, "?#"),
-		u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return want
-	}
-	return ""
 }

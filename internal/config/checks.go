@@ -91,7 +91,7 @@ func (v *validator) waitFor(s string) string {
 		v.add("wait-for", "must not hold credentials; want %s", want)
 	case strings.ContainsAny(s, "\r\n\t "), u.Fragment != "" || strings.HasSuffix(s, "#"):
 		v.add("wait-for", "%s has white space or a #fragment; want %s", safetext.Quote(s), want)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !targets.IsLoopback(u.Hostname()):
 		v.add("wait-for", "%s uses plain http:// to a host that is not loopback; want %s", safetext.Quote(s), want)
 	default:
 		return s

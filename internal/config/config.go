@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -352,34 +351,34 @@ func ParseTimeout(s string) (time.Duration, bool) {
 	return d, true
 }
 
-// apiURL allows plain http:// only to loopback hosts (tests, local
-// proxies): anywhere else it would send the token in clear text.
+// apiURL checks api-url, where the Cloudflare token is sent.
 func (v *validator) apiURL(s string) string {
-	const want = "an https:// URL like " + cloudflare.DefaultBaseURL
+	if problem := tokenURLProblem(s); problem != "" {
+		v.add("api-url", "%s %s; want an https:// URL like %s", safetext.Quote(s), problem, cloudflare.DefaultBaseURL)
+		return ""
+	}
+	return strings.TrimRight(s, "/")
+}
+
+// tokenURLProblem says why s cannot be a base URL that a token is sent
+// to (api-url, GITHUB_API_URL), or "". Request paths are appended to it,
+// and plain http:// is allowed only to loopback hosts (tests, local
+// proxies): anywhere else the token would travel in clear text.
+func tokenURLProblem(s string) string {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		// Hostname, not Host: "https://:" has a Host (":") but no host.
-		v.add("api-url", "%s is not %s", safetext.Quote(s), want)
+		return "is not an https:// URL"
 	case u.User != nil || strings.ContainsAny(s, "?#"):
 		// ContainsAny, not u.RawQuery and u.Fragment: a bare trailing ?
 		// or # leaves both empty, yet the request path appended to the
 		// base URL would land in the query or fragment.
-		v.add("api-url", "must not hold credentials, a query or a fragment; want %s", want)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		v.add("api-url", "%s uses plain http:// to a host that is not loopback, which would send the token in clear text; want %s", safetext.Quote(s), want)
-	default:
-		return strings.TrimRight(s, "/")
+		return "must not hold credentials, a query or a fragment"
+	case u.Scheme == "http" && !targets.IsLoopback(u.Hostname()):
+		return "uses plain http:// to a host that is not loopback, which would send the token in clear text"
 	}
 	return ""
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // credentials picks the one way to authenticate. CLOUDFLARE_API_TOKEN is

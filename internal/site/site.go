@@ -13,7 +13,8 @@
 //
 // It returns plain values and prints nothing: what it got from the site is
 // untrusted text, which the caller redacts and escapes (package action).
-// It imports cloudflare (Retry-After parsing) and the kept libraries only.
+// It imports cloudflare (Retry-After parsing), targets (IsLoopback) and
+// the kept libraries only.
 package site
 
 import (
@@ -21,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
 
 // Limits on what the site may cost.
@@ -102,20 +103,12 @@ func Requestable(rawURL string) error {
 		return fmt.Errorf("not a URL")
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && targets.IsLoopback(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
 		return ErrNotHTTPS
 	}
 	return fmt.Errorf("not an https:// URL")
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Response is what one GET got: the status, the headers the judgement

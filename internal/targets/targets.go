@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -149,6 +150,17 @@ func Items(typ cloudflare.PurgeType, text string) iter.Seq[Item] {
 			}
 		}
 	}
+}
+
+// IsLoopback reports whether host is this machine: localhost, or an
+// address of 127.0.0.0/8 or ::1. Plain http:// is allowed only there
+// (tests, local proxies), for the API, GitHub's API and the user's site.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // CheckHost checks a bare host name (www.example.com).
