@@ -2,7 +2,9 @@ package command_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -90,4 +92,13 @@ func atoi(s string) int {
 		panic(err)
 	}
 	return n
+}
+
+// tagList is n tags, t0 to t(n-1), one a line: a targets input.
+func tagList(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "t%d\n", i)
+	}
+	return b.String()
 }

@@ -99,11 +99,8 @@ func TestABatchSizeTheAccountRefusesIsLearned(t *testing.T) {
 // minute, and nothing is sent.
 func TestTimeoutTooShortForThePlanSendsNothing(t *testing.T) {
 	t.Parallel()
-	var tags []string
-	for i := range 40 {
-		tags = append(tags, fmt.Sprintf("t%d", i))
-	}
-	r := runStep(t, actiontest.Step{Inputs: inputs("purge-type", "tags", "targets", strings.Join(tags, "\n"), "batch-size", "1", "plan", "free", "timeout", "1m")})
+	tags := tagList(40)
+	r := runStep(t, actiontest.Step{Inputs: inputs("purge-type", "tags", "targets", tags, "batch-size", "1", "plan", "free", "timeout", "1m")})
 	if r.Code != 1 || len(r.requests) != 0 ||
 		!r.HasAnnotation("error", "Invalid input timeout", "under the free plan's purge limit of 5 requests a minute (bucket 25)") {
 		t.Errorf("exit %d, %d requests, annotations %+v", r.Code, len(r.requests), r.Annotations("error"))

@@ -2,7 +2,6 @@ package command_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -308,10 +307,7 @@ func TestLookupsAreRetried(t *testing.T) {
 func TestZonesArePacedByAccount(t *testing.T) {
 	t.Parallel()
 	other := cloudflaretest.WithZones(cloudflaretest.Zone{ID: "0bbb", Name: "example.net", Account: "Other", Plan: "free"})
-	var tags []string
-	for i := range 25 {
-		tags = append(tags, fmt.Sprintf("t%d", i))
-	}
+	tags := tagList(25)
 	for _, tt := range []struct {
 		name      string
 		zones     []string // zone-id, zone
@@ -323,7 +319,7 @@ func TestZonesArePacedByAccount(t *testing.T) {
 		{"an account not looked up", []string{zone, "example.net"}, 25, true},
 	} {
 		r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", tt.zones[0], "zone", tt.zones[1], "purge-type", "tags",
-			"targets", strings.Join(tags, "\n"), "batch-size", "1", "plan", "free", "concurrency", "64", "timeout", "1h")}, knownZones, other)
+			"targets", tags, "batch-size", "1", "plan", "free", "concurrency", "64", "timeout", "1h")}, knownZones, other)
 		if r.Code != 0 || len(r.requests) != 50 {
 			t.Fatalf("%s: exit %d, %d requests\n%s", tt.name, r.Code, len(r.requests), r.Stdout)
 		}
@@ -348,12 +344,9 @@ func TestZonesArePacedByAccount(t *testing.T) {
 func TestZonesOfOneAccountArePacedByTheirPlans(t *testing.T) {
 	t.Parallel()
 	free := cloudflaretest.WithZones(cloudflaretest.Zone{ID: "0ccc", Name: "example.io", Account: "Acme", Plan: "free"})
-	var tags []string
-	for i := range 30 {
-		tags = append(tags, fmt.Sprintf("t%d", i))
-	}
+	tags := tagList(30)
 	r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com\nexample.io", "purge-type", "tags",
-		"targets", strings.Join(tags, "\n"), "batch-size", "1", "concurrency", "64", "timeout", "1h")}, knownZones, free)
+		"targets", tags, "batch-size", "1", "concurrency", "64", "timeout", "1h")}, knownZones, free)
 	if r.Code != 0 || len(r.requests) != 60 {
 		t.Fatalf("exit %d, %d requests\n%s", r.Code, len(r.requests), r.Stdout)
 	}
