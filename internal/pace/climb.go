@@ -13,13 +13,17 @@ import (
 func (a *Account) setLevel(now time.Time) {
 	b := a.levels[a.lvl]
 	a.ceiling = b.PerSecond * Margin
-	a.rate, a.grown = a.ceiling, now
+	a.rate, a.sharing = a.ceiling, false
 	a.bucket = newTokens(max(float64(b.Burst), a.maxCost), a.rate, now)
 	a.bucket.limit(now, a.holds(a.lvl, now)-a.inflight)
 	if a.lvl == len(a.levels)-1 {
 		a.probing = false
 	}
-	a.peak = a.peakGate(now)
+	// A bucket of requests holds seconds to minutes of its rate: spent as
+	// it comes. One that refills within burstSpread (every URL bucket) is
+	// spent at peakPace.
+	a.gated = float64(b.Burst) <= a.ceiling*burstSpread.Seconds()
+	a.peak = newTokens(max(a.maxCost, a.ceiling/10), a.ceiling, now)
 }
 
 // holds is about what level i's bucket would hold now, given what the
@@ -93,7 +97,8 @@ func (a *Account) UsePlan(plan cloudflare.Plan) {
 	a.lvl, a.known, a.probing = i, true, false
 	a.setLevel(now)
 	if !a.episodeAt.IsZero() {
-		a.rate = min(rate, a.ceiling) // a cut stands
+		a.rate = min(rate, a.ceiling) // a measured share stands
+		a.sharing = a.rate < a.ceiling
 		a.resize(now)
 	}
 	a.debugf("plan lookup: plan %q; pacing at %s", plan, DescribeRate(b, a.typ))

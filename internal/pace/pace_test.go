@@ -49,72 +49,151 @@ func TestAKnownPlanStartsAtItsCeiling(t *testing.T) {
 	})
 }
 
-// A 429 cuts the rate by cutFactor once per episode: refusals of requests
-// sent before it began teach nothing more. A later episode cuts again.
-func TestA429EpisodeCutsOnce(t *testing.T) {
+// answer lets a request of cost units go, waits latency and answers it.
+func answer(t *testing.T, a *Account, cost int, latency time.Duration, ans Answer) *Ticket {
+	t.Helper()
+	tk, err := a.Wait(context.Background(), cost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(latency)
+	a.Answered(tk, ans)
+	return tk
+}
+
+// A 429 paces the account at the share of the bucket it got since the
+// run began (the bucket full then): 20 requests of 30 URLs accepted in a
+// second of Free's bucket (800 + 800 a second) is a share of 600/1,600,
+// so 300 URLs a second; no deeper than half the rate for one episode.
+// Refusals of requests sent before the episode began teach nothing more.
+func TestA429EpisodeTakesTheMeasuredShareOnce(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		ctx := context.Background()
-		_, a := newFree(t)
-		var out []*Ticket
-		for range 4 {
-			tk, err := a.Wait(ctx, 30)
+		l := New(100, time.Now().Add(time.Hour))
+		a := l.Account(freeURLs, cloudflare.Files, 30, func(string, ...any) {})
+		var tks []*Ticket
+		for range 20 {
+			tk, err := a.Wait(context.Background(), 30)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, tk)
+			tks = append(tks, tk)
 		}
-		time.Sleep(100 * time.Millisecond)
-		for _, tk := range out {
-			a.Answered(tk, Answer{Limited: true})
+		time.Sleep(time.Second - time.Since(tks[0].sent))
+		for _, tk := range tks {
+			a.Answered(tk, Answer{Accepted: true})
 		}
-		if want := 800 * Margin * cutFactor; a.rate != want {
-			t.Errorf("after one episode of 4 refusals the rate is %v, want %v (one cut)", a.rate, want)
+		late, _ := a.Wait(context.Background(), 30) // sent before the episode
+		answer(t, a, 30, 0, Answer{Limited: true})
+		if want := 800 * Margin * maxCut; a.rate != want || !a.sharing {
+			t.Errorf("after a share of 3/8 the rate is %v (sharing %v), want %v: half the ceiling at most", a.rate, a.sharing, want)
+		}
+		a.Answered(late, Answer{Limited: true})
+		if want := 800 * Margin * maxCut; a.rate != want {
+			t.Errorf("a refusal of a request sent before the episode moved the rate to %v, want %v", a.rate, want)
 		}
 		if got := a.bucket.at(time.Now()); got > 0 {
 			t.Errorf("the bucket holds %v after a 429, want it emptied", got)
 		}
-		time.Sleep(time.Second)
-		tk, err := a.Wait(ctx, 30)
-		if err != nil {
-			t.Fatal(err)
+	})
+}
+
+// A share above half is taken as measured: 50 requests of 30 URLs in two
+// seconds of Free's bucket are 1,500 of 2,400 URLs, so 500 a second.
+func TestAShareAboveHalfIsTakenAsMeasured(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		l := New(100, time.Now().Add(time.Hour))
+		t0 := time.Now()
+		a := l.Account(freeURLs, cloudflare.Files, 30, func(string, ...any) {})
+		var tks []*Ticket
+		for range 50 {
+			tk, err := a.Wait(context.Background(), 30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tks = append(tks, tk)
 		}
-		time.Sleep(100 * time.Millisecond)
-		a.Answered(tk, Answer{Limited: true})
-		if want := 800 * Margin * cutFactor * cutFactor; a.rate != want {
-			t.Errorf("after a second episode the rate is %v, want %v", a.rate, want)
+		time.Sleep(2*time.Second - time.Since(t0))
+		for _, tk := range tks {
+			a.Answered(tk, Answer{Accepted: true})
+		}
+		answer(t, a, 30, 0, Answer{Limited: true})
+		if math.Abs(a.rate-500) > 1e-6 {
+			t.Errorf("after 1,500 of 2,400 URLs the rate is %v, want 500", a.rate)
 		}
 	})
 }
 
-// While answers are accepted the rate grows back, and never above the
-// ceiling.
-func TestTheRateGrowsBackToTheCeilingAndNoFurther(t *testing.T) {
+// While sharing, a request held back only by the believed share goes as
+// a probe, one at a time, adding at most probeShare of the ceiling (one
+// of 30 URLs every 99 ms); each accepted probe raises the
+// rate by probeGain, and at the ceiling the account is alone again, its
+// bucket what the plan's holds had it been alone since the episode.
+func TestAcceptedProbesBringTheRateBackToTheCeiling(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		ctx := context.Background()
 		_, a := newFree(t)
-		tk, _ := a.Wait(ctx, 30)
-		time.Sleep(100 * time.Millisecond)
-		a.Answered(tk, Answer{Limited: true})
+		a.Queued(100_000)
+		answer(t, a, 30, 100*time.Millisecond, Answer{Limited: true})
 		cut := a.rate
-		var rates []float64
-		for range 100 {
-			tk, err := a.Wait(ctx, 30)
-			if err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(100 * time.Millisecond)
-			a.Answered(tk, Answer{Accepted: true})
-			rates = append(rates, a.rate)
+		if !a.sharing || cut >= a.ceiling {
+			t.Fatalf("after a 429: rate %v, sharing %v; want a share below the ceiling", cut, a.sharing)
 		}
-		if rates[0] <= cut || rates[len(rates)-1] != a.ceiling {
-			t.Errorf("rate %v after the cut, then %v … %v; want it to grow back to the ceiling %v", cut, rates[0], rates[len(rates)-1], a.ceiling)
-		}
-		for i, r := range rates {
-			if r > a.ceiling || i > 0 && r < rates[i-1] {
-				t.Fatalf("rate %v at answer %d (before: %v): want it rising, at most %v", r, i, rates[max(i-1, 0)], a.ceiling)
+		probes, last := 0, time.Time{}
+		for a.sharing {
+			tk := answer(t, a, 30, 10*time.Millisecond, Answer{Accepted: true})
+			if !tk.probe {
+				continue
 			}
+			if every := time.Duration(30 / (probeShare * a.ceiling) * float64(time.Second)); probes > 0 && tk.sent.Sub(last) < every {
+				t.Errorf("probes %v apart, want at least %v", tk.sent.Sub(last), every)
+			}
+			probes, last = probes+1, tk.sent
+			if probes > 20 {
+				t.Fatalf("still sharing after %d accepted probes (rate %v)", probes, a.rate)
+			}
+		}
+		if want := int(math.Ceil(math.Log(a.ceiling/cut) / math.Log(probeGain))); probes != want || a.rate != a.ceiling {
+			t.Errorf("%d probes brought the rate from %v to %v, want %d to reach the ceiling %v", probes, cut, a.rate, want, a.ceiling)
+		}
+		if got, want := a.bucket.at(time.Now()), a.aloneHolds(time.Now())-a.inflight; got < want-1e-6 {
+			t.Errorf("alone again, the bucket holds %v, want what the plan's would: %v", got, want)
+		}
+	})
+}
+
+// A 429's pause refills the believed bucket by the account's share of
+// what the server's refills meanwhile: the others waited too, and the
+// share they leave is the account's to spend.
+func TestAPauseRefillsTheShare(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		_, a := newFree(t)
+		answer(t, a, 30, 100*time.Millisecond, Answer{Limited: true}) // before the run's start: measured 0, cut to half
+		a.Pause(time.Second, 30)
+		end := a.pausedUntil
+		if got, want := a.bucket.at(end), a.rate/a.ceiling*800; math.Abs(got-want) > 1e-6 {
+			t.Errorf("at the pause's end the bucket holds %v, want the share of a second's refill %v", got, want)
+		}
+	})
+}
+
+// Alone, the bucket is spread over the work left, so that it runs out
+// with the work: 5,400 URLs left and 800 held go at 760 × 5,400 / 4,600 a
+// second; work that fits in the bucket goes at once.
+func TestAloneTheBucketIsSpreadOverTheWorkLeft(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		_, a := newFree(t)
+		now := time.Now()
+		a.Queued(5400)
+		if got, open := a.peakPace(now); open || math.Abs(got-760*5400.0/4600) > 1e-6 {
+			t.Errorf("peak pace %v (open %v), want %v", got, open, 760*5400.0/4600)
+		}
+		a.Queued(600)
+		if _, open := a.peakPace(now); !open {
+			t.Error("600 URLs left with 800 held: want no gate but the bucket")
 		}
 	})
 }
@@ -198,67 +277,23 @@ func TestTheWindowCountsEveryAccount(t *testing.T) {
 	})
 }
 
-// The rate grows back by the same step for every client of a bucket,
-// whatever its rate: a job that two 429 episodes reached catches up with
-// one that a single episode reached, instead of growing back at half its
-// speed.
-func TestGrowthIsTheSameStepWhateverTheRate(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		ctx := context.Background()
-		_, once := newFree(t)
-		_, twice := newFree(t)
-		refuse := func(a *Account) {
-			tk, err := a.Wait(ctx, 30)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-			a.Answered(tk, Answer{Limited: true})
-		}
-		refuse(twice)
-		time.Sleep(time.Second)
-		go refuse(once)
-		refuse(twice)
-		synctest.Wait()
-		before := [2]float64{once.rate, twice.rate}
-		if before[0] != 2*before[1] {
-			t.Fatalf("rates %v after one and two episodes, want the second half the first", before)
-		}
-		// Both buckets refill 30 URLs by then: both requests go at once.
-		time.Sleep(200 * time.Millisecond)
-		go func() {
-			tk, _ := once.Wait(ctx, 30)
-			time.Sleep(100 * time.Millisecond)
-			once.Answered(tk, Answer{Accepted: true})
-		}()
-		tk, _ := twice.Wait(ctx, 30)
-		time.Sleep(100 * time.Millisecond)
-		twice.Answered(tk, Answer{Accepted: true})
-		synctest.Wait()
-		up := [2]float64{once.rate - before[0], twice.rate - before[1]}
-		if up[0] <= 0 || math.Abs(up[0]-up[1]) > 1e-9 {
-			t.Errorf("rates grew by %v (cut once, cut twice); want the same step, above 0", up)
-		}
-	})
-}
-
-// The peak-rate gate keeps what it held when the rate changes: a rate
-// that grows at every accepted answer must not refill it each time.
-func TestThePeakGateKeepsItsLevelWhenTheRateChanges(t *testing.T) {
+// The peak gate keeps what it held when its pace changes (at every
+// decision, with the work left): a new, full one each time would let a
+// tenth of a second's worth more through each time.
+func TestThePeakGateKeepsItsLevelWhenThePaceChanges(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		_, a := newFree(t)
+		a.Queued(100_000)
 		now := time.Now()
-		a.peak.take(now, a.peak.at(now))
-		a.rate = a.ceiling / 2
-		a.resize(now)
-		if a.peak == nil {
+		if !a.gated {
 			t.Fatal("no peak gate on a URL bucket")
 		}
+		a.peak.take(now, a.peak.at(now))
+		a.Queued(50_000)
+		a.decide(now, 30)
 		if got := a.peak.at(now); got > 1e-9 {
-			t.Errorf("the spent gate holds %v after a change of rate, want 0", got)
+			t.Errorf("the spent gate holds %v after a change of pace, want 0", got)
 		}
 	})
 }

@@ -149,11 +149,14 @@ func TestRunLearnsOtherBucketsWithoutPlan(t *testing.T) {
 		maxLimits int
 		minRatio  float64
 	}{
-		{"pro URL bucket", shape{typ: cloudflare.Files, targets: 9000, batch: 30, size: 1500, perSecond: 1500, latency: 100 * time.Millisecond, concurrency: 8}, 5, 0.9},
-		// Climbing from the smallest plan, whose burst is spread over two
-		// seconds (sharing is likeliest there), costs about a second:
-		// set plan, or let it be looked up.
-		{"enterprise URL bucket", shape{typ: cloudflare.Files, targets: 12_000, batch: 30, size: 3000, perSecond: 3000, latency: 100 * time.Millisecond, concurrency: 16}, 5, 0.75},
+		// Climbing from the smallest plan costs one to two seconds: its
+		// burst goes over two seconds, and at twice that pace only after a
+		// second without a 429 (two jobs starting together meet by then, in
+		// fewer 429s than at the faster pace: package pace). Set plan, or
+		// let it be looked up: 0.85 and 0.60 here, against 0.9 and 0.75
+		// when the climb went at twice the burst from the start.
+		{"pro URL bucket", shape{typ: cloudflare.Files, targets: 9000, batch: 30, size: 1500, perSecond: 1500, latency: 100 * time.Millisecond, concurrency: 8}, 5, 0.8},
+		{"enterprise URL bucket", shape{typ: cloudflare.Files, targets: 12_000, batch: 30, size: 3000, perSecond: 3000, latency: 100 * time.Millisecond, concurrency: 16}, 5, 0.55},
 		{"pro tag bucket", shape{typ: cloudflare.Tags, targets: 200, batch: 1, size: 25, perSecond: 5, latency: 100 * time.Millisecond, concurrency: 8}, 5, 0.9},
 		{"business tag bucket", shape{typ: cloudflare.Tags, targets: 400, batch: 1, size: 50, perSecond: 10, latency: 100 * time.Millisecond, concurrency: 8}, 5, 0.9},
 		// Below every plan only 429s teach, and which of the workers woken at
@@ -292,14 +295,15 @@ func TestRun429EmptiesThePacersBuckets(t *testing.T) {
 	// level costs up to 4 more: the probes past it (two at a time above
 	// the free level) and the paced requests they crowd out, which of the
 	// workers woken at one virtual instant goes first deciding how many
-	// (10-12 in all over stress runs).
+	// (10-14 in all over stress runs), and a probe past the measured share
+	// may cost one more.
 	for _, tt := range []struct {
 		name      string
 		limits    cloudflare.Limits
 		maxLimits int
 	}{
 		{"plan pro", cloudflare.PlanPro.Limits(), 8},
-		{"plan unknown", cloudflare.Limits{}, 12},
+		{"plan unknown", cloudflare.Limits{}, 14},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/pace"
@@ -51,6 +52,29 @@ type lane struct {
 	head  int     // queue[head:] are not taken yet
 	front []piece // pieces to send before queue[head:], last first
 	busy  int     // pieces taken and not ended
+	// queued is what the pieces not taken yet cost, in the pacer's units:
+	// changed under the runner's mu, read by workers without it, to tell
+	// the pacer the work left (pace.Account.Queued).
+	queued atomic.Int64
+}
+
+// enqueue adds pcs to ln's front (they go next, the last first), or to its
+// queue when back is set. Callers hold mu.
+func (r *runner) enqueue(ln *lane, back bool, pcs ...piece) {
+	for _, pc := range pcs {
+		ln.queued.Add(int64(r.units(pc)))
+	}
+	if back {
+		ln.queue = append(ln.queue, pcs...)
+		return
+	}
+	ln.front = append(ln.front, pcs...)
+}
+
+// units is what sending pc costs in its bucket's units.
+func (r *runner) units(pc piece) int {
+	b := r.slots[pc.slot].res.Batch
+	return cloudflare.Cost(b.Type, len(pc.offs))
 }
 
 // slot gathers what became of one batch given to Run.
@@ -106,6 +130,7 @@ func (r *runner) work(ctx context.Context, ln *lane) {
 		if !ok {
 			return
 		}
+		ln.pacer.Queued(int(ln.queued.Load()))
 		b := r.batchOf(pc)
 		switch {
 		case unsent != nil:
@@ -159,6 +184,7 @@ func (r *runner) pop(ln *lane) (piece, bool) {
 	default:
 		return piece{}, false
 	}
+	ln.queued.Add(-int64(r.units(pc)))
 	r.cut(&pc)
 	return pc, true
 }
@@ -175,9 +201,8 @@ func (r *runner) cut(pc *piece) bool {
 	}
 	s := &r.slots[pc.slot]
 	s.pending += len(rest)
-	for i := len(rest) - 1; i >= 0; i-- {
-		s.lane.front = append(s.lane.front, rest[i])
-	}
+	slices.Reverse(rest)
+	r.enqueue(s.lane, false, rest...)
 	if h := pc.half; h != nil {
 		// Its halves no longer go whole: the sibling decides alone.
 		r.halfNotRefused(h)

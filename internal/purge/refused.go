@@ -104,7 +104,7 @@ func (r *runner) decide(pc piece, b Batch, err error) {
 		case r.braked():
 			s.errs = append(s.errs, placed[error]{rest[0], err})
 		default:
-			s.lane.front = append(s.lane.front, piece{slot: pc.slot, offs: rest, cause: err})
+			r.enqueue(s.lane, false, piece{slot: pc.slot, offs: rest, cause: err})
 			s.pending++
 		}
 		return
@@ -117,7 +117,7 @@ func (r *runner) decide(pc piece, b Batch, err error) {
 	default:
 		mid := (n + 1) / 2
 		h := &split{size: n}
-		s.lane.front = append(s.lane.front,
+		r.enqueue(s.lane, false,
 			piece{slot: pc.slot, offs: pc.offs[mid:], half: h, cause: err},
 			piece{slot: pc.slot, offs: pc.offs[:mid], half: h, cause: err})
 		s.pending += 2

@@ -214,7 +214,7 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 			a.maxCost = max(a.maxCost, cost)
 			a.units += cost
 			r.slots = append(r.slots, slot{res: BatchResult{Job: j, Batch: b}, pending: 1, lane: a.lane})
-			a.lane.queue = append(a.lane.queue, piece{slot: len(r.slots) - 1, offs: whole[:len(b.Targets):len(b.Targets)]})
+			r.enqueue(a.lane, true, piece{slot: len(r.slots) - 1, offs: whole[:len(b.Targets):len(b.Targets)]})
 		}
 	}
 	limiter := pace.New(opts.Concurrency, opts.Deadline)

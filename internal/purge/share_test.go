@@ -42,13 +42,13 @@ func sharedRun(t *testing.T, jobs, urls int, limits cloudflare.Limits) (float64,
 }
 
 // Two jobs purging at once through one bucket of Free's URL shape, each
-// with its own pacer (two steps of one push), give way to each other:
-// each 429 episode cuts the rate of the job it reaches, so the 429s stay
-// few and the bucket stays busy until both are done. (Before the pacing
-// model of package pace: 19-26 × 429 at 0.73-0.80 of the ideal; with it,
-// in this virtual-time run: 0.91 with 13 × 429 without a plan, 0.86-0.96
-// with 8-9 × 429 with plan free. The bounds keep a margin for the order
-// in which simultaneous wakes run.)
+// with its own pacer (two steps of one push), share it: after the 429s of
+// their first meeting each paces at the share it got, and the bucket
+// stays busy until both are done. (With the AIMD pacer before package
+// pace's measured shares: 0.84-0.95 with 9-14 × 429 over start offsets;
+// now, in this virtual-time run over 60 runs: 0.91-0.95 with 7-8 × 429
+// with plan free, 0.91-0.94 with 8-10 × 429 without a plan. The bounds
+// keep a margin for the order in which simultaneous wakes run.)
 func TestRunJobsSharingABucketGiveWay(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -56,8 +56,8 @@ func TestRunJobsSharingABucketGiveWay(t *testing.T) {
 		max429   int
 		minRatio float64
 	}{
-		{cloudflare.PlanFree, 11, 0.8},
-		{cloudflare.PlanUnknown, 15, 0.85},
+		{cloudflare.PlanFree, 10, 0.88},
+		{cloudflare.PlanUnknown, 12, 0.88},
 	} {
 		t.Run(string(tt.plan)+"-plan", func(t *testing.T) {
 			t.Parallel()
