@@ -108,22 +108,23 @@ func (a *Account) decide(now time.Time, cost float64) decision {
 	}
 	bucketAt := a.bucket.readyAt(now, cost)
 	probeAt, mayProbe := a.nextProbe(hard, cost)
+	pastShare := mayProbe && bucketAt.After(now) // beyond the believed share
 	switch {
+	case pastShare && !probeAt.After(now):
+		// The probe for room the others left: past the believed share,
+		// and its pace.
+		d.probe, d.until = true, now
 	case !bucketAt.After(d.until):
 		// The believed bucket holds enough by then.
 	case a.probing && !now.Before(d.until) && a.probesOut < a.maxProbes():
 		// Only the bucket holds it back: the probe of the next plan.
 		d.probe = true
-	case mayProbe && !probeAt.After(now):
-		// Past the believed share, and its pace: the probe for room the
-		// others left.
-		d.probe, d.until = true, now
 	default:
 		d.until, d.reason = bucketAt, "the rate limit"
 		d.soft = a.probing || a.sharing
-		if mayProbe && probeAt.Before(d.until) {
-			d.until = probeAt // wake to decide on a probe then
-		}
+	}
+	if pastShare && !d.probe && probeAt.Before(d.until) {
+		d.until = probeAt // wake to decide on a probe then
 	}
 	d.ok = l.inflight < l.limit && !now.Before(d.until)
 	return d

@@ -163,6 +163,30 @@ func TestAcceptedProbesBringTheRateBackToTheCeiling(t *testing.T) {
 	})
 }
 
+// At a low share the peak gate, not the believed bucket, is what holds
+// requests back: probes go past both, or a job cut to the floor while
+// its partners were there would crawl on alone after they finish.
+func TestProbesGoPastThePeakGateAtALowShare(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		_, a := newFree(t)
+		a.Queued(100_000)
+		answer(t, a, 30, 100*time.Millisecond, Answer{Limited: true})
+		a.rate = a.ceiling * floorShare // 38 URLs a second: the gate lets one of 30 go every 0.5 s
+		a.resize(time.Now())
+		start, sent := time.Now(), 0
+		for time.Since(start) < time.Second {
+			tk := answer(t, a, 30, 10*time.Millisecond, Answer{Accepted: true})
+			if tk.probe {
+				sent++
+			}
+		}
+		if sent < 5 {
+			t.Errorf("%d probes in a second at the floor share, want one every 99 ms or so", sent)
+		}
+	})
+}
+
 // A 429's pause refills the believed bucket by the account's share of
 // what the server's refills meanwhile: the others waited too, and the
 // share they leave is the account's to spend.

@@ -39,8 +39,9 @@ const (
 // since the last episode (or the run's start, the bucket full): what it
 // accepted against what the bucket let through meanwhile. Every client
 // that meets the empty bucket measures its own, so the shares add up to
-// about the whole bucket without anyone knowing the others. A share
-// measured at or above the ceiling leaves the account alone.
+// about the whole bucket without anyone knowing the others. The rate
+// falls to no less than maxCut of itself at once; a share measured at or
+// above the ceiling leaves the account alone.
 func (a *Account) takeShare(now time.Time) {
 	b := a.levels[a.lvl]
 	init := a.base.init
