@@ -36,13 +36,12 @@ type sharedScenario struct {
 var freeURLs = bucketSpec{Size: 800, Rate: 800, PerItem: true}
 
 var sharedScenarios = []sharedScenario{
-	// Without plan the two jobs meet again early, both reached, and
-	// finish together: 0.94-0.95 with 12 × 429 over runs. With plan
-	// whether a later 429 reaches one job and not the other varies from
-	// run to run, and that job finishes alone: 0.74-0.96, 9-10 × 429,
-	// hence the ratio bound's margin there.
-	{name: "2-jobs-unknown-plan", jobs: 2, targets: 3_000, bucket: freeURLs, latency: 100 * time.Millisecond, minRatio: 0.8, max429: 15},
-	{name: "2-jobs-plan-free", jobs: 2, targets: 3_000, plan: "free", bucket: freeURLs, latency: 100 * time.Millisecond, minRatio: 0.65, max429: 13},
+	// Each job paces at the share of the bucket it got when they first
+	// met, and probes for the room the other leaves when it is done:
+	// 0.91-0.95 of the ideal with 7-9 × 429 in ten runs of each two-job
+	// case; the bounds keep a margin for a shared CI machine.
+	{name: "2-jobs-unknown-plan", jobs: 2, targets: 3_000, bucket: freeURLs, latency: 100 * time.Millisecond, minRatio: 0.85, max429: 12},
+	{name: "2-jobs-plan-free", jobs: 2, targets: 3_000, plan: "free", bucket: freeURLs, latency: 100 * time.Millisecond, minRatio: 0.85, max429: 11},
 	{name: "4-jobs-unknown-plan", jobs: 4, targets: 3_000, bucket: freeURLs, latency: 100 * time.Millisecond},
 	{name: "4-jobs-plan-free", jobs: 4, targets: 3_000, plan: "free", bucket: freeURLs, latency: 100 * time.Millisecond},
 }

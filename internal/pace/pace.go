@@ -13,11 +13,11 @@
 // half at once. Its believed bucket shrinks to the same share, refills
 // by that share of the server's refill while the Retry-After pause lasts,
 // and is spent within two seconds. Once it is spent, one request at a
-// time may go past it as a probe, adding at most 40% to the pace: a refused probe
-// is one more 429 (and a measure of the share again), an accepted one
-// says the others left room and raises the rate by 15%, up to the plan's
-// rate, where the account is alone again and its bucket holds what the
-// server's would have kept for it.
+// time may go past it as a probe, adding at most 40% to the pace: a
+// refused probe is one more 429 (and a measure of the share again), an
+// accepted one says the others left room and raises the rate by 15%, up
+// to the plan's rate, where the account is alone again and its bucket
+// holds what the server's would have kept for it.
 //
 //   - Rate and ceiling (Account.rate, Account.ceiling): in the units of
 //     the plan's bucket for the run's purge type (URLs for files,
@@ -38,11 +38,12 @@
 //     tells it: Queued), so that jobs starting together meet at their
 //     rates, not at their bursts, and a long run loses nothing: its
 //     bucket stays full until the end. Sharing, within burstSpread.
-//   - Probes (decide, roomFound): while sharing, and only when the
-//     believed bucket holds a request back, one request at a time goes
-//     past it, probeShare of the ceiling at most; not in the last probeHorizon of the
-//     work, where a refusal's second of pause would cost more than room
-//     found could gain (worthProbing).
+//   - Probes (decide, nextProbe, roomFound): while sharing, and only
+//     when the believed bucket holds a request back, one request at a
+//     time goes past it and past the peak pace, adding probeShare of the
+//     ceiling at most; not in the last probeHorizon of the work, where a
+//     refusal's second of pause would cost more than room found could
+//     gain (worthProbing).
 //   - Unknown plan (climb.go): the ceiling is the smallest plan's rate,
 //     and the pacer climbs the documented plans: one request at a time
 //     (two above the smallest) may go past the bucket as a probe, and once
@@ -65,18 +66,19 @@
 // meet again every few seconds in a wave of 429s as wide as their
 // requests in flight, and a job the last 429 reached (a second's pause
 // behind the other) finishes alone at a cut rate. Two jobs of 3,000 URLs
-// through Free's URL bucket reached 0.84-0.95 of the ideal with 9-14 ×
-// 429, tuned as well as four rounds of tuning could. A measured share
-// needs no growth while the others are there, and probes find a partner's
-// leaving within a few tenths of a second: 0.91-0.94 with 7-10 × 429. The
+// through Free's URL bucket reached 0.74-0.96 of the ideal with 9-12 ×
+// 429 after several rounds of tuning. A measured share needs no growth
+// while the others are there, and probes find a partner's leaving within
+// a few tenths of a second: 0.91-0.95 with 7-9 × 429 (ten runs each). The
 // constants were chosen by running the shared-bucket benchmark's cases
 // (internal/loadtest: two and four jobs, each its own run of the action)
 // in virtual time from thirteen start offsets each, with a job of 5,400
 // URLs beside one of 600 and the single-job cases as checks, then
-// confirmed on the real benchmark; see the README's Performance section
-// for the figures. What is left of the ideal goes to the first meeting
-// (each job spends the bucket it believes its own: 5-6 × 429) and to the
-// pauses: a refused probe pauses its job a whole second of Retry-After.
+// confirmed on the real benchmark (TestPacingOverStartOffsets in
+// internal/purge; the README's Performance section has the figures).
+// What is left of the ideal goes to the first meeting (each job spends
+// the bucket it believes its own: 5-6 × 429) and to the pauses: a
+// refused probe pauses its job a whole second of Retry-After.
 //
 // One mutex (the Limiter's) guards every bucket of a run: no lock is
 // taken inside another. Deciding (Account.decide, under the lock, from one
