@@ -69,8 +69,9 @@ func (a *Account) nextProbe(hard time.Time, cost float64) (time.Time, bool) {
 }
 
 // worthProbing reports whether the work left is worth a probe: a refused
-// one pauses the account for a whole second of Retry-After, which, in the
-// last second of the work, costs more than finding room can gain.
+// one pauses the account for a whole second of Retry-After, which, when
+// the work left takes less than probeHorizon, costs more than finding
+// room can gain.
 func (a *Account) worthProbing() bool {
 	return a.queued+a.waiting > a.rate*probeHorizon.Seconds()
 }
@@ -125,8 +126,8 @@ func (a *Account) resize(now time.Time) {
 //     run spends it last, not in a burst at the start where it meets
 //     other jobs' bursts; work that fits in the bucket goes at once.
 //   - Sharing, the believed share goes within burstSpread: it is the
-//     account's share of what the others left stored, best spent before
-//     they grow into it.
+//     account's share of what the server's bucket kept, best spent before
+//     the others' probes find it.
 //   - Climbing, at the smallest plan's rate plus its burst over
 //     burstSpread (twice that after a bucket's worth of time without a
 //     429), and past the smallest plan at the next plan's: the account
