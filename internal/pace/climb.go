@@ -26,16 +26,23 @@ func (a *Account) setLevel(now time.Time) {
 	a.peak = newTokens(max(a.maxCost, a.ceiling/10), a.ceiling, now)
 }
 
-// holds is about what level i's bucket would hold now, given what the
-// account accepted since base.at (the refill is not capped along the way:
-// a little more than such a bucket holds after an idle stretch).
-func (a *Account) holds(i int, now time.Time) float64 {
+// letThrough is what level i's bucket could have let through since
+// base.at: full then (the run's start) or holding base.init (the last
+// episode), refilled since (not capped along the way: a little more than
+// such a bucket lets through after an idle stretch).
+func (a *Account) letThrough(i int, now time.Time) float64 {
 	b := a.levels[i]
 	init := a.base.init
 	if a.base.full {
 		init = float64(b.Burst)
 	}
-	return min(float64(b.Burst), init+b.PerSecond*now.Sub(a.base.at).Seconds()-a.base.counted)
+	return init + b.PerSecond*now.Sub(a.base.at).Seconds()
+}
+
+// holds is about what level i's bucket would hold now, given what the
+// account accepted since base.at.
+func (a *Account) holds(i int, now time.Time) float64 {
+	return min(float64(a.levels[i].Burst), a.letThrough(i, now)-a.base.counted)
 }
 
 // Known reports whether the account's plan is known (given or looked up).
@@ -59,12 +66,7 @@ func (a *Account) maxProbes() int {
 // ruledOut reports whether the account has accepted more than level i's
 // bucket could have let through since base.at.
 func (a *Account) ruledOut(i int, now time.Time) bool {
-	b := a.levels[i]
-	init := a.base.init
-	if a.base.full {
-		init = float64(b.Burst)
-	}
-	return a.base.counted > init+b.PerSecond*now.Sub(a.base.at).Seconds()+1e-6
+	return a.base.counted > a.letThrough(i, now)+1e-6
 }
 
 // UsePlan paces as for plan from now on, when the pacer did not know it:

@@ -61,6 +61,24 @@ func answer(t *testing.T, a *Account, cost int, latency time.Duration, ans Answe
 	return tk
 }
 
+// acceptAll lets n requests of 30 units go as the pacer allows, and
+// answers them all accepted at the time at.
+func acceptAll(t *testing.T, a *Account, n int, at time.Time) {
+	t.Helper()
+	var tks []*Ticket
+	for range n {
+		tk, err := a.Wait(context.Background(), 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tks = append(tks, tk)
+	}
+	time.Sleep(time.Until(at))
+	for _, tk := range tks {
+		a.Answered(tk, Answer{Accepted: true})
+	}
+}
+
 // A 429 paces the account at the share of the bucket it got since the
 // run began (the bucket full then): 20 requests of 30 URLs accepted in a
 // second of Free's bucket (800 + 800 a second) is a share of 600/1,600,
@@ -71,18 +89,7 @@ func TestA429EpisodeTakesTheMeasuredShareOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := New(100, time.Now().Add(time.Hour))
 		a := l.Account(freeURLs, cloudflare.Files, 30, func(string, ...any) {})
-		var tks []*Ticket
-		for range 20 {
-			tk, err := a.Wait(context.Background(), 30)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tks = append(tks, tk)
-		}
-		time.Sleep(time.Second - time.Since(tks[0].sent))
-		for _, tk := range tks {
-			a.Answered(tk, Answer{Accepted: true})
-		}
+		acceptAll(t, a, 20, time.Now().Add(time.Second))
 		late, _ := a.Wait(context.Background(), 30) // sent before the episode
 		answer(t, a, 30, 0, Answer{Limited: true})
 		if want := 800 * Margin * maxCut; a.rate != want || !a.sharing {
@@ -106,18 +113,7 @@ func TestAShareAboveHalfIsTakenAsMeasured(t *testing.T) {
 		l := New(100, time.Now().Add(time.Hour))
 		t0 := time.Now()
 		a := l.Account(freeURLs, cloudflare.Files, 30, func(string, ...any) {})
-		var tks []*Ticket
-		for range 50 {
-			tk, err := a.Wait(context.Background(), 30)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tks = append(tks, tk)
-		}
-		time.Sleep(2*time.Second - time.Since(t0))
-		for _, tk := range tks {
-			a.Answered(tk, Answer{Accepted: true})
-		}
+		acceptAll(t, a, 50, t0.Add(2*time.Second))
 		answer(t, a, 30, 0, Answer{Limited: true})
 		if math.Abs(a.rate-500) > 1e-6 {
 			t.Errorf("after 1,500 of 2,400 URLs the rate is %v, want 500", a.rate)

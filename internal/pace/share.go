@@ -43,16 +43,11 @@ const (
 // falls to no less than maxCut of itself at once; a share measured at or
 // above the ceiling leaves the account alone.
 func (a *Account) takeShare(now time.Time) {
-	b := a.levels[a.lvl]
-	init := a.base.init
-	if a.base.full {
-		init = float64(b.Burst)
-	}
 	share := 1.0
-	if capacity := init + b.PerSecond*now.Sub(a.base.at).Seconds(); capacity > 0 {
-		share = a.base.counted / capacity
+	if through := a.letThrough(a.lvl, now); through > 0 {
+		share = a.base.counted / through
 	}
-	a.rate = min(a.ceiling, max(share*b.PerSecond, a.ceiling*floorShare, a.rate*maxCut))
+	a.rate = min(a.ceiling, max(share*a.levels[a.lvl].PerSecond, a.ceiling*floorShare, a.rate*maxCut))
 	a.sharing = a.rate < a.ceiling
 }
 
@@ -73,8 +68,12 @@ func (a *Account) nextProbe(hard time.Time, cost float64) (time.Time, bool) {
 // the work left takes less than probeHorizon, costs more than finding
 // room can gain.
 func (a *Account) worthProbing() bool {
-	return a.queued+a.waiting > a.rate*probeHorizon.Seconds()
+	return a.left() > a.rate*probeHorizon.Seconds()
 }
+
+// left is the work left: units no worker has taken yet, and those of the
+// requests waiting.
+func (a *Account) left() float64 { return a.queued + a.waiting }
 
 // roomFound learns from an accepted probe past the believed share: the
 // server's bucket had room to spare, so the others take less than they
@@ -148,7 +147,7 @@ func (a *Account) peakPace(now time.Time) (perSecond float64, open bool) {
 	case a.probing || a.sharing:
 		return a.rate + a.bucket.size/burstSpread.Seconds(), false
 	}
-	left := a.queued + a.waiting
+	left := a.left()
 	if left <= held+a.maxCost {
 		return 0, true
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 // offsetCase is jobs purging URLs at once through one bucket, each its
-// own run of purge.Run (its own pacer), the second job starting later by
-// each of startOffsets in turn.
+// own run of purge.Run (its own pacer, as steps of one push are); run
+// starts the second job later by the offset it is given.
 type offsetCase struct {
 	name    string
 	urls    []int // each job's
