@@ -1,14 +1,3 @@
-// Package actiontest plays the GitHub runner for tests: it lays out a
-// step's folders and files, exports every input of action.yml as
-// INPUT_<NAME> (hyphens kept, defaults applied, empty when not given),
-// runs the action through a Runner (in-process, the built binary, or a
-// container), and reads back what the runner would: exit code, log,
-// annotations, step outputs and job summary. Every test that plays the
-// runner uses it, so there is one GITHUB_OUTPUT parser, one reader of
-// action.yml and one secret check.
-//
-// It imports command (for the in-process runner) and config (to read
-// action.yml); nothing in production imports it.
 package actiontest
 
 import (
@@ -29,6 +18,9 @@ type Step struct {
 	Env    map[string]string // the workflow's `env:`
 	Files  map[string]string // written into the workspace first
 	Debug  bool              // step debug logging (RUNNER_DEBUG=1)
+	// GitHubToken is github.token, which an input's default
+	// ${{ github.token }} evaluates to (empty unless a test sets it).
+	GitHubToken string
 	// Setup may change the workspace before the run (links, folders).
 	Setup func(t testing.TB, workspace string)
 	// OutputPath replaces GITHUB_OUTPUT's path (relative to Folders.Root).
@@ -73,14 +65,12 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// ActionYML is the repository's action.yml.
+// ActionYML is the repository's action.yml, loaded as the runner loads
+// it (Load): a file the runner would refuse fails the test here, before
+// any run.
 func ActionYML(t testing.TB) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(RepoRoot(), "action.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return MustLoad(t, filepath.Join(RepoRoot(), "action.yml"))
 }
 
 // Spec is action.yml's table of inputs.
@@ -148,7 +138,7 @@ func Run(t testing.TB, r Runner, s Step) Result {
 		for _, in := range Spec(t).Inputs {
 			v, ok := given[in.Name]
 			if !ok {
-				v = in.Default
+				v = evalDefault(t, in, s.GitHubToken)
 			}
 			delete(given, in.Name)
 			env["INPUT_"+strings.ToUpper(strings.ReplaceAll(in.Name, " ", "_"))] = v
@@ -175,6 +165,20 @@ func Run(t testing.TB, r Runner, s Step) Result {
 		res.Summary = string(sum)
 	}
 	return res
+}
+
+// evalDefault is an input's default as the runner gives it: its
+// expressions evaluated (ActionRunner.cs, EvaluateDefaultInput). The
+// harness knows github.token alone; any other expression fails the test,
+// so a default cannot grow past what is played.
+func evalDefault(t testing.TB, in config.Input, gitHubToken string) string {
+	t.Helper()
+	return expression.ReplaceAllStringFunc(in.Default, func(m string) string {
+		if e := expression.FindStringSubmatch(m)[1]; e != "github.token" {
+			t.Fatalf("input %s: the harness does not evaluate the default's ${{ %s }}", in.Name, e)
+		}
+		return gitHubToken
+	})
 }
 
 func mkdir(t testing.TB, dir string) {

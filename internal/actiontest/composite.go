@@ -69,10 +69,7 @@ var expression = regexp.MustCompile(`\$\{\{\s*(.*?)\s*\}\}`)
 // Run runs the steps in order, stopping at the first that fails.
 func (c Composite) Run(t testing.TB, f Folders, env map[string]string, args []string) Ran {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(c.Dir, "action.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := MustLoad(t, filepath.Join(c.Dir, "action.yml"))
 	var action compositeYML
 	if err := yaml.Unmarshal(data, &action); err != nil || action.Runs.Using != "composite" {
 		t.Fatalf("%s/action.yml is not a composite action: %v", c.Dir, err)
