@@ -54,6 +54,23 @@ type Client struct {
 	creds     Credentials
 	http      *http.Client
 	userAgent string
+	// onWarnings, if set, is told of answers that confirm but carry
+	// errors (OnWarnings).
+	onWarnings func(request string, errs []ErrorItem)
+}
+
+// OnWarnings makes the client tell f of every answer that confirms what
+// was asked ("success": true) but also carries a non-empty errors[]: the
+// purge or lookup stands, and the errors are Cloudflare's to say. request
+// names what was sent ("the purge_cache request ID", "the lookup GET
+// /zones"). Set it before
+// the first request; f may be called from several goroutines.
+func (c *Client) OnWarnings(f func(request string, errs []ErrorItem)) { c.onWarnings = f }
+
+func (c *Client) warnOf(request string, errs []ErrorItem) {
+	if len(errs) > 0 && c.onWarnings != nil {
+		c.onWarnings(request, errs)
+	}
 }
 
 // NewClient returns a client for baseURL (no trailing slash). httpClient
@@ -78,6 +95,8 @@ func NewClient(baseURL string, creds Credentials, httpClient *http.Client, userA
 type Result struct {
 	ID        string
 	RateLimit RateLimit
+	// Warnings are the errors[] of an answer that confirmed all the same.
+	Warnings []ErrorItem
 }
 
 // Send sends one request. It returns a *APIError when the server answered
@@ -105,7 +124,11 @@ func (c *Client) Send(ctx context.Context, r Request) (Result, error) {
 	}
 	defer resp.Body.Close()
 	raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	return Decode(resp, raw, readErr, time.Now())
+	res, err := Decode(resp, raw, readErr, time.Now())
+	if err == nil {
+		c.warnOf("the "+string(r.Operation)+" request "+res.ID, res.Warnings)
+	}
+	return res, err
 }
 
 // authorize sets the headers every request carries: credentials, what it

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -61,9 +62,9 @@ func (c *Client) ZonesByName(ctx context.Context, name string) ([]Zone, error) {
 			}
 		}
 		switch {
-		case info == nil || page >= info.TotalPages || len(zones) == 0:
+		case info == nil || page >= int(info.TotalPages) || len(zones) == 0:
 			return all, nil
-		case info.Page != 0 && info.Page != page:
+		case info.Page != 0 && int(info.Page) != page:
 			return nil, &APIError{Status: http.StatusOK, Problem: fmt.Sprintf("asked for page %d of the zones, the answer says page %d: the listing does not advance", page, info.Page)}
 		case fresh == 0:
 			return nil, &APIError{Status: http.StatusOK, Problem: fmt.Sprintf("page %d of the zones repeats earlier ones: the listing does not advance", page)}
@@ -114,8 +115,15 @@ func (c *Client) get(ctx context.Context, path string, out any) (*resultInfo, er
 	if err != nil {
 		return nil, err
 	}
+	listing, _, _ := strings.Cut(path, "?")
+	listing = "GET " + listing
 	if err := json.Unmarshal(env.Result, out); err != nil {
-		return nil, &APIError{Status: resp.StatusCode, Problem: "the result is not what " + path + " returns: " + err.Error()}
+		return nil, &APIError{Status: resp.StatusCode, Problem: "the result is not what " + listing + " returns: " + err.Error()}
 	}
-	return env.ResultInfo, nil
+	info, err := parseResultInfo(resp.StatusCode, env.ResultInfo, listing)
+	if err != nil {
+		return nil, err
+	}
+	c.warnOf("the lookup "+listing, env.Errors)
+	return info, nil
 }

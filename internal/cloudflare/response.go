@@ -3,9 +3,11 @@ package cloudflare
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -164,13 +166,51 @@ type envelope struct {
 	Success    *bool           `json:"success"`
 	Errors     []ErrorItem     `json:"errors"`
 	Result     json.RawMessage `json:"result"`
-	ResultInfo *resultInfo     `json:"result_info"`
+	ResultInfo json.RawMessage `json:"result_info"`
 }
 
-// resultInfo is a list answer's page information.
+// resultInfo is a list answer's page information. Cloudflare's schema
+// types every field a number, so 1, 1.0 and 1e0 are all page one; a
+// fraction is no page at all.
 type resultInfo struct {
-	Page       int `json:"page"`
-	TotalPages int `json:"total_pages"`
+	Page       wholeNumber `json:"page"`
+	PerPage    wholeNumber `json:"per_page"`
+	Count      wholeNumber `json:"count"`
+	TotalCount wholeNumber `json:"total_count"`
+	TotalPages wholeNumber `json:"total_pages"`
+}
+
+// wholeNumber is a JSON number that must be integral, in any of JSON's
+// forms (7, 7.0, 7e0, 0.7e1).
+type wholeNumber int
+
+func (n *wholeNumber) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var f json.Number
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	v, err := strconv.ParseFloat(f.String(), 64)
+	if err != nil || v != math.Trunc(v) || math.Abs(v) > 1<<31 {
+		return fmt.Errorf("%s is not a whole number", f)
+	}
+	*n = wholeNumber(v)
+	return nil
+}
+
+// parseResultInfo reads a listing's page information; listing names it
+// in the error.
+func parseResultInfo(status int, raw json.RawMessage, listing string) (*resultInfo, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var info resultInfo
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return nil, &APIError{Status: status, Problem: "the page information (result_info) of " + listing + " is not whole numbers: " + err.Error()}
+	}
+	return &info, nil
 }
 
 // Decode turns a purge's HTTP answer into a Result or an error. Every
@@ -188,7 +228,7 @@ func Decode(resp *http.Response, raw []byte, readErr error, now time.Time) (Resu
 	if json.Unmarshal(env.Result, &result) != nil || !validID(result.ID) {
 		return Result{}, &APIError{Status: resp.StatusCode, RateLimit: ParseRateLimit(resp.Header), Problem: `"success": true but no usable result.id`}
 	}
-	return Result{ID: result.ID, RateLimit: ParseRateLimit(resp.Header)}, nil
+	return Result{ID: result.ID, RateLimit: ParseRateLimit(resp.Header), Warnings: env.Errors}, nil
 }
 
 // decodeEnvelope checks an answer is a successful envelope and returns it.

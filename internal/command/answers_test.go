@@ -259,3 +259,62 @@ func TestOnErrorWarnMakesALookupFailureAWarning(t *testing.T) {
 		t.Errorf("a target no zone owns with on-error: warn: exit %d, %+v", unowned.Code, unowned.Annotations("error"))
 	}
 }
+
+// Cloudflare's schema types result_info's fields as numbers: 1.0 and 1e0
+// are page one and the lookup goes on; a fractional page count is no
+// count at all, and the step stops naming the listing.
+func TestResultInfoNumbersInAnyIntegralForm(t *testing.T) {
+	t.Parallel()
+	entry := `{"id":"` + zone + `","name":"example.com","account":{"id":"` + cloudflaretest.AccountID("Acme") + `","name":"Acme"}}`
+	for _, info := range []string{
+		`{"page":1.0,"per_page":50.0,"count":1.0,"total_count":1.0,"total_pages":1.0}`,
+		`{"page":1e0,"per_page":5e1,"count":1E0,"total_count":0.1e1,"total_pages":1e0}`,
+	} {
+		pages := onPath("/zones", func(int, cloudflaretest.Request) cloudflaretest.Response { return answer("["+entry+"]", info) })
+		r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a")}, pages)
+		if r.Code != 0 || len(r.requests) != 1 {
+			t.Errorf("result_info %s: exit %d, %d purges; want the lookup to succeed\n%s", info, r.Code, len(r.requests), r.Stdout)
+		}
+	}
+	for _, info := range []string{`{"page":1,"total_pages":1.5}`, `{"page":0.5,"total_pages":1}`} {
+		pages := onPath("/zones", func(int, cloudflaretest.Request) cloudflaretest.Response { return answer("["+entry+"]", info) })
+		r := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a")}, pages)
+		assertNothingPurged(t, r, "zone", "result_info) of GET /zones is not whole numbers")
+	}
+}
+
+// An answer that confirms ("success": true) but lists errors keeps what
+// it confirmed, and its errors are said as a warning, redacted and
+// escaped: for a purge and for a lookup alike.
+func TestConfirmedAnswersWithErrorsWarn(t *testing.T) {
+	t.Parallel()
+	const errs = `[{"code":1999,"message":"partly degraded %0A::error::pwned ` + token + `"}]`
+	withErrors := func(n int, r cloudflaretest.Request) cloudflaretest.Response {
+		return cloudflaretest.Response{Status: 200, Body: `{"success":true,"errors":` + errs + `,"messages":[],"result":{"id":"` + cloudflaretest.ID(n) + `"}}`}
+	}
+	r := runStep(t, actiontest.Step{Inputs: inputs("purge-type", "tags", "targets", "a")}, cloudflaretest.WithScript(withErrors))
+	if r.Code != 0 || r.Outputs["purge-id"] != cloudflaretest.ID(0) {
+		t.Fatalf("exit %d, purge-id %q; want the purge confirmed\n%s", r.Code, r.Outputs["purge-id"], r.Stdout)
+	}
+	if !r.HasAnnotation("warning", "Cloudflare answered with errors", "Cloudflare confirmed the purge_cache request "+cloudflaretest.ID(0)+" but its answer also lists errors: 1999 partly degraded") {
+		t.Errorf("warnings = %+v", r.Annotations("warning"))
+	}
+
+	entry := `{"id":"` + zone + `","name":"example.com","account":{"id":"` + cloudflaretest.AccountID("Acme") + `","name":"Acme"}}`
+	lookup := onPath("/zones", func(int, cloudflaretest.Request) cloudflaretest.Response {
+		return cloudflaretest.Response{Status: 200, Body: `{"success":true,"errors":` + errs + `,"messages":[],"result":[` + entry + `],"result_info":{"page":1,"total_pages":1}}`}
+	})
+	r2 := runStep(t, actiontest.Step{Inputs: inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "a")}, lookup)
+	if r2.Code != 0 || len(r2.requests) != 1 {
+		t.Fatalf("lookup with errors: exit %d, %d purges\n%s", r2.Code, len(r2.requests), r2.Stdout)
+	}
+	if !r2.HasAnnotation("warning", "Cloudflare answered with errors", "Cloudflare confirmed the lookup GET /zones but its answer also lists errors: 1999") {
+		t.Errorf("warnings = %+v", r2.Annotations("warning"))
+	}
+	for _, res := range []run{r, r2} {
+		if strings.Contains(res.Stdout, "\n::error::pwned") {
+			t.Errorf("an error message became a workflow command:\n%s", res.Stdout)
+		}
+		assertSecretsOnlyMasked(t, res, token)
+	}
+}

@@ -91,6 +91,7 @@ func Run(ctx context.Context, env Env) int {
 		return ExitFailure
 	}
 	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version)
+	client.OnWarnings(warnOnce(rep))
 	newBackOff := env.NewBackOff
 	if newBackOff == nil {
 		newBackOff = purge.DefaultBackOff

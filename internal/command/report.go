@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/action"
@@ -278,4 +279,28 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// warnOnce says, as a warning, the errors[] of an answer that confirmed
+// all the same ("success": true): what was asked stands, and what
+// Cloudflare said beside it is the user's to read. Each distinct set of
+// errors is said once, however many answers carry it; the Reporter
+// redacts and escapes it.
+func warnOnce(rep *action.Reporter) func(string, []cloudflare.ErrorItem) {
+	var mu sync.Mutex
+	said := map[string]bool{}
+	return func(request string, errs []cloudflare.ErrorItem) {
+		texts := make([]string, len(errs))
+		for i, e := range errs {
+			texts[i] = e.String()
+		}
+		text := strings.Join(texts, "; ")
+		mu.Lock()
+		first := !said[text]
+		said[text] = true
+		mu.Unlock()
+		if first {
+			rep.Warning("Cloudflare answered with errors", fmt.Sprintf("Cloudflare confirmed %s but its answer also lists errors: %s", request, text))
+		}
+	}
 }
