@@ -73,8 +73,9 @@ type Zone struct {
 	// Name is the zone's domain name in lower case, "" when the zone was
 	// given by ID and not looked up.
 	Name string
-	// Account is the account's ID, "" when unknown.
-	Account string
+	// Account is the account's ID, "" when unknown; AccountName its name
+	// as the lookup answered it (untrusted text: quote it to print it).
+	Account, AccountName string
 	// Plan is the zone's plan as the lookup answered it, PlanUnknown when
 	// not looked up or not one of the plans known.
 	Plan cloudflare.Plan
@@ -255,7 +256,7 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []Zone {
 	addZone := func(z Zone) {
 		if i := slices.IndexFunc(zones, func(o Zone) bool { return o.ID == z.ID }); i >= 0 {
 			if zones[i].Name == "" {
-				zones[i].Name, zones[i].Account, zones[i].Plan = z.Name, z.Account, z.Plan
+				zones[i].Name, zones[i].Account, zones[i].AccountName, zones[i].Plan = z.Name, z.Account, z.AccountName, z.Plan
 			}
 			return
 		}
@@ -275,7 +276,7 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []Zone {
 			if z.Name != "" {
 				continue
 			}
-			what := fmt.Sprintf("zone %s, whose name decides which %s go to it,", z.ID, cfg.PurgeType)
+			what := fmt.Sprintf("zone %s (its name decides which %s go to it)", z.ID, cfg.PurgeType)
 			found, err := retry(ctx, r, func(ctx context.Context) (cloudflare.Zone, error) { return r.api.Zone(ctx, z.ID) })
 			if err != nil {
 				r.failed("zone-id", what, err, ZoneReadPermission+"; or purge each zone in a step of its own")
@@ -289,11 +290,27 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []Zone {
 			case !accountOK:
 				r.add("zone-id", Failed, "Cloudflare gave zone %s the account ID %s, which is not an ID (%s); nothing was purged", z.ID, safetext.Quote(found.Account.ID), cloudflare.IDRule)
 			default:
-				zones[i].Name, zones[i].Account, zones[i].Plan = name, account, plan(found)
+				zones[i].Name, zones[i].Account, zones[i].AccountName, zones[i].Plan = name, account, found.Account.Name, plan(found)
+			}
+		}
+		r.sameNames(zones)
+	}
+	return zones
+}
+
+// sameNames refuses two listed zones of one name (one domain in two
+// accounts): a host of that domain would go to whichever came first, and
+// the other would purge nothing and say so as a success. As with a name
+// that matches several zones, the user must list the one meant.
+func (r *resolver) sameNames(zones []Zone) {
+	for i, z := range zones {
+		for _, o := range zones[i+1:] {
+			if z.Name != "" && z.Name == o.Name {
+				r.add("zone-id", Ambiguous, "zones %s (account %s) and %s (account %s) are both named %s, so no host of it can be routed to one of them; list only the one meant",
+					z.ID, safetext.Quote(z.AccountName), o.ID, safetext.Quote(o.AccountName), z.Name)
 			}
 		}
 	}
-	return zones
 }
 
 // zoneByName finds the one zone named name.
@@ -330,7 +347,7 @@ func (r *resolver) zoneByName(ctx context.Context, name string) (Zone, bool) {
 		r.add("zone", Failed, "Cloudflare answered %s with the account ID %s, which is not an ID (%s); nothing was purged", what, safetext.Quote(found[0].Account.ID), cloudflare.IDRule)
 		return Zone{}, false
 	}
-	return Zone{ID: id, Name: name, Account: account, Plan: plan(found[0])}, true
+	return Zone{ID: id, Name: name, Account: account, AccountName: found[0].Account.Name, Plan: plan(found[0])}, true
 }
 
 // plan is the zone's plan from an answer, if it is one of the plans
