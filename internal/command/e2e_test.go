@@ -190,6 +190,34 @@ func TestAuthFailureStopsAndExplains(t *testing.T) {
 	assertSecretsOnlyMasked(t, r, token)
 }
 
+// Requests in flight when one is refused for its credentials reached
+// Cloudflare: each is accounted by its own answer (its ID in the
+// outputs), none is reported "not sent", and the headline names what
+// stopped the run, whichever batch came first.
+func TestAuthFailureAccountsRequestsInFlight(t *testing.T) {
+	t.Parallel()
+	script := cloudflaretest.WithScript(func(n int, r cloudflaretest.Request) cloudflaretest.Response {
+		if strings.Contains(string(r.Body), `"b"`) {
+			return cloudflaretest.Fail(403, 10000, "Authentication error")
+		}
+		return cloudflaretest.OK(cloudflaretest.ID(n))
+	})
+	r := runStep(t, actiontest.Step{Inputs: inputs("purge-type", "tags", "targets", "b\na\nc\nd", "batch-size", "1", "concurrency", "4")},
+		script, cloudflaretest.WithLatency(time.Second))
+	if r.Code != 1 || len(r.requests) != 4 {
+		t.Fatalf("exit %d, %d requests; want 1 and all 4 sent at once\n%s", r.Code, len(r.requests), r.Stdout)
+	}
+	errs := r.Annotations("error")
+	if len(errs) != 1 || errs[0].Title != "Cloudflare purge failed: authentication error (HTTP 403)" || strings.Contains(errs[0].Message, "not sent") {
+		t.Errorf("annotations = %+v\nwant the authentication headline and no batch called not sent", errs)
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(r.Outputs["purge-ids"]), &ids); err != nil || len(ids) != 3 || r.Outputs["count"] != "3" {
+		t.Errorf("purge-ids %s, count %s; want the 3 confirmed in flight", r.Outputs["purge-ids"], r.Outputs["count"])
+	}
+	assertSecretsOnlyMasked(t, r, token)
+}
+
 func TestBadInputsSendNothing(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

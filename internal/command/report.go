@@ -162,7 +162,7 @@ func (p *plan) summarize(results []purge.BatchResult, took time.Duration) action
 	res.Failures = append(p.groupFailures(failed), capLines(rejected, maxFailureLines)...)
 	switch {
 	case len(failed) > 0:
-		why, hint := explain(failed[0].Err)
+		why, hint := explain(stoppedBy(failed))
 		res.FailureTitle = fmt.Sprintf("Cloudflare %s failed: %s", p.words.noun, why)
 		res.Hint = hint
 	case len(rejected) > 0:
@@ -250,6 +250,19 @@ func ranges(ns []int) string {
 		i = j + 1
 	}
 	return strings.Join(parts, ", ")
+}
+
+// stoppedBy is the failure the headline names: an authentication
+// failure when there was one, since it stopped the run (the batches it
+// kept from being sent fail with purge.ErrStopped, whichever came
+// first), else the first batch's.
+func stoppedBy(failed []purge.BatchResult) error {
+	for _, f := range failed {
+		if apiErr, ok := errors.AsType[*cloudflare.APIError](f.Err); ok && apiErr.AuthFailure() {
+			return f.Err
+		}
+	}
+	return failed[0].Err
 }
 
 // explain says in a few words why the purge failed, for the title, and

@@ -18,7 +18,13 @@ type runner struct {
 	sender Sender
 	opts   Options
 	jobs   []Job
-	stop   context.CancelCauseFunc
+	// stop ends every wait of the run (pacing, backoff, the queue) with
+	// ErrStopped, after an authentication failure. A request already sent
+	// is not cut off by it: it goes on under sendCtx, which only the
+	// run's own timeout or cancellation ends, so that its answer is
+	// accounted as what it was (the server may have purged).
+	stop    context.CancelCauseFunc
+	sendCtx context.Context
 
 	mu    sync.Mutex
 	cond  *sync.Cond // signalled when a piece ends: there may be more to send, or nothing left

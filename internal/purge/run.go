@@ -114,8 +114,9 @@ type Outcome struct {
 	LearnedBatchSize int
 }
 
-// ErrStopped marks batches that were not sent, or were cut short, because
-// another request failed authentication: the rest would fail the same way.
+// ErrStopped marks batches that were not sent because another request
+// failed authentication: the rest would fail the same way. Requests
+// already in flight then are not cut off: they end with their own answer.
 var ErrStopped = errors.New("not sent: an earlier request failed authentication")
 
 // BackOff gives the delays between retries of one request.
@@ -226,6 +227,7 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 		a.lane.pacer = limiter.Account(a.lane.bucket, typ, a.maxCost, a.lane.debugf)
 	}
 
+	r.sendCtx = ctx
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	r.stop = stop

@@ -2,6 +2,7 @@ package purge_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -459,6 +460,65 @@ func TestRunAuthFailureStopsRemainingBatches(t *testing.T) {
 		}
 		if len(s.Calls()) != 2 {
 			t.Errorf("%d requests, want 2", len(s.Calls()))
+		}
+	})
+}
+
+// slowSender answers after latency, as a server does, and, as the real
+// client does, gives up when its context ends before the answer.
+type slowSender struct {
+	fakeSender
+	latency func(r cloudflare.Request) time.Duration
+}
+
+func (s *slowSender) Send(ctx context.Context, r cloudflare.Request) (cloudflare.Result, error) {
+	select {
+	case <-time.After(s.latency(r)):
+		return s.fakeSender.Send(ctx, r)
+	case <-ctx.Done():
+		return cloudflare.Result{}, fmt.Errorf("request failed: %w", ctx.Err())
+	}
+}
+
+// Requests already in flight when another is refused for its credentials
+// were received by the server, which may have purged: they end with their
+// own answers (their IDs kept), never "not sent". Only what was not yet
+// sent is stopped.
+func TestRunAuthFailureLetsRequestsInFlightFinish(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		// tag-1 is answered after 0.5 s, while tag-0, tag-2 and tag-3 are
+		// in flight until 1 s.
+		s := &slowSender{latency: func(r cloudflare.Request) time.Duration {
+			if body, _ := json.Marshal(r.Body); strings.Contains(string(body), `"tag-1"`) {
+				return time.Second / 2
+			}
+			return time.Second
+		}}
+		s.script = func(c call) (cloudflare.Result, error) {
+			if c.items[0] == "tag-1" {
+				return cloudflare.Result{}, apiErr(403, -1)
+			}
+			return cloudflare.Result{ID: c.items[0]}, nil
+		}
+		o := opts(time.Now())
+		o.Concurrency = 4
+		results := purge.Run(context.Background(), s, tagJobs(8, 1), o).Results
+		for _, i := range []int{0, 2, 3} {
+			if r := results[i]; r.Err != nil || !reflect.DeepEqual(r.IDs, []string{fmt.Sprintf("tag-%d", i)}) || r.Attempts != 1 {
+				t.Errorf("batch %d, in flight at the refusal = %+v, want its own answer (purged)", i, r)
+			}
+		}
+		if !strings.Contains(fmt.Sprint(results[1].Err), "HTTP 403") {
+			t.Errorf("batch 1 err = %v", results[1].Err)
+		}
+		for _, r := range results[4:] {
+			if !errors.Is(r.Err, purge.ErrStopped) || r.Attempts != 0 {
+				t.Errorf("batch %d = %+v, want not sent", r.Batch.Index, r)
+			}
+		}
+		if len(s.Calls()) != 4 {
+			t.Errorf("%d requests, want the 4 sent before the refusal", len(s.Calls()))
 		}
 	})
 }

@@ -31,7 +31,7 @@ func (r *runner) send(ctx context.Context, p *pace.Account, job Job, pc *piece, 
 			p.Resize(t, cloudflare.Cost(b.Type, b.Count()))
 		}
 		attempts++
-		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		attemptCtx, cancel := context.WithTimeout(r.sendCtx, attemptTimeout)
 		result, err := r.sender.Send(attemptCtx, job.Request(*b))
 		cancel()
 
@@ -86,6 +86,9 @@ func (r *runner) send(ctx context.Context, p *pace.Account, job Job, pc *piece, 
 // stopped after an auth failure, the timeout passed, or a wait would have.
 func (r *runner) waitError(ctx context.Context, err, last error) error {
 	if cause := context.Cause(ctx); errors.Is(cause, ErrStopped) {
+		if last != nil { // sent and answered: that answer is the outcome
+			return fmt.Errorf("%w; not sent again: another request failed authentication", last)
+		}
 		return ErrStopped
 	}
 	err = r.interrupted(err)
