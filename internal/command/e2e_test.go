@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -216,6 +217,52 @@ func TestAuthFailureAccountsRequestsInFlight(t *testing.T) {
 		t.Errorf("purge-ids %s, count %s; want the 3 confirmed in flight", r.Outputs["purge-ids"], r.Outputs["count"])
 	}
 	assertSecretsOnlyMasked(t, r, token)
+}
+
+// A password written into any URL input is refused, naming the input,
+// and is printed nowhere: the URL is shown as https://***@host/….
+func TestURLCredentialsAreRefusedAndNeverPrinted(t *testing.T) {
+	t.Parallel()
+	const password = "hunter2pass"
+	cred := "https://deploy:" + password + "@"
+	changed := []string{"purge-type", "changed", "changed-files", "public/a.html", "url-map", "public/ => https://www.example.com/"}
+	for _, tt := range []struct {
+		name  string
+		in    map[string]string
+		env   map[string]string
+		title string
+	}{
+		{"targets", inputs("purge-type", "files", "targets", cred+"www.example.com/a"), nil, "Invalid input targets"},
+		{"verify-urls", inputs("purge-type", "tags", "targets", "a", "verify", "warn", "verify-urls", cred+"www.example.com/a"), nil, "Invalid input verify-urls"},
+		{"wait-for", inputs("purge-type", "tags", "targets", "a", "wait-for", cred+"www.example.com/v"), nil, "Invalid input wait-for"},
+		{"api-url", inputs("purge-type", "everything", "api-url", cred+"api.example.com/client/v4"), nil, "Invalid input api-url"},
+		{"url-map", inputs(changed[0], changed[1], changed[2], changed[3], changed[4], "public/ => "+cred+"www.example.com/"), nil, "Invalid input url-map"},
+		{"GITHUB_API_URL", inputs("purge-type", "changed", "changed-since", "0123456789abcdef0123456789abcdef01234567", "github-token", "ghs_tok", changed[4], changed[5]),
+			map[string]string{"GITHUB_API_URL": cred + "api.github.com", "GITHUB_REPOSITORY": "acme/site", "GITHUB_SHA": "89abcdef0123456789abcdef0123456789abcdef"}, "Invalid input changed-since"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runStep(t, actiontest.Step{Inputs: tt.in, Env: tt.env, Debug: true})
+			if r.Code != 1 || len(r.requests)+len(r.lookups) != 0 {
+				t.Fatalf("exit %d, %d requests; want 1 and none\n%s", r.Code, len(r.requests), r.Stdout)
+			}
+			var titles []string
+			for _, a := range r.Annotations("error") {
+				titles = append(titles, a.Title)
+			}
+			if !slices.Contains(titles, tt.title) {
+				t.Errorf("annotation titles = %q, want %q", titles, tt.title)
+			}
+			for where, text := range map[string]string{"log": r.Stdout, "stderr": r.Stderr, "summary": r.Summary, "outputs": fmt.Sprint(r.Outputs)} {
+				if strings.Contains(text, password) {
+					t.Errorf("the %s holds the URL's password:\n%s", where, text)
+				}
+			}
+			if !strings.Contains(r.Stdout, "https://***@") {
+				t.Errorf("the refusal does not show the URL as https://***@…:\n%s", r.Stdout)
+			}
+		})
+	}
 }
 
 func TestBadInputsSendNothing(t *testing.T) {

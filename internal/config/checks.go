@@ -88,7 +88,7 @@ func (v *validator) waitFor(s string) string {
 	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		v.add("wait-for", "%s is not %s", safetext.Quote(s), want)
 	case u.User != nil:
-		v.add("wait-for", "must not hold credentials; want %s", want)
+		v.add("wait-for", "%s must not hold credentials; want %s", safetext.Quote(s), want)
 	case strings.ContainsAny(s, "\r\n\t "), u.Fragment != "" || strings.HasSuffix(s, "#"):
 		v.add("wait-for", "%s has white space or a #fragment; want %s", safetext.Quote(s), want)
 	case u.Scheme == "http" && !targets.IsLoopback(u.Hostname()):

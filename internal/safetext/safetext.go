@@ -12,6 +12,7 @@ package safetext
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -55,7 +56,11 @@ func (r *Redactor) has(s string) bool {
 
 // Redact replaces every secret, and every run of MinRun or more bytes
 // that stands in a secret, with ***.
+//
+// Credentials written into a URL (https://user:password@host/) are hidden
+// too, whether or not they were registered: HideUserinfo.
 func (r *Redactor) Redact(s string) string {
+	s = HideUserinfo(s)
 	if r == nil || len(r.secrets) == 0 {
 		return s
 	}
@@ -138,6 +143,7 @@ func OneLine(s string, max int) string {
 // unprintable escaped, and cut short (on a character boundary) so one
 // huge line cannot flood the log. Never quote a secret.
 func Quote(s string) string {
+	s = HideUserinfo(s)
 	const max = 120
 	if len(s) > max {
 		cut := max
@@ -147,6 +153,21 @@ func Quote(s string) string {
 		return fmt.Sprintf("%q…", s[:cut])
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// userinfo is the user[:password]@ of a URL's authority: after the
+// scheme's //, up to the last @ before the path, query or fragment (the
+// last, as url.Parse reads it).
+var userinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s"]*@`)
+
+// HideUserinfo writes the credentials of every URL in s as ***:
+// https://user:password@host/ becomes https://***@host/. Inputs that
+// hold them are refused, and the refusal must not print them.
+func HideUserinfo(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return userinfo.ReplaceAllString(s, "${1}***@")
 }
 
 // Markdown keeps text from being read as markup in a job summary.

@@ -231,3 +231,25 @@ func TestRedactThenMarkdown(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestHideUserinfo(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://user:hunter22@example.com/a":           "https://***@example.com/a",
+		"see http://a@b@example.com:8080/x?y=z@w":       "see http://***@example.com:8080/x?y=z@w",
+		"https://user@example.com and ftp://u:p@h/":     "https://***@example.com and ftp://***@h/",
+		"no URL: mail@example.com, https://example.com": "no URL: mail@example.com, https://example.com",
+		"https://example.com/path@notuser":              "https://example.com/path@notuser",
+	} {
+		if got := safetext.HideUserinfo(in); got != want {
+			t.Errorf("HideUserinfo(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := safetext.Quote("https://u:hunter22@example.com/"); strings.Contains(got, "hunter22") {
+		t.Errorf("Quote = %s", got)
+	}
+	var r safetext.Redactor
+	if got := r.Redact("GET https://u:hunter22@example.com/"); strings.Contains(got, "hunter22") {
+		t.Errorf("Redact = %s", got)
+	}
+}
