@@ -130,7 +130,7 @@ func Run(ctx context.Context, env Env) int {
 		return ExitOK
 	}
 
-	if !pl.wait(ctx, start.Add(timeout)) {
+	if !pl.wait(ctx, start.Add(pl.waitTime(timeout))) {
 		if !rep.Finish(pl.notSent()) || !cfg.OnErrorWarn {
 			return ExitFailure
 		}

@@ -78,7 +78,26 @@ func (pl *pipeline) budget(timeout time.Duration) (time.Duration, error) {
 			"%s is too short for the checks: %d URL(s) to check, %d at a time, take about %s; want a timeout over %s, or fewer verify-urls, or a higher concurrency",
 			timeout, len(pl.checkList()), pl.cfg.Concurrency, need, need+time.Minute)}}}
 	}
+	if left := pl.waitTime(timeout); pl.cfg.WaitFor != "" && left < waitLeast {
+		// Else wait-for would fail "never matched" at once, without a poll.
+		return 0, &config.InvalidError{Problems: []config.Problem{{Input: "timeout", Message: fmt.Sprintf(
+			"%s leaves wait-for no time: the purge and the checks after it need about %s of it; want a timeout over %s, or no wait-for",
+			timeout, timeout-left, timeout-left+waitLeast+time.Minute)}}}
+	}
 	return timeout - need, nil
+}
+
+// waitLeast is the least time wait-for must have: a poll and its answer.
+const waitLeast = 10 * time.Second
+
+// waitTime is what wait-for may take of timeout: what the purge (its
+// pacing's least time and purgeReserve) and the checks after it leave.
+func (pl *pipeline) waitTime(timeout time.Duration) time.Duration {
+	left := timeout - pl.checksNeed() - purgeReserve
+	if e, ok := errors.AsType[*purge.BudgetError](purge.CheckBudget(pl.plan.Jobs, pl.cfg.Plan.Limits(), 0)); ok {
+		left -= e.Least
+	}
+	return left
 }
 
 func (pl *pipeline) checksNeed() time.Duration {
@@ -104,17 +123,14 @@ func (pl *pipeline) budgetProblem(err error) error {
 	return &config.InvalidError{Problems: []config.Problem{{Input: "timeout", Message: msg}}}
 }
 
-// wait polls wait-for until it serves the new build, within the time the
-// purge and the checks leave. It reports whether the run may go on; when
-// not, the outputs and summary are written and the annotation says why.
+// wait polls wait-for until it serves the new build, until deadline
+// (the run's start plus waitTime). It reports whether the run may go on;
+// when not, the outputs and summary are written and the annotation says
+// why.
 func (pl *pipeline) wait(ctx context.Context, deadline time.Time) bool {
 	if pl.cfg.WaitFor == "" {
 		return true
 	}
-	if e, ok := errors.AsType[*purge.BudgetError](purge.CheckBudget(pl.plan.Jobs, pl.cfg.Plan.Limits(), 0)); ok {
-		deadline = deadline.Add(-e.Least)
-	}
-	deadline = deadline.Add(-pl.checksNeed() - purgeReserve)
 	what := "a 2xx answer"
 	if pl.cfg.WaitForText != "" {
 		what = "a 2xx answer holding wait-for-text"

@@ -183,6 +183,27 @@ func TestWaitForWaitsForTheNewBuildBeforePurging(t *testing.T) {
 	}
 }
 
+// A timeout that the purge and the checks use up leaves wait-for no
+// time: it would fail "never matched" before its first poll. It is bad
+// input, named as such, and nothing is requested at all.
+func TestTimeoutThatLeavesWaitForNoTimeIsBadInput(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/",
+		"wait-for", edgeURL+"/version.txt", "verify", "fail", "timeout", "15s")}, pages("/", "/version.txt"))
+	if r.Code != 1 || len(r.requests) != 0 || len(r.edge) != 0 {
+		t.Fatalf("exit %d, %d purge(s), %d site request(s); want 1 and nothing requested\n%s", r.Code, len(r.requests), len(r.edge), r.Stdout)
+	}
+	if !r.HasAnnotation("error", "Invalid input timeout", "15s leaves wait-for no time: the purge and the checks after it need about 11s of it; want a timeout over 1m21s, or no wait-for") {
+		t.Errorf("errors: %+v", r.Annotations("error"))
+	}
+	// With room for a poll it runs.
+	ok := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/",
+		"wait-for", edgeURL+"/version.txt", "verify", "fail", "timeout", "25s")}, pages("/", "/version.txt"))
+	if ok.Code != 0 || len(ok.requests) != 1 {
+		t.Errorf("timeout 25s: exit %d, %d purge(s)\n%s", ok.Code, len(ok.requests), ok.Stdout)
+	}
+}
+
 func TestWaitForThatNeverMatchesPurgesNothing(t *testing.T) {
 	t.Parallel()
 	for _, onError := range []string{"fail", "warn"} {
