@@ -138,6 +138,9 @@ type Result struct {
 	// Soft (on-error: warn) makes failed requests a warning, which Finish
 	// does not count as a failure.
 	Soft bool
+	// ChecksFailed says the checks after the purge fail the step (verify:
+	// fail found stale URLs): the summary's heading says so.
+	ChecksFailed bool
 }
 
 // Zone is what a run did in one zone: the results output's object.
@@ -185,9 +188,13 @@ func (r *Reporter) Finish(res Result) bool {
 	}
 
 	var md strings.Builder
+	// The heading says how the step ended.
 	status := "succeeded"
-	if res.Failed > 0 {
+	switch {
+	case res.Failed > 0:
 		status = "failed"
+	case res.ChecksFailed:
+		status = "done, but verify found stale URLs"
 	}
 	fmt.Fprintf(&md, "### Cloudflare cache %s %s\n\n| | |\n|---|---|\n", res.Noun, status)
 	fmt.Fprintf(&md, "| Scope | %s |\n| Purge type | `%s` |\n", r.Markdown(res.Scope), r.Markdown(res.PurgeType))

@@ -305,6 +305,7 @@ func (pl *pipeline) after(ctx context.Context, res *action.Result) bool {
 		pl.warm(ctx, list, res)
 	}
 	res.Checks = pl.steps
+	res.ChecksFailed = !ok
 	return ok
 }
 

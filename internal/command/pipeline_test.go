@@ -138,6 +138,15 @@ func TestVerifyReportsAURLTheEdgeStillServes(t *testing.T) {
 			if !strings.Contains(r.Summary, "| http://127.0.0.1:9/old.html | 200 HIT | 3615 | stale |") {
 				t.Errorf("summary:\n%s", r.Summary)
 			}
+			// The heading says how the step ended: failed by verify, or a
+			// success with a warning.
+			heading := "### Cloudflare cache purge succeeded\n"
+			if tt.code == 1 {
+				heading = "### Cloudflare cache purge done, but verify found stale URLs\n"
+			}
+			if !strings.HasPrefix(r.Summary, heading) {
+				t.Errorf("summary heading, want %q:\n%s", heading, r.Summary)
+			}
 		})
 	}
 }
