@@ -265,6 +265,23 @@ func TestURLCredentialsAreRefusedAndNeverPrinted(t *testing.T) {
 	}
 }
 
+// Words: one target is counted in the singular, and an invalidation that
+// finds no invalidate_cache route says so and suggests a purge.
+func TestWordsOfOneTargetAndAMissingInvalidateRoute(t *testing.T) {
+	t.Parallel()
+	r := runStep(t, actiontest.Step{Inputs: inputs("purge-type", "tags", "targets", "a")})
+	if !strings.Contains(r.Stdout, "::group::Purging 1 tag of zone "+zone+" in 1 request(s)") {
+		t.Errorf("log:\n%s", r.Stdout)
+	}
+	noRoute := cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response {
+		return cloudflaretest.Fail(404, 7000, "No route for that URI")
+	})
+	r = runStep(t, actiontest.Step{Inputs: inputs("purge-type", "tags", "targets", "a", "mode", "invalidate")}, noRoute)
+	if r.Code != 1 || !r.HasAnnotation("error", "Cloudflare invalidation failed: the invalidate_cache endpoint was not found (HTTP 404)", "use mode: purge") {
+		t.Errorf("exit %d, annotations %+v", r.Code, r.Annotations("error"))
+	}
+}
+
 func TestBadInputsSendNothing(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

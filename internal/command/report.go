@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -62,7 +63,19 @@ func (p *plan) title() string {
 		targets += j.Count()
 		requests += len(j.Batches)
 	}
-	return fmt.Sprintf("%s %d %s of %s in %d request(s)", p.words.ing, targets, p.cfg.PurgeType, p.scope(), requests)
+	return fmt.Sprintf("%s %s of %s in %d request(s)", p.words.ing, countOf(targets, p.cfg.PurgeType), p.scope(), requests)
+}
+
+// countOf counts targets of a purge type: "1 tag", "2 tags", "1 prefix".
+func countOf(n int, typ cloudflare.PurgeType) string {
+	if n != 1 {
+		return fmt.Sprintf("%d %s", n, typ)
+	}
+	one := map[cloudflare.PurgeType]string{cloudflare.Files: "file", cloudflare.Tags: "tag", cloudflare.Hosts: "host", cloudflare.Prefixes: "prefix"}[typ]
+	if one == "" {
+		one = string(typ)
+	}
+	return "1 " + one
 }
 
 // progress is the log line of one finished batch: n/N, the zone when
@@ -163,6 +176,10 @@ func (p *plan) summarize(results []purge.BatchResult, took time.Duration) action
 	switch {
 	case len(failed) > 0:
 		why, hint := explain(stoppedBy(failed))
+		if apiErr, ok := errors.AsType[*cloudflare.APIError](stoppedBy(failed)); ok && apiErr.Status == http.StatusNotFound && p.cfg.Operation == cloudflare.Invalidate {
+			why = "the invalidate_cache endpoint was not found (HTTP 404)"
+			hint = "This API has no invalidation route for this zone or environment: use mode: purge."
+		}
 		res.FailureTitle = fmt.Sprintf("Cloudflare %s failed: %s", p.words.noun, why)
 		res.Hint = hint
 	case len(rejected) > 0:
