@@ -62,6 +62,10 @@ func Run(ctx context.Context, env Env) int {
 	if errors.Is(err, config.ErrHelp) {
 		return ExitOK
 	}
+	if errors.Is(err, config.ErrVersion) { // a bug report's first line
+		fmt.Fprintf(env.Stdout, "cloudflare-purge-action %s\n", env.Version)
+		return ExitOK
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "error: %v\nRun with --help to see the flags.\n", err)
 		return ExitUsage

@@ -386,6 +386,13 @@ func TestLocalRunReadsLikeACLI(t *testing.T) {
 	if help.Code != 0 || !strings.Contains(help.Stderr, "--zone-id") || !strings.Contains(help.Stderr, "Zone ID") {
 		t.Errorf("--help: exit %d\n%s", help.Code, help.Stderr)
 	}
+	if !strings.Contains(help.Stderr, "--version") {
+		t.Errorf("--help does not list --version:\n%s", help.Stderr)
+	}
+	// --version, for bug reports: the version alone, exit 0, nothing sent.
+	if v := local("--version"); v.Code != 0 || v.Stdout != "cloudflare-purge-action "+actiontest.Version+"\n" || len(v.requests) != 0 {
+		t.Errorf("--version: exit %d, stdout %q", v.Code, v.Stdout)
+	}
 	if r := local("--no-such-flag"); r.Code != 2 {
 		t.Errorf("unknown flag: exit %d, want 2", r.Code)
 	}

@@ -99,6 +99,10 @@ func ReadInputs(ctx context.Context, flags map[string]string, getenv func(string
 // has been printed.
 var ErrHelp = flag.ErrHelp
 
+// ErrVersion is returned by ParseFlags when --version was asked for: the
+// caller prints the version and exits 0.
+var ErrVersion = errors.New("version asked for")
+
 // ParseFlags reads command-line flags named like the inputs (--zone-id,
 // --dry-run, ...) for running the action outside GitHub Actions. It
 // returns the flags that were given, by input name. An input whose
@@ -118,6 +122,7 @@ func ParseFlags(args []string, spec Spec, usageOut io.Writer) (map[string]string
 		v := &flagValue{name: in.Name, given: given, boolean: isBool(in.Default)}
 		fs.Var(v, in.Name, usage)
 	}
+	version := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {}
 	if err := fs.Parse(joinBoolValues(args, spec)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -133,8 +138,12 @@ func ParseFlags(args []string, spec Spec, usageOut io.Writer) (map[string]string
 				}
 				fmt.Fprintf(usageOut, "  --%s%s\n    \t%s\n", in.Name, arg, f.Usage)
 			}
+			fmt.Fprintf(usageOut, "  --version\n    \tPrint the version and exit.\n")
 		}
 		return nil, err
+	}
+	if *version {
+		return nil, ErrVersion
 	}
 	if fs.NArg() > 0 {
 		// The argument itself is not echoed: it could be a misplaced token.
