@@ -30,7 +30,7 @@ func TestGitHubSendsNoSecret(t *testing.T) {
 				gh.OtherSecrets = []string{cfToken, cfKey}
 				cmp, err := gh.Compare(t.Context(), "release/"+secret, githubtest.SHA(1))
 				refused, ok := errors.AsType[*outbound.RefusedError](err)
-				if !ok || refused.Where != "URL" || strings.Contains(err.Error(), secret) {
+				if !ok || refused.Where != "URL" || err.Error() != refused.Error() || strings.Contains(err.Error(), secret) {
 					t.Errorf("error %v; want the guard's refusal of the URL", err)
 				}
 				if n := len(fake.Requests()); n != 0 || cmp.Requests != 1 {
