@@ -68,7 +68,7 @@ func (s Secrets) Holds(text string) bool {
 	}
 	decoded := text
 	if strings.Contains(text, "%") {
-		decoded = percentDecode(text)
+		decoded = PercentDecode(text)
 	}
 	for _, v := range s.values {
 		if strings.Contains(text, v) || strings.Contains(decoded, v) {
@@ -78,10 +78,10 @@ func (s Secrets) Holds(text string) bool {
 	return false
 }
 
-// percentDecode decodes every valid %XX escape and keeps anything else as
+// PercentDecode decodes every valid %XX escape and keeps anything else as
 // it is: unlike url.PathUnescape it does not give up on a stray %, which
 // would let "%zz" beside an escaped secret hide it.
-func percentDecode(s string) string {
+func PercentDecode(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
