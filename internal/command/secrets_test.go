@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -15,9 +16,13 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/githubtest"
 )
 
-// legacyKey is a Global API Key, for the steps that authenticate with
-// the legacy pair.
-const legacyKey = "9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d"
+const (
+	// legacyKey is a Global API Key, for the steps that authenticate
+	// with the legacy pair.
+	legacyKey = "9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d"
+	// quotedToken is a token no shorter run of which survives quoting.
+	quotedToken = `Qw"eR"tY"uI"oP"aS"dF"gH"jK"lZ`
+)
 
 // guardedRun is what a step left and every request that left it: to
 // Cloudflare's API, to the site (the fake's edge) and to GitHub.
@@ -141,6 +146,9 @@ func TestNoChangedFileNamedAfterASecretIsSent(t *testing.T) {
 		{"the Cloudflare token", token, nil},
 		{"the Global API Key", legacyKey, []string{"api-token", "", "api-email", "ops@example.com", "api-key", legacyKey}},
 		{"the GitHub token", ghToken, nil},
+		// Quoting turns each " into \": quoted before it was redacted, no
+		// run of it would be left for the redactor to find.
+		{"a token that quoting changes", quotedToken, []string{"api-token", quotedToken}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -156,6 +164,9 @@ func TestNoChangedFileNamedAfterASecretIsSent(t *testing.T) {
 
 			assertNeverSent(t, r, s)
 			assertSecretsOnlyMasked(t, r.run, s)
+			if escaped := strconv.Quote(s); escaped[1:len(escaped)-1] != s && strings.Contains(r.Stdout, escaped[1:len(escaped)-1]) {
+				t.Errorf("the log holds the secret escaped:\n%s", r.Stdout)
+			}
 			want := []string{edgeURL + "/new.html", edgeURL + "/new", edgeURL + "/clean.html", edgeURL + "/clean"}
 			if got := purged(t, r.requests)[zone]; r.Code != 0 || strings.Join(got, " ") != strings.Join(want, " ") {
 				t.Fatalf("exit %d, purged %q; want exit 0 and the clean files' URLs %q\n%s", r.Code, got, want, r.Stdout)
@@ -185,7 +196,7 @@ func TestNoTargetHoldingASecretIsSent(t *testing.T) {
 	t.Parallel()
 	encoded := percentEncoded(token) // every byte %XX: no run of it is left for the redactor
 	targets := edgeURL + "/a\n" + edgeURL + "/" + token + ".css\n" + edgeURL + "/x/" + strings.ReplaceAll(token, "_", "%5F") + "\n" +
-		edgeURL + "/y/" + encoded + "\n" + edgeURL + "/b"
+		edgeURL + "/y/" + encoded + "\n" + `{"url": "` + edgeURL + `/h", "headers": {"Accept-Language": "` + token + `"}}` + "\n" + edgeURL + "/b"
 	r := runGuarded(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", targets,
 		"verify", "warn", "verify-urls", edgeURL+"/a\n"+edgeURL+"/?v="+token+"\n"+edgeURL+"/b", "warm", "true")}, nil, pages("/a", "/b"))
 
@@ -199,7 +210,8 @@ func TestNoTargetHoldingASecretIsSent(t *testing.T) {
 		t.Errorf("the site got %s; want /a and /b verified and warmed", got)
 	}
 	for _, line := range []string{
-		"3 target(s) and 1 URL(s) to check hold a secret",
+		"4 target(s) and 1 URL(s) to check hold a secret",
+		`not purged: "` + edgeURL + `/h"`,
 		`not purged: "` + edgeURL + `/***.css"`,
 		`not purged: "` + edgeURL + `/y/***"`,
 		`not checked: "` + edgeURL + `/?v=***"`,
