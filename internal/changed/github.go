@@ -14,6 +14,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 
+	"github.com/cfpurge/cloudflare-purge-action/internal/outbound"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 )
 
@@ -61,9 +62,13 @@ type GitHub struct {
 	Repository string
 	// Token is sent to BaseURL only, never anywhere else: the client
 	// follows no redirect and no link from an answer.
-	Token     string
-	HTTP      *http.Client
-	UserAgent string
+	Token string
+	// OtherSecrets are the other secrets known (the Cloudflare token or
+	// key). Every request passes an outbound.Guard: none that holds one
+	// of them, or Token anywhere but its Authorization header, is sent.
+	OtherSecrets []string
+	HTTP         *http.Client
+	UserAgent    string
 	// MaxRetries and NewBackOff retry 5xx, 429 and rate-limited 403
 	// answers and network errors, as Cloudflare requests are.
 	MaxRetries int
@@ -345,9 +350,10 @@ func (w *walk) getPage(ctx context.Context, u string, into any) (next bool, err 
 			return next, nil
 		}
 		apiErr, isAPI := errors.AsType[*APIError](err)
+		_, refused := errors.AsType[*outbound.RefusedError](err)
 		switch {
 		case errors.Is(err, errNotFound), errors.Is(err, errAnswer), errors.Is(err, context.Canceled),
-			ctx.Err() != nil, isAPI && !apiErr.retryable():
+			ctx.Err() != nil, isAPI && !apiErr.retryable(), refused:
 			return false, backoff.Permanent(err)
 		case isAPI && apiErr.hasRetryAfter:
 			return false, waitThen{err, &backoff.RetryAfterError{Duration: apiErr.retryAfter}}
@@ -393,10 +399,14 @@ func (g *GitHub) once(ctx context.Context, u string, into any) (next bool, err e
 	}
 	hc := *g.HTTP
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc.Transport = outbound.NewGuard(hc.Transport, outbound.NewSecrets(append([]string{g.Token}, g.OtherSecrets...)...), "Authorization")
 	resp, err := hc.Do(req)
 	if err != nil {
 		if ue, ok := errors.AsType[*url.Error](err); ok {
-			err = ue.Err // the URL is in the log already
+			err = ue.Err // the URL is in the log already (or held a secret)
+		}
+		if _, refused := errors.AsType[*outbound.RefusedError](err); refused {
+			return false, err // nothing was sent: not a failure to answer
 		}
 		return false, fmt.Errorf("GitHub did not answer: %w", err)
 	}

@@ -7,8 +7,8 @@
 //
 // It knows nothing of Cloudflare, the inputs or the runner: it imports
 // only safetext (to quote what it cannot use), targets (the one reader of
-// list inputs' lines) and the standard library with backoff; command
-// wires it in.
+// list inputs' lines), outbound (the guard every request to GitHub
+// passes) and the standard library with backoff; command wires it in.
 package changed
 
 import (

@@ -3,9 +3,11 @@
 // response envelope and its typed error, the rate-limit headers, and every
 // documented limit (limits.go is their one home). Its Client sends one
 // request per call and reports what came back; retries and pacing belong
-// to the caller (package purge).
+// to the caller (package purge). Every request it sends passes an
+// outbound.Guard, installed by NewClient: none carries a secret outside
+// its auth headers.
 //
-// It imports only the standard library.
+// It imports only the standard library and outbound.
 package cloudflare
 
 import "encoding/json"

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/outbound"
 )
 
 // DefaultBaseURL is Cloudflare's API v4 base URL.
@@ -76,7 +78,12 @@ func (c *Client) warnOf(request string, errs []ErrorItem) {
 // NewClient returns a client for baseURL (no trailing slash). httpClient
 // may be nil; either way the client never follows redirects, so the
 // credentials are only ever sent to baseURL's host.
-func NewClient(baseURL string, creds Credentials, httpClient *http.Client, userAgent string) *Client {
+//
+// Every request goes through an outbound.Guard: none that holds a secret
+// (creds' token or key, or one of otherSecrets, such as the GitHub token)
+// anywhere but in the auth headers creds fill is sent; Send and the
+// lookups return its *outbound.RefusedError.
+func NewClient(baseURL string, creds Credentials, httpClient *http.Client, userAgent string, otherSecrets ...string) *Client {
 	// A private transport, never http.DefaultTransport: anything else in the
 	// process may call CloseIdleConnections on the shared one (httptest's
 	// Server.Close does), which breaks a connection this client has just
@@ -87,6 +94,12 @@ func NewClient(baseURL string, creds Credentials, httpClient *http.Client, userA
 		hc = &copied
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	authHeaders := []string{"Authorization"}
+	if creds.Token == "" {
+		authHeaders = []string{"X-Auth-Key", "X-Auth-Email"}
+	}
+	secrets := outbound.NewSecrets(append([]string{creds.Token, creds.Key}, otherSecrets...)...)
+	hc.Transport = outbound.NewGuard(hc.Transport, secrets, authHeaders...)
 	return &Client{baseURL: baseURL, creds: creds, http: hc, userAgent: userAgent}
 }
 
@@ -146,10 +159,15 @@ func (c *Client) authorize(req *http.Request) {
 
 // networkError keeps the cause of a failed round trip but drops url.Error's
 // `Post "https://…":` prefix, which repeats the endpoint the log already
-// names. The cause stays wrapped, so errors.Is still sees context errors.
+// names (and would quote a URL the guard refused). The cause stays
+// wrapped, so errors.Is still sees context errors. A refusal is returned
+// as it is: nothing was sent, so no request failed.
 func networkError(err error) error {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
 		err = ue.Err
+	}
+	if refused, ok := errors.AsType[*outbound.RefusedError](err); ok {
+		return refused
 	}
 	return fmt.Errorf("request failed: %w", err)
 }

@@ -25,11 +25,11 @@ const maxTableRows = 1000
 const contentsRead = "permissions: contents: read"
 
 // resolveChanged turns purge-type changed into what it purges: files
-// (the URLs of the changed paths, validated as any files target), or
-// everything with a notice saying why, or nothing. done is true when the
-// run ends here (nothing to purge, or the changes could not be read),
-// with code its exit code.
-func resolveChanged(ctx context.Context, cfg *config.Config, env Env, rep *action.Reporter, newBackOff func() purge.BackOff) (code int, done bool) {
+// (the URLs of the changed paths, validated as any files target, less
+// those that hold a secret), or everything with a notice saying why, or
+// nothing. done is true when the run ends here (nothing to purge, or the
+// changes could not be read), with code its exit code.
+func resolveChanged(ctx context.Context, cfg *config.Config, env Env, rep *action.Reporter, newBackOff func() purge.BackOff, s *secrets) (code int, done bool) {
 	c := cfg.Changed
 	var paths []string
 	var source, everything string
@@ -42,7 +42,7 @@ func resolveChanged(ctx context.Context, cfg *config.Config, env Env, rep *actio
 		everything = "changed-since is all zeros: the first push of a new branch has no commit before it."
 	default:
 		gh := &changed.GitHub{
-			BaseURL: c.GitHubAPIURL, Repository: c.Repository, Token: c.GitHubToken,
+			BaseURL: c.GitHubAPIURL, Repository: c.Repository, Token: c.GitHubToken, OtherSecrets: s.values,
 			HTTP:      httpClient(env.HTTPClient, 2, rep),
 			UserAgent: "cloudflare-purge-action/" + env.Version, MaxRetries: cfg.MaxRetries, NewBackOff: newBackOff,
 		}
@@ -69,8 +69,9 @@ func resolveChanged(ctx context.Context, cfg *config.Config, env Env, rep *actio
 	}
 	if everything == "" {
 		out := changed.Plan(paths, c.Rules, c.Patterns, c.Max)
-		urls := checkURLs(&out)
-		printTable(rep, source, out)
+		urls, held := checkURLs(&out, s)
+		printTable(rep, source, out, s)
+		warnWithheld(rep, held, nil)
 		if everything = out.Everything; everything == "" {
 			if len(urls) == 0 {
 				return nothingToPurge(cfg, rep, fmt.Sprintf("None of the %d changed path(s) maps to a URL: no url-map rule matches them, or they are not safe to map (the log lists why).", len(out.Rows)))
@@ -92,13 +93,17 @@ func resolveChanged(ctx context.Context, cfg *config.Config, env Env, rep *actio
 }
 
 // checkURLs validates the URLs of out as any files target is validated;
-// a path whose URL fails is skipped, with the reason. It returns the
-// valid targets.
-func checkURLs(out *changed.Outcome) []cloudflare.Target {
+// a path whose URL fails, or holds a secret (a file named after a
+// token), is skipped, with the reason. It returns the valid targets, and
+// the URLs (quoted, redacted) skipped for a secret.
+func checkURLs(out *changed.Outcome, s *secrets) (valid []cloudflare.Target, held []string) {
 	list := targets.NewList(cloudflare.Files)
 	for i, row := range out.Rows {
 		for _, u := range row.URLs {
-			if err := list.Add(u); err != nil {
+			if s.held(cloudflare.Target{Value: u}) {
+				out.Rows[i].Skipped = "its URL holds a secret, so no request carries it"
+				held = append(held, s.quote(u))
+			} else if err := list.Add(u); err != nil {
 				out.Rows[i].Skipped = "not mapped: " + err.Error()
 			}
 		}
@@ -113,19 +118,18 @@ func checkURLs(out *changed.Outcome) []cloudflare.Target {
 			keep[u] = true
 		}
 	}
-	var valid []cloudflare.Target
 	for _, t := range list.Targets() {
 		if keep[t.Value] {
 			valid = append(valid, t)
 		}
 	}
-	return valid
+	return valid, held
 }
 
 // printTable logs every changed path and what it purges. Each line
-// starts with the quoted path, so no file name can start a workflow
-// command.
-func printTable(rep *action.Reporter, source string, out changed.Outcome) {
+// starts with the quoted path (redacted first), so no file name can
+// start a workflow command.
+func printTable(rep *action.Reporter, source string, out changed.Outcome, s *secrets) {
 	skipped := 0
 	for _, row := range out.Rows {
 		if row.Skipped != "" {
@@ -142,7 +146,7 @@ func printTable(rep *action.Reporter, source string, out changed.Outcome) {
 		if row.Skipped == "" {
 			what = strings.Join(row.URLs, " ")
 		}
-		rep.Infof("%s -> %s", safetext.Quote(row.Path), what)
+		rep.Infof("%s -> %s", s.quote(row.Path), what)
 	}
 	rep.EndGroup()
 }

@@ -75,6 +75,8 @@ func Run(ctx context.Context, env Env) int {
 	in, err := config.ReadInputs(ctx, flags, env.Getenv, spec)
 	// Secrets are masked before anything else is printed, errors included.
 	rep.Mask(in.Secrets(env.Getenv))
+	// And no request carries one: each client is given them all.
+	known := newSecrets(in.Secrets(env.Getenv))
 	if err != nil {
 		reportInvalid(rep, err)
 		return ExitFailure
@@ -94,16 +96,20 @@ func Run(ctx context.Context, env Env) int {
 		reportInvalid(rep, err)
 		return ExitFailure
 	}
-	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version)
+	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version, known.values...)
 	client.OnWarnings(warnOnce(rep))
 	newBackOff := env.NewBackOff
 	if newBackOff == nil {
 		newBackOff = purge.DefaultBackOff
 	}
 	if cfg.Changed != nil { // purge-type changed: files, everything or nothing
-		if code, done := resolveChanged(ctx, cfg, env, rep, newBackOff); done {
+		if code, done := resolveChanged(ctx, cfg, env, rep, newBackOff, known); done {
 			return code
 		}
+	}
+	if !known.withholdFromConfig(cfg, rep) {
+		code, _ := nothingToPurge(cfg, rep, "Every target holds a secret, so none was sent (the warning lists them).")
+		return code
 	}
 	resolved, err := resolve.Resolve(ctx, cfg, client, resolve.Options{MaxRetries: cfg.MaxRetries, NewBackOff: newBackOff})
 	if err != nil {
@@ -112,7 +118,7 @@ func Run(ctx context.Context, env Env) int {
 	p := &plan{Plan: resolved, cfg: cfg, words: wordsFor(cfg.Operation)}
 	// The checks around the purge (pipeline.go) take their share of the
 	// timeout first; the purge's budget is what is left.
-	pl := newPipeline(cfg, p, rep, site.NewClient(httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version, cfg.Concurrency), client)
+	pl := newPipeline(cfg, p, rep, site.NewClient(httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version, cfg.Concurrency, known.values...), client)
 	budget, err := pl.budget(cfg.Timeout)
 	if err != nil {
 		reportInvalid(rep, err)

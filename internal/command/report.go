@@ -299,6 +299,9 @@ func explain(err error) (why, hint string) {
 		return "cancelled", "The run was stopped (the job was cancelled, or the runner sent SIGTERM)."
 	case isAPI:
 		return fmt.Sprintf("HTTP %d", apiErr.Status), ""
+	case isRefused(err):
+		return "a request held a secret",
+			"Its targets were not sent: together they hold a secret (api-token, api-key, CLOUDFLARE_API_TOKEN or github-token). Roll the secret, and change the targets."
 	}
 	return "request error", ""
 }

@@ -8,8 +8,9 @@
 // anything is sent, whether a run can finish within its timeout
 // (budget.go), since that depends on the pacing.
 //
-// It imports cloudflare (requests, errors, limits), pace and
-// cenkalti/backoff; never config or the runner side.
+// It imports cloudflare (requests, errors, limits), pace, outbound (a
+// refused request is not retried) and cenkalti/backoff; never config or
+// the runner side.
 package purge
 
 import "github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"

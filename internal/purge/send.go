@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/outbound"
 	"github.com/cfpurge/cloudflare-purge-action/internal/pace"
 )
 
@@ -119,12 +120,14 @@ func (r *runner) interrupted(err error) error {
 
 // retryable: rate limiting, server-side failures and failed round trips
 // (connection reset, no answer) may succeed when sent again. A purge is
-// idempotent, so sending one twice is harmless.
+// idempotent, so sending one twice is harmless. A request the outbound
+// guard refused (it held a secret) was not sent, and never will be.
 func retryable(err error) bool {
 	if apiErr, ok := errors.AsType[*cloudflare.APIError](err); ok {
 		return apiErr.Retryable()
 	}
-	return !errors.Is(err, context.Canceled) && !errors.Is(err, cloudflare.ErrIncompleteScope)
+	_, refused := errors.AsType[*outbound.RefusedError](err)
+	return !refused && !errors.Is(err, context.Canceled) && !errors.Is(err, cloudflare.ErrIncompleteScope)
 }
 
 func isAuthFailure(err error) bool {

@@ -539,7 +539,7 @@ func TestRunAgainstFakeAPIShapes(t *testing.T) {
 		fake := cloudflaretest.NewInMemory(cloudflaretest.WithLatency(100*time.Millisecond), cloudflaretest.WithBucket(bucket),
 			cloudflaretest.WithScript(cloudflaretest.RefuseURL(bad, cloudflaretest.RefuseFilesOver(30, nil))))
 		defer fake.Close()
-		client := cloudflare.NewClient(fake.BaseURL(), cloudflare.Credentials{Token: "t"}, fake.Client(), "test")
+		client := cloudflare.NewClient(fake.BaseURL(), cloudflare.Credentials{Token: "cfut_Xq8e2Tk3mP9vLr4NcW7yHs1BdF6gJz0AaQeRtYuIoPl_4f2a"}, fake.Client(), "test")
 		o := opts(t0)
 		o.Concurrency = 8
 		o.MaxRetries = 20

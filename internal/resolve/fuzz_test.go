@@ -64,7 +64,7 @@ func FuzzResolveAnswers(f *testing.F) {
 		if cfg.Zones() == 1 && envName != "" {
 			cfg.EnvironmentName = envName
 		}
-		client := cloudflare.NewClient(base, cloudflare.Credentials{Token: "t"}, &http.Client{Transport: answers{list, zoneBody, envs}}, "fuzz")
+		client := cloudflare.NewClient(base, cloudflare.Credentials{Token: "cfut_Xq8e2Tk3mP9vLr4NcW7yHs1BdF6gJz0AaQeRtYuIoPl_4f2a"}, &http.Client{Transport: answers{list, zoneBody, envs}}, "fuzz")
 		p, err := resolve.Resolve(context.Background(), cfg, client, resolve.Options{})
 		if err != nil {
 			if resErr, ok := errors.AsType[*resolve.Error](err); !ok || len(resErr.Problems) == 0 {

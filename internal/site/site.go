@@ -5,7 +5,8 @@
 // (Warm).
 //
 // Every request it sends follows the same rules (Client.get): no
-// credentials of any kind, a User-Agent naming the action, https only
+// credentials of any kind (nor any secret anywhere in it: the
+// outbound.Guard NewClient installs), a User-Agent naming the action, https only
 // (plain http to loopback hosts alone), no redirects followed, the
 // target's cache-key headers, a bounded read, Retry-After honoured on 429
 // and 503 for the whole host, at most Concurrency requests at once, and
@@ -13,8 +14,8 @@
 //
 // It returns plain values and prints nothing: what it got from the site is
 // untrusted text, which the caller redacts and escapes (package action).
-// It imports cloudflare (Retry-After parsing), targets (IsLoopback) and
-// the kept libraries only.
+// It imports cloudflare (Retry-After parsing), targets (IsLoopback),
+// outbound (the guard) and the kept libraries only.
 package site
 
 import (
@@ -29,6 +30,7 @@ import (
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/outbound"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
 
@@ -78,12 +80,16 @@ type Client struct {
 // NewClient returns a client sending through hc's transport (nil: a new
 // one). Whatever hc was, the copy follows no redirect and carries no
 // cookie jar: nothing the site answers can send a request elsewhere or
-// replay a value between requests.
-func NewClient(hc *http.Client, userAgent string, concurrency int) *Client {
+// replay a value between requests. Every request passes an
+// outbound.Guard: none that holds one of secrets (the Cloudflare token or
+// key, the GitHub token) anywhere, URL, headers or body, is sent; it
+// fails with the guard's *outbound.RefusedError.
+func NewClient(hc *http.Client, userAgent string, concurrency int, secrets ...string) *Client {
 	c := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	if hc != nil && hc.Transport != nil {
 		c.Transport = hc.Transport
 	}
+	c.Transport = outbound.NewGuard(c.Transport, outbound.NewSecrets(secrets...)) // no auth header: the site gets none
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{http: c, userAgent: userAgent, concurrency: max(concurrency, 1), gates: map[string]time.Time{}}
 }
