@@ -77,8 +77,8 @@ type Comparison struct {
 	// Status is GitHub's: ahead, identical, behind or diverged.
 	Status string
 	// Paths are the changed paths, in GitHub's order, once each: added,
-	// modified, removed and renamed files (a rename gives its old and
-	// its new path).
+	// modified, removed, renamed and copied files (a rename gives its
+	// old and its new path, a copy only its new one).
 	Paths []string
 	// Everything, when not "", is why the changes cannot be known
 	// exactly, so everything must be purged.
@@ -228,10 +228,15 @@ type compareAnswer struct {
 }
 
 // add keeps the paths of files: every status counts (a removed page must
-// stop being served from cache), and a rename or copy its old path too.
+// stop being served from cache), and a rename its old path too (gone
+// from the site). A copy's source did not change: only the copy counts.
 func (w *walk) add(files []fileEntry) {
 	for _, f := range files {
-		for _, p := range []string{f.PreviousFilename, f.Filename} {
+		paths := []string{f.Filename}
+		if f.Status == "renamed" {
+			paths = []string{f.PreviousFilename, f.Filename}
+		}
+		for _, p := range paths {
 			if p == "" || w.seen[p] {
 				continue
 			}

@@ -67,9 +67,11 @@ func TestCompareListsEveryKindOfChange(t *testing.T) {
 	h := history(
 		[]githubtest.File{{Name: "public/a.html", Status: "modified"}, {Name: "public/old.html", Status: "removed"}},
 		[]githubtest.File{{Name: "public/new.html", Status: "renamed", Previous: "public/before.html"}, {Name: "public/b.css", Status: "added"}},
+		[]githubtest.File{{Name: "public/copy.html", Status: "copied", Previous: "public/source.html"}},
 	)
-	c, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(2), githubtest.WithCommits(h...))
-	want := []string{"public/a.html", "public/old.html", "public/before.html", "public/new.html", "public/b.css"}
+	c, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(3), githubtest.WithCommits(h...))
+	// A rename gives its old path too; a copy only the copy.
+	want := []string{"public/a.html", "public/old.html", "public/before.html", "public/new.html", "public/b.css", "public/copy.html"}
 	if err != nil || c.Everything != "" || c.Status != "ahead" || !slices.Equal(c.Paths, want) {
 		t.Fatalf("Compare = %+v, %v; want paths %q", c, err, want)
 	}
@@ -77,7 +79,7 @@ func TestCompareListsEveryKindOfChange(t *testing.T) {
 		t.Errorf("%d requests (%d counted), %d walked; want one compare", len(reqs), c.Requests, c.Walked)
 	}
 	r := reqs[0]
-	if r.Path != "/api/v3/repos/octo-org/site/compare/"+githubtest.SHA(0)+"..."+githubtest.SHA(2)+"?per_page=100&page=1" ||
+	if r.Path != "/api/v3/repos/octo-org/site/compare/"+githubtest.SHA(0)+"..."+githubtest.SHA(3)+"?per_page=100&page=1" ||
 		r.Header.Get("Authorization") != "Bearer "+ghToken || r.Header.Get("Accept") != "application/vnd.github+json" ||
 		r.Header.Get("X-GitHub-Api-Version") != "2022-11-28" || r.Header.Get("User-Agent") != userAgnt {
 		t.Errorf("request %s %+v", r.Path, r.Header)

@@ -418,3 +418,20 @@ func TestChangedURLsOfNoZoneAreRefusedBeforeAnyPurge(t *testing.T) {
 		t.Errorf("exit %d, %d purges, errors %+v", r.Code, len(r.requests), r.Annotations("error"))
 	}
 }
+
+// A copy leaves its source unchanged: only the copy's URL is purged. A
+// rename still purges both, the old path being gone from the site.
+func TestChangedCopyPurgesOnlyTheCopy(t *testing.T) {
+	t.Parallel()
+	r := runChanged(t, actiontest.Step{Inputs: changedInputs()}, []githubtest.Option{deploy(
+		githubtest.File{Name: "public/v2/app.js", Status: "copied", Previous: "public/v1/app.js"},
+		githubtest.File{Name: "public/new.css", Status: "renamed", Previous: "public/old.css"},
+	)})
+	want := []string{"https://www.example.com/v2/app.js", "https://www.example.com/old.css", "https://www.example.com/new.css"}
+	if got := purged(t, r.requests)[zone]; r.Code != 0 || !slices.Equal(got, want) || r.Outputs["count"] != "3" {
+		t.Errorf("exit %d, purged %q, count %s\nwant %q\n%s", r.Code, got, r.Outputs["count"], want, r.Stdout)
+	}
+	if strings.Contains(r.Stdout, "v1/app.js") {
+		t.Errorf("the copy's unchanged source is in the table of changed paths:\n%s", r.Stdout)
+	}
+}

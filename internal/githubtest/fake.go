@@ -31,7 +31,7 @@ const InMemoryBaseURL = "http://127.0.0.2:9/api/v3"
 type File struct {
 	Name     string // filename
 	Status   string // added, modified, removed, renamed, ...
-	Previous string // previous_filename, for a rename
+	Previous string // previous_filename, for a rename or a copy
 }
 
 // Commit is one commit of the repository's history.
