@@ -278,3 +278,37 @@ func fileList(n int) string {
 	}
 	return "[" + strings.Join(parts, ",") + "]"
 }
+
+// A comparison whose list may be cut is walked only when its pages list
+// exactly the distinct commits it counts; else some commits would go
+// unread, and everything is purged.
+func TestCommitPagesMustListExactlyTheCountedCommits(t *testing.T) {
+	t.Parallel()
+	compareOf := func(total int, shas ...string) githubtest.Response {
+		commits := make([]string, len(shas))
+		for i, sha := range shas {
+			commits[i] = `{"sha":"` + sha + `"}`
+		}
+		return githubtest.Response{Status: 200, Body: fmt.Sprintf(`{"status":"ahead","total_commits":%d,"commits":[%s],"files":%s}`,
+			total, strings.Join(commits, ","), fileList(300))}
+	}
+	one, two := githubtest.SHA(1), githubtest.SHA(2)
+	for _, tc := range []struct {
+		name  string
+		pages []githubtest.Response
+		want  string
+	}{
+		{"fewer", []githubtest.Response{compareOf(3, one, two), compareOf(3)}, "the pages of GitHub's comparison list 2 commits, not the 3 it counts"},
+		{"more", []githubtest.Response{compareOf(1, one, two)}, "the pages of GitHub's comparison list 2 commits, not the 1 it counts"},
+		{"again, in capitals", []githubtest.Response{compareOf(2, one, strings.ToUpper(one))},
+			"page 1 of GitHub's comparison lists commit " + strings.ToUpper(one) + " again, so some of its 2 commits may be on no page"},
+	} {
+		c, reqs, err := compare(t, githubtest.SHA(0), two, githubtest.WithScript(tc.pages...))
+		if err != nil || c.Everything != tc.want || c.Paths != nil || c.Walked != 0 {
+			t.Errorf("%s: Compare = %+v, %v; want everything because %q", tc.name, c, err, tc.want)
+		}
+		if len(reqs) != len(tc.pages) {
+			t.Errorf("%s: %d requests; want the %d page(s) of the comparison only", tc.name, len(reqs), len(tc.pages))
+		}
+	}
+}

@@ -435,3 +435,54 @@ func TestChangedCopyPurgesOnlyTheCopy(t *testing.T) {
 		t.Errorf("the copy's unchanged source is in the table of changed paths:\n%s", r.Stdout)
 	}
 }
+
+// push is a history of n commits after before, each adding filesEach
+// CSS files under public/, and its last commit (GITHUB_SHA).
+func push(n, filesEach int) (githubtest.Option, string) {
+	commits := []githubtest.Commit{{SHA: before}}
+	for c := range n {
+		var files []githubtest.File
+		for i := range filesEach {
+			files = append(files, githubtest.File{Name: fmt.Sprintf("public/c%d/f%d.css", c, i), Status: "added"})
+		}
+		commits = append(commits, githubtest.Commit{SHA: githubtest.SHA(c + 1), Files: files})
+	}
+	return githubtest.WithCommits(commits...), githubtest.SHA(n)
+}
+
+// When the comparison's second page repeats commits of its first, the
+// commits it should have listed are read by no walk: everything is
+// purged, and the notice says why.
+func TestChangedCommitPagesThatRepeatPurgeEverything(t *testing.T) {
+	t.Parallel()
+	history, last := push(120, 3) // 360 files, listed as 300; 120 commits, two pages
+	r := runChanged(t, actiontest.Step{Inputs: changedInputs(), Env: map[string]string{"GITHUB_SHA": last}},
+		[]githubtest.Option{history, githubtest.WithRepeatingPages()})
+	if r.Code != 0 || !everything(r.requests, zone) || r.Outputs["count"] != "1" {
+		t.Errorf("exit %d, requests %q, count %s; want one purge of everything\n%s", r.Code, paths(r.requests), r.Outputs["count"], r.Stdout)
+	}
+	want := "page 2 of GitHub's comparison lists commit " + githubtest.SHA(1) + " again, so some of its 120 commits may be on no page"
+	if !r.HasAnnotation("notice", "Purging everything", want) {
+		t.Errorf("notices %+v; want one saying %q", r.Annotations("notice"), want)
+	}
+	if len(r.github) != 2 {
+		t.Errorf("%d GitHub requests; want the comparison's two pages, and no commit read", len(r.github))
+	}
+}
+
+// A list of 300 files may be cut whatever total_commits says: a
+// comparison that counts no commit to walk purges everything rather than
+// take the 300 as the whole change.
+func TestChangedThreeHundredFilesAndNoCommitCountedPurgeEverything(t *testing.T) {
+	t.Parallel()
+	history, last := push(4, 80) // 320 files, listed as 300
+	r := runChanged(t, actiontest.Step{Inputs: changedInputs(), Env: map[string]string{"GITHUB_SHA": last}},
+		[]githubtest.Option{history, githubtest.WithListedCommits(0)})
+	if r.Code != 0 || !everything(r.requests, zone) || r.Outputs["count"] != "1" {
+		t.Errorf("exit %d, requests %q, count %s; want one purge of everything\n%s", r.Code, paths(r.requests), r.Outputs["count"], r.Stdout)
+	}
+	want := "GitHub's comparison lists 300 changed files, the most it lists, so its list may be cut, and it counts no commit to read one by one"
+	if !r.HasAnnotation("notice", "Purging everything", want) {
+		t.Errorf("notices %+v; want one saying %q", r.Annotations("notice"), want)
+	}
+}
