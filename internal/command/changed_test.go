@@ -486,3 +486,32 @@ func TestChangedThreeHundredFilesAndNoCommitCountedPurgeEverything(t *testing.T)
 		t.Errorf("notices %+v; want one saying %q", r.Annotations("notice"), want)
 	}
 }
+
+// Servers, and Cloudflare's URL normalization, decode %2e to a dot before
+// they fold dot segments, and some read %2F or %5C as a slash: a url-map
+// URL prefix holding them would purge other URLs than the files'. It is
+// refused as bad input before any request.
+func TestChangedURLMapRefusesEncodedDotSegmentsAndSlashes(t *testing.T) {
+	t.Parallel()
+	const dots, slashes = "has a . or .. segment, percent-encoded or not", "has an encoded slash or backslash (%2F or %5C)"
+	for _, tc := range []struct{ prefix, why string }{
+		{"https://www.example.com/%2e%2e/admin/", dots},
+		{"https://www.example.com/docs/%2E%2e/", dots},
+		{"https://www.example.com/docs/.%2e", dots},
+		{"https://www.example.com/docs/%2E/", dots},
+		{"https://www.example.com/docs/..%2fadmin/", slashes},
+		{"https://www.example.com/docs%2F..%2Fadmin/", slashes},
+		{"https://www.example.com/docs%5c..%5cadmin/", slashes},
+		{"https://www.example.com/docs%2fadmin/", slashes},
+	} {
+		r := runChanged(t, actiontest.Step{Inputs: changedInputs("url-map", "public/ => "+tc.prefix)},
+			[]githubtest.Option{deploy(githubtest.File{Name: "public/a.html", Status: "modified"})})
+		if r.Code != 1 || len(r.requests)+len(r.lookups)+len(r.github) != 0 {
+			t.Errorf("%s: exit %d, %d Cloudflare and %d GitHub requests; want bad input, nothing sent", tc.prefix, r.Code, len(r.requests)+len(r.lookups), len(r.github))
+		}
+		want := `line 1: URL prefix "` + tc.prefix + `" ` + tc.why + `; want an absolute https:// URL like https://www.example.com/`
+		if !r.HasAnnotation("error", "Invalid input url-map", want) {
+			t.Errorf("%s: errors %+v; want one saying %q", tc.prefix, r.Annotations("error"), want)
+		}
+	}
+}
