@@ -169,12 +169,13 @@ func nothingToPurge(cfg *config.Config, rep *action.Reporter, why string) (int, 
 // before any lookup: one a zone, as the inputs give them (IDs, then
 // names, not looked up: nothing needed them), nothing done.
 func zonesAsGiven(cfg *config.Config) []action.Zone {
+	envID := cfg.EnvironmentID.String() // "" for the zone itself, or a name not looked up
 	zones := make([]action.Zone, 0, cfg.Zones())
 	for _, id := range cfg.ZoneIDs {
-		zones = append(zones, action.Zone{ID: id.String()})
+		zones = append(zones, action.Zone{ID: id.String(), EnvironmentID: envID})
 	}
 	for _, name := range cfg.ZoneNames {
-		zones = append(zones, action.Zone{Name: name})
+		zones = append(zones, action.Zone{Name: name, EnvironmentID: envID})
 	}
 	return zones
 }

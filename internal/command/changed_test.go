@@ -533,3 +533,12 @@ func TestChangedFailureWithOnErrorWarnGivesResultsForEveryZone(t *testing.T) {
 	}
 }
 
+// A run that sends nothing names, in results, the environment it was
+// given by ID, as a run that purged would.
+func TestChangedNothingToPurgeResultsNameTheEnvironment(t *testing.T) {
+	t.Parallel()
+	r := runChanged(t, actiontest.Step{Inputs: changedInputs("changed-since", head, "environment-id", envID)}, []githubtest.Option{deploy()})
+	if want := results(zone, "", envID, nil, 0, 0); r.Code != 0 || len(r.requests)+len(r.lookups) != 0 || r.Outputs["results"] != want {
+		t.Errorf("exit %d, %d Cloudflare requests, results %s; want nothing sent and results %s\n%s", r.Code, len(r.requests)+len(r.lookups), r.Outputs["results"], want, r.Stdout)
+	}
+}
