@@ -280,7 +280,7 @@ func (w *walk) commits(ctx context.Context, base, head string, first compareAnsw
 			if !IsSHA(c.SHA) {
 				return nil, fmt.Errorf("GitHub's comparison lists commit %s, which is not a commit SHA", safetext.Quote(c.SHA))
 			}
-			sha := strings.ToLower(c.SHA) // GitHub takes either case
+			sha := strings.ToLower(c.SHA) // in capitals it names the same commit
 			if listed[sha] {
 				w.everything = fmt.Sprintf("page %d of GitHub's comparison lists commit %s again, so some of its %d commits may be on no page", page, c.SHA, first.TotalCommits)
 				return nil, nil
