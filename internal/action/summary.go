@@ -29,15 +29,15 @@ func (r *Reporter) InvalidInputs(problems []Problem) {
 // found nothing or too much, failed or were stopped, or changes that
 // could not be read. One annotation each, titled with the input that
 // asked for it. Soft (on-error: warn) makes them warnings and writes the
-// outputs of a run that purged nothing; it reports whether they could be
-// written.
-func (r *Reporter) StoppedBeforePurge(problems []Problem, soft bool) bool {
+// outputs of a run that purged nothing, results holding zones (nothing
+// done in them); it reports whether they could be written.
+func (r *Reporter) StoppedBeforePurge(problems []Problem, soft bool, zones []Zone) bool {
 	if !soft {
 		r.stopped("error", problems, "", "Stopped before the purge", "Nothing was purged.")
 		return true
 	}
 	r.stopped("warning", problems, "", "Stopped before the purge", "Nothing was purged; on-error: warn, so the step does not fail.")
-	return r.setOutputs(nil, 0, nil) && r.setCheckOutputs(Checks{})
+	return r.setOutputs(nil, 0, zones) && r.setCheckOutputs(Checks{})
 }
 
 // stopped reports problems that ended the run before any purge: one

@@ -12,7 +12,8 @@ import (
 // mapping never panics, never maps an unsafe path, and every URL made is
 // under a rule's URL, parses, and holds nothing that could change which
 // resource it names or end a log line: no control character, space,
-// backslash, query, fragment, or . or .. segment.
+// backslash, query, fragment, . or .. segment (percent-encoded or not),
+// or encoded slash.
 func FuzzURLs(f *testing.F) {
 	for _, s := range []struct{ rules, path, pattern string }{
 		{"public/ => https://www.example.com/", "public/blog/index.html", "layouts/**"},
@@ -23,6 +24,7 @@ func FuzzURLs(f *testing.F) {
 		{"public/ => https://www.example.com/", "public/../x", "**"},
 		{"public/ => https://www.example.com/", "public/x\n::error::y.html", "public/*/x"},
 		{"public/ => https://www.example.com/", "public/%2e%2e/x", "docs/**/*.md"},
+		{"public/ => https://www.example.com/%2e%2e/", "public/x", "*"},
 		{"public/ => https://www.example.com/", `public\x`, "***"},
 		{"public/ => https://www.example.com/", "public/\xff.html", "[a]"},
 	} {
@@ -58,10 +60,15 @@ func FuzzURLs(f *testing.F) {
 			if err != nil || parsed.RawQuery != "" || parsed.Fragment != "" || strings.ContainsAny(u, "?#") {
 				t.Fatalf("%q: %v, query %q, fragment %q", u, err, parsed.RawQuery, parsed.Fragment)
 			}
-			for seg := range strings.SplitSeq(parsed.EscapedPath(), "/") {
+			// Servers decode %2e before folding dot segments: the path
+			// is checked decoded, and holds no encoded slash either.
+			for seg := range strings.SplitSeq(parsed.Path, "/") {
 				if seg == "." || seg == ".." {
-					t.Fatalf("%q has a %s segment", u, seg)
+					t.Fatalf("%q has a %s segment once decoded", u, seg)
 				}
+			}
+			if escaped := strings.ToLower(parsed.EscapedPath()); strings.Contains(escaped, "%2f") || strings.Contains(escaped, "%5c") {
+				t.Fatalf("%q has an encoded slash or backslash", u)
 			}
 		}
 		out := Plan([]string{path, path}, rules, nil, 1000)

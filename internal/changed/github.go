@@ -82,8 +82,8 @@ type Comparison struct {
 	// Status is GitHub's: ahead, identical, behind or diverged.
 	Status string
 	// Paths are the changed paths, in GitHub's order, once each: added,
-	// modified, removed and renamed files (a rename gives its old and
-	// its new path).
+	// modified, removed, renamed and copied files (a rename gives its
+	// old and its new path, a copy only its new one).
 	Paths []string
 	// Everything, when not "", is why the changes cannot be known
 	// exactly, so everything must be purged.
@@ -141,9 +141,10 @@ func (e *APIError) retryable() bool {
 var errNotFound = errors.New("not found")
 
 // Compare lists the paths changed from base to head. An unknown base
-// (a force-push removed it), a base that is not an ancestor of head, and
-// a comparison too large to list exactly give Everything with the
-// reason; a refusal or a failure is an error.
+// (a force-push removed it), a base that is not an ancestor of head, a
+// comparison too large to list exactly, and one whose pages do not list
+// the commits it counts give Everything with the reason; a refusal or a
+// failure is an error.
 func (g *GitHub) Compare(ctx context.Context, base, head string) (Comparison, error) {
 	w := &walk{g: g, seen: map[string]bool{}}
 	var first compareAnswer
@@ -181,13 +182,18 @@ func (g *GitHub) Compare(ctx context.Context, base, head string) (Comparison, er
 	if len(first.Files) < CompareFilesCap || w.everything != "" {
 		return w.result(), nil
 	}
-	// The list may be cut at GitHub's 300: walk the commits.
-	if first.TotalCommits > MaxWalkedCommits {
+	// The list may be cut at GitHub's 300, whatever else the answer
+	// says: walk the commits.
+	switch {
+	case first.TotalCommits < 1:
+		w.everything = fmt.Sprintf("GitHub's comparison lists %d changed files, the most it lists, so its list may be cut, and it counts no commit to read one by one", len(first.Files))
+		return w.result(), nil
+	case first.TotalCommits > MaxWalkedCommits:
 		w.everything = fmt.Sprintf("GitHub lists at most %d changed files for a comparison, and this one has %d commits, more than the %d walked one by one", CompareFilesCap, first.TotalCommits, MaxWalkedCommits)
 		return w.result(), nil
 	}
 	shas, err := w.commits(ctx, base, head, first)
-	if err != nil {
+	if err != nil || w.everything != "" {
 		return w.result(), err
 	}
 	for _, sha := range shas {
@@ -233,10 +239,15 @@ type compareAnswer struct {
 }
 
 // add keeps the paths of files: every status counts (a removed page must
-// stop being served from cache), and a rename or copy its old path too.
+// stop being served from cache), and a rename its old path too (gone
+// from the site). A copy's source did not change: only the copy counts.
 func (w *walk) add(files []fileEntry) {
 	for _, f := range files {
-		for _, p := range []string{f.PreviousFilename, f.Filename} {
+		paths := []string{f.Filename}
+		if f.Status == "renamed" {
+			paths = []string{f.PreviousFilename, f.Filename}
+		}
+		for _, p := range paths {
 			if p == "" || w.seen[p] {
 				continue
 			}
@@ -251,29 +262,41 @@ func (w *walk) add(files []fileEntry) {
 }
 
 // commits lists the comparison's commits, page by page (the first page
-// is already read).
+// is already read; first.TotalCommits is at most MaxWalkedCommits). Only
+// pages that list exactly the distinct commits the comparison counts
+// give every commit: a page that lists a commit again, or pages that
+// list more or fewer than counted, leave some commits unread, so they
+// set w.everything instead.
 func (w *walk) commits(ctx context.Context, base, head string, first compareAnswer) ([]string, error) {
 	var shas []string
+	listed := map[string]bool{}
 	answer := first
-	for page := 1; ; page++ {
+	for page := 1; len(shas) < first.TotalCommits; page++ {
 		if page > 1 {
 			answer = compareAnswer{}
 			if err := w.get(ctx, w.compareURL(base, head, page), &answer); err != nil {
 				return nil, notFound(err, fmt.Sprintf("page %d of the comparison", page))
 			}
 		}
+		if len(answer.Commits) == 0 {
+			break
+		}
 		for _, c := range answer.Commits {
 			if !IsSHA(c.SHA) {
 				return nil, fmt.Errorf("GitHub's comparison lists commit %s, which is not a commit SHA", safetext.Quote(c.SHA))
 			}
+			sha := strings.ToLower(c.SHA) // in capitals it names the same commit
+			if listed[sha] {
+				w.everything = fmt.Sprintf("page %d of GitHub's comparison lists commit %s again, so some of its %d commits may be on no page", page, c.SHA, first.TotalCommits)
+				return nil, nil
+			}
+			listed[sha] = true
 			shas = append(shas, c.SHA)
-		}
-		if len(shas) >= first.TotalCommits || len(answer.Commits) == 0 || len(shas) > MaxWalkedCommits {
-			break
 		}
 	}
 	if len(shas) != first.TotalCommits {
-		return nil, fmt.Errorf("GitHub's comparison lists %d commits in its pages, not the %d it counts", len(shas), first.TotalCommits)
+		w.everything = fmt.Sprintf("the pages of GitHub's comparison list %d commits, not the %d it counts", len(shas), first.TotalCommits)
+		return nil, nil
 	}
 	return shas, nil
 }

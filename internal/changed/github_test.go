@@ -67,9 +67,11 @@ func TestCompareListsEveryKindOfChange(t *testing.T) {
 	h := history(
 		[]githubtest.File{{Name: "public/a.html", Status: "modified"}, {Name: "public/old.html", Status: "removed"}},
 		[]githubtest.File{{Name: "public/new.html", Status: "renamed", Previous: "public/before.html"}, {Name: "public/b.css", Status: "added"}},
+		[]githubtest.File{{Name: "public/copy.html", Status: "copied", Previous: "public/source.html"}},
 	)
-	c, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(2), githubtest.WithCommits(h...))
-	want := []string{"public/a.html", "public/old.html", "public/before.html", "public/new.html", "public/b.css"}
+	c, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(3), githubtest.WithCommits(h...))
+	// A rename gives its old path too; a copy only the copy.
+	want := []string{"public/a.html", "public/old.html", "public/before.html", "public/new.html", "public/b.css", "public/copy.html"}
 	if err != nil || c.Everything != "" || c.Status != "ahead" || !slices.Equal(c.Paths, want) {
 		t.Fatalf("Compare = %+v, %v; want paths %q", c, err, want)
 	}
@@ -77,7 +79,7 @@ func TestCompareListsEveryKindOfChange(t *testing.T) {
 		t.Errorf("%d requests (%d counted), %d walked; want one compare", len(reqs), c.Requests, c.Walked)
 	}
 	r := reqs[0]
-	if r.Path != "/api/v3/repos/octo-org/site/compare/"+githubtest.SHA(0)+"..."+githubtest.SHA(2)+"?per_page=100&page=1" ||
+	if r.Path != "/api/v3/repos/octo-org/site/compare/"+githubtest.SHA(0)+"..."+githubtest.SHA(3)+"?per_page=100&page=1" ||
 		r.Header.Get("Authorization") != "Bearer "+ghToken || r.Header.Get("Accept") != "application/vnd.github+json" ||
 		r.Header.Get("X-GitHub-Api-Version") != "2022-11-28" || r.Header.Get("User-Agent") != userAgnt {
 		t.Errorf("request %s %+v", r.Path, r.Header)
@@ -275,4 +277,38 @@ func fileList(n int) string {
 		parts[i] = fmt.Sprintf(`{"filename":"f%d","status":"added"}`, i)
 	}
 	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// A comparison whose list may be cut is walked only when its pages list
+// exactly the distinct commits it counts; else some commits would go
+// unread, and everything is purged.
+func TestCommitPagesMustListExactlyTheCountedCommits(t *testing.T) {
+	t.Parallel()
+	compareOf := func(total int, shas ...string) githubtest.Response {
+		commits := make([]string, len(shas))
+		for i, sha := range shas {
+			commits[i] = `{"sha":"` + sha + `"}`
+		}
+		return githubtest.Response{Status: 200, Body: fmt.Sprintf(`{"status":"ahead","total_commits":%d,"commits":[%s],"files":%s}`,
+			total, strings.Join(commits, ","), fileList(300))}
+	}
+	one, two := githubtest.SHA(1), githubtest.SHA(2)
+	for _, tc := range []struct {
+		name  string
+		pages []githubtest.Response
+		want  string
+	}{
+		{"fewer", []githubtest.Response{compareOf(3, one, two), compareOf(3)}, "the pages of GitHub's comparison list 2 commits, not the 3 it counts"},
+		{"more", []githubtest.Response{compareOf(1, one, two)}, "the pages of GitHub's comparison list 2 commits, not the 1 it counts"},
+		{"again, in capitals", []githubtest.Response{compareOf(2, one, strings.ToUpper(one))},
+			"page 1 of GitHub's comparison lists commit " + strings.ToUpper(one) + " again, so some of its 2 commits may be on no page"},
+	} {
+		c, reqs, err := compare(t, githubtest.SHA(0), two, githubtest.WithScript(tc.pages...))
+		if err != nil || c.Everything != tc.want || c.Paths != nil || c.Walked != 0 {
+			t.Errorf("%s: Compare = %+v, %v; want everything because %q", tc.name, c, err, tc.want)
+		}
+		if len(reqs) != len(tc.pages) {
+			t.Errorf("%s: %d requests; want the %d page(s) of the comparison only", tc.name, len(reqs), len(tc.pages))
+		}
+	}
 }

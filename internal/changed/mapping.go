@@ -121,6 +121,11 @@ func parseRule(line string) (Rule, error) {
 	return Rule{Path: clean, URL: u}, nil
 }
 
+// checkURLPrefix refuses a URL prefix that could name other URLs than
+// the ones it is written as. Servers, and Cloudflare's URL normalization,
+// decode %2e to a dot before folding . and .. segments, and some read
+// %2F or %5C as a slash: so the segments are checked once decoded, and
+// an encoded slash or backslash is refused outright.
 func checkURLPrefix(s string) error {
 	const want = "an absolute https:// URL like https://www.example.com/ or https://www.example.com/docs/"
 	p, err := url.Parse(s)
@@ -131,8 +136,10 @@ func checkURLPrefix(s string) error {
 		return fmt.Errorf("URL prefix %s has user credentials in it; want %s", safetext.Quote(s), want)
 	case strings.ContainsAny(s, "?#*\\") || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
 		return fmt.Errorf("URL prefix %s has a query, a fragment, a *, a backslash or white space; want %s", safetext.Quote(s), want)
-	case strings.Contains("/"+p.EscapedPath()+"/", "/../") || strings.Contains("/"+p.EscapedPath()+"/", "/./"):
-		return fmt.Errorf("URL prefix %s has a . or .. segment; want %s", safetext.Quote(s), want)
+	case strings.Contains(strings.ToLower(p.EscapedPath()), "%2f") || strings.Contains(strings.ToLower(p.EscapedPath()), "%5c"):
+		return fmt.Errorf("URL prefix %s has an encoded slash or backslash (%%2F or %%5C); want %s", safetext.Quote(s), want)
+	case strings.Contains("/"+p.Path+"/", "/../") || strings.Contains("/"+p.Path+"/", "/./"): // p.Path is decoded
+		return fmt.Errorf("URL prefix %s has a . or .. segment, percent-encoded or not; want %s", safetext.Quote(s), want)
 	}
 	return nil
 }

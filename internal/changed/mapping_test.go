@@ -23,6 +23,7 @@ func TestURLsFollowTheMappingRules(t *testing.T) {
 public/ => https://www.example.com/
 public/docs => https://docs.example.com/v2/
 static/robots.txt => https://www.example.com/robots.txt
+public/spaced => https://www.example.com/a%20b/
 `)
 	for _, tc := range []struct {
 		path string
@@ -36,6 +37,9 @@ static/robots.txt => https://www.example.com/robots.txt
 		{"public/docs/index.html", []string{"https://docs.example.com/v2/", "https://docs.example.com/v2/index.html"}},
 		{"public/docsearch.js", []string{"https://www.example.com/docsearch.js"}}, // by whole segments
 		{"static/robots.txt", []string{"https://www.example.com/robots.txt"}},
+		// A URL prefix may be percent-encoded (only encoded dots and
+		// slashes are refused).
+		{"public/spaced/x.css", []string{"https://www.example.com/a%20b/x.css"}},
 		// Each segment escaped as url.PathEscape does.
 		{"public/my page.html", []string{"https://www.example.com/my%20page.html", "https://www.example.com/my%20page"}},
 		{"public/a#b?c.txt", []string{"https://www.example.com/a%23b%3Fc.txt"}},
@@ -91,6 +95,8 @@ func TestParseMapNamesEveryBadLine(t *testing.T) {
 		"c*/ => https://example.com/",         // 8 wildcard prefix
 		"d/ => https://example.com/a/../b/",   // 9 .. in the URL
 		"e/ => ftp://example.com/",            // 10 scheme
+		"f/ => https://example.com/a/%2E%2e/", // 11 .. in the URL, encoded
+		"g/ => https://example.com/a%2Fb/",    // 12 encoded slash
 	}, "\n")
 	rules, err := ParseMap(text)
 	var bad LinesError
@@ -101,7 +107,7 @@ func TestParseMapNamesEveryBadLine(t *testing.T) {
 	for _, l := range bad {
 		lines = append(lines, l.Line)
 	}
-	if want := []int{2, 3, 4, 5, 6, 7, 8, 9, 10}; !slices.Equal(lines, want) {
+	if want := []int{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}; !slices.Equal(lines, want) {
 		t.Errorf("bad lines %v; want %v (%v)", lines, want, err)
 	}
 	if len(rules) != 1 || rules[0].Path != "public" {

@@ -51,7 +51,7 @@ func resolveChanged(ctx context.Context, cfg *config.Config, env Env, rep *actio
 			c.Since, c.Head, c.Repository, cmp.Status, len(cmp.Paths), cmp.Walked, cmp.Requests)
 		if err != nil {
 			problem := []action.Problem{{Input: "changed-since", Message: compareFailure(ctx, c, err)}}
-			if !rep.StoppedBeforePurge(problem, cfg.OnErrorWarn) || !cfg.OnErrorWarn {
+			if !rep.StoppedBeforePurge(problem, cfg.OnErrorWarn, zonesAsGiven(cfg)) || !cfg.OnErrorWarn {
 				return ExitFailure, true
 			}
 			return ExitOK, true
@@ -163,17 +163,25 @@ func joinURLs(ts []cloudflare.Target) string {
 // nothingToPurge ends the run: no request to Cloudflare, a notice,
 // count 0.
 func nothingToPurge(cfg *config.Config, rep *action.Reporter, why string) (int, bool) {
-	var zones []action.Zone
-	for _, id := range cfg.ZoneIDs {
-		zones = append(zones, action.Zone{ID: id.String()})
-	}
-	for _, name := range cfg.ZoneNames {
-		zones = append(zones, action.Zone{Name: name}) // not looked up: nothing needed it
-	}
-	if !rep.Nothing("Nothing to purge", why, zones) {
+	if !rep.Nothing("Nothing to purge", why, zonesAsGiven(cfg)) {
 		return ExitFailure, true
 	}
 	return ExitOK, true
+}
+
+// zonesAsGiven are the results output's objects of a run that ended
+// before any lookup: one a zone, as the inputs give them (IDs, then
+// names, not looked up: nothing needed them), nothing done.
+func zonesAsGiven(cfg *config.Config) []action.Zone {
+	envID := cfg.EnvironmentID.String() // "" for the zone itself, or a name not looked up
+	zones := make([]action.Zone, 0, cfg.Zones())
+	for _, id := range cfg.ZoneIDs {
+		zones = append(zones, action.Zone{ID: id.String(), EnvironmentID: envID})
+	}
+	for _, name := range cfg.ZoneNames {
+		zones = append(zones, action.Zone{Name: name, EnvironmentID: envID})
+	}
+	return zones
 }
 
 // compareFailure says why the changes could not be read, and what to do.

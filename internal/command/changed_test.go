@@ -418,3 +418,127 @@ func TestChangedURLsOfNoZoneAreRefusedBeforeAnyPurge(t *testing.T) {
 		t.Errorf("exit %d, %d purges, errors %+v", r.Code, len(r.requests), r.Annotations("error"))
 	}
 }
+
+// A copy leaves its source unchanged: only the copy's URL is purged. A
+// rename still purges both, the old path being gone from the site.
+func TestChangedCopyPurgesOnlyTheCopy(t *testing.T) {
+	t.Parallel()
+	r := runChanged(t, actiontest.Step{Inputs: changedInputs()}, []githubtest.Option{deploy(
+		githubtest.File{Name: "public/v2/app.js", Status: "copied", Previous: "public/v1/app.js"},
+		githubtest.File{Name: "public/new.css", Status: "renamed", Previous: "public/old.css"},
+	)})
+	want := []string{"https://www.example.com/v2/app.js", "https://www.example.com/old.css", "https://www.example.com/new.css"}
+	if got := purged(t, r.requests)[zone]; r.Code != 0 || !slices.Equal(got, want) || r.Outputs["count"] != "3" {
+		t.Errorf("exit %d, purged %q, count %s\nwant %q\n%s", r.Code, got, r.Outputs["count"], want, r.Stdout)
+	}
+	if strings.Contains(r.Stdout, "v1/app.js") {
+		t.Errorf("the copy's unchanged source is in the table of changed paths:\n%s", r.Stdout)
+	}
+}
+
+// push is a history of n commits after before, each adding filesEach
+// CSS files under public/, and its last commit (GITHUB_SHA).
+func push(n, filesEach int) (githubtest.Option, string) {
+	commits := []githubtest.Commit{{SHA: before}}
+	for c := range n {
+		var files []githubtest.File
+		for i := range filesEach {
+			files = append(files, githubtest.File{Name: fmt.Sprintf("public/c%d/f%d.css", c, i), Status: "added"})
+		}
+		commits = append(commits, githubtest.Commit{SHA: githubtest.SHA(c + 1), Files: files})
+	}
+	return githubtest.WithCommits(commits...), githubtest.SHA(n)
+}
+
+// When the comparison's second page repeats commits of its first, the
+// commits it should have listed are read by no walk: everything is
+// purged, and the notice says why.
+func TestChangedCommitPagesThatRepeatPurgeEverything(t *testing.T) {
+	t.Parallel()
+	history, last := push(120, 3) // 360 files, listed as 300; 120 commits, two pages
+	r := runChanged(t, actiontest.Step{Inputs: changedInputs(), Env: map[string]string{"GITHUB_SHA": last}},
+		[]githubtest.Option{history, githubtest.WithRepeatingPages()})
+	if r.Code != 0 || !everything(r.requests, zone) || r.Outputs["count"] != "1" {
+		t.Errorf("exit %d, requests %q, count %s; want one purge of everything\n%s", r.Code, paths(r.requests), r.Outputs["count"], r.Stdout)
+	}
+	want := "page 2 of GitHub's comparison lists commit " + githubtest.SHA(1) + " again, so some of its 120 commits may be on no page"
+	if !r.HasAnnotation("notice", "Purging everything", want) {
+		t.Errorf("notices %+v; want one saying %q", r.Annotations("notice"), want)
+	}
+	if len(r.github) != 2 {
+		t.Errorf("%d GitHub requests; want the comparison's two pages, and no commit read", len(r.github))
+	}
+}
+
+// A list of 300 files may be cut whatever total_commits says: a
+// comparison that counts no commit to walk purges everything rather than
+// take the 300 as the whole change.
+func TestChangedThreeHundredFilesAndNoCommitCountedPurgeEverything(t *testing.T) {
+	t.Parallel()
+	history, last := push(4, 80) // 320 files, listed as 300
+	r := runChanged(t, actiontest.Step{Inputs: changedInputs(), Env: map[string]string{"GITHUB_SHA": last}},
+		[]githubtest.Option{history, githubtest.WithListedCommits(0)})
+	if r.Code != 0 || !everything(r.requests, zone) || r.Outputs["count"] != "1" {
+		t.Errorf("exit %d, requests %q, count %s; want one purge of everything\n%s", r.Code, paths(r.requests), r.Outputs["count"], r.Stdout)
+	}
+	want := "GitHub's comparison lists 300 changed files, the most it lists, so its list may be cut, and it counts no commit to read one by one"
+	if !r.HasAnnotation("notice", "Purging everything", want) {
+		t.Errorf("notices %+v; want one saying %q", r.Annotations("notice"), want)
+	}
+}
+
+// Servers, and Cloudflare's URL normalization, decode %2e to a dot before
+// they fold dot segments, and some read %2F or %5C as a slash: a url-map
+// URL prefix holding them would purge other URLs than the files'. It is
+// refused as bad input before any request.
+func TestChangedURLMapRefusesEncodedDotSegmentsAndSlashes(t *testing.T) {
+	t.Parallel()
+	const dots, slashes = "has a . or .. segment, percent-encoded or not", "has an encoded slash or backslash (%2F or %5C)"
+	for _, tc := range []struct{ prefix, why string }{
+		{"https://www.example.com/%2e%2e/admin/", dots},
+		{"https://www.example.com/docs/%2E%2e/", dots},
+		{"https://www.example.com/docs/.%2e", dots},
+		{"https://www.example.com/docs/%2E/", dots},
+		{"https://www.example.com/docs/..%2fadmin/", slashes},
+		{"https://www.example.com/docs%2F..%2Fadmin/", slashes},
+		{"https://www.example.com/docs%5c..%5cadmin/", slashes},
+		{"https://www.example.com/docs%2fadmin/", slashes},
+	} {
+		r := runChanged(t, actiontest.Step{Inputs: changedInputs("url-map", "public/ => "+tc.prefix)},
+			[]githubtest.Option{deploy(githubtest.File{Name: "public/a.html", Status: "modified"})})
+		if r.Code != 1 || len(r.requests)+len(r.lookups)+len(r.github) != 0 {
+			t.Errorf("%s: exit %d, %d Cloudflare and %d GitHub requests; want bad input, nothing sent", tc.prefix, r.Code, len(r.requests)+len(r.lookups), len(r.github))
+		}
+		want := `line 1: URL prefix "` + tc.prefix + `" ` + tc.why + `; want an absolute https:// URL like https://www.example.com/`
+		if !r.HasAnnotation("error", "Invalid input url-map", want) {
+			t.Errorf("%s: errors %+v; want one saying %q", tc.prefix, r.Annotations("error"), want)
+		}
+	}
+}
+
+// After a comparison that failed under on-error: warn, results holds one
+// object a zone, as after any run that purged nothing: the zones given by
+// ID, nothing done.
+func TestChangedFailureWithOnErrorWarnGivesResultsForEveryZone(t *testing.T) {
+	t.Parallel()
+	r := runChanged(t, actiontest.Step{Inputs: changedInputs("on-error", "warn", "zone-id", zone+"\n"+orgID)},
+		[]githubtest.Option{deploy(), githubtest.WithForbidden()})
+	if r.Code != 0 || len(r.requests)+len(r.lookups) != 0 || !r.HasAnnotation("warning", "changed-since", "Give the job permissions: contents: read") {
+		t.Fatalf("exit %d, %d Cloudflare requests, warnings %+v; want a warning and nothing sent", r.Code, len(r.requests)+len(r.lookups), r.Annotations("warning"))
+	}
+	nothingDone := `{"zone-id":%q,"zone":"","environment-id":"","purge-ids":[],"count":0,"failed":0,"verified":0,"stale":0,"warmed":0}`
+	want := "[" + fmt.Sprintf(nothingDone, zone) + "," + fmt.Sprintf(nothingDone, orgID) + "]"
+	if r.Outputs["results"] != want || r.Outputs["count"] != "0" || r.Outputs["purge-ids"] != "[]" {
+		t.Errorf("results %s, count %s, purge-ids %s\nwant results %s", r.Outputs["results"], r.Outputs["count"], r.Outputs["purge-ids"], want)
+	}
+}
+
+// A run that sends nothing names, in results, the environment it was
+// given by ID, as a run that purged would.
+func TestChangedNothingToPurgeResultsNameTheEnvironment(t *testing.T) {
+	t.Parallel()
+	r := runChanged(t, actiontest.Step{Inputs: changedInputs("changed-since", head, "environment-id", envID)}, []githubtest.Option{deploy()})
+	if want := results(zone, "", envID, nil, 0, 0); r.Code != 0 || len(r.requests)+len(r.lookups) != 0 || r.Outputs["results"] != want {
+		t.Errorf("exit %d, %d Cloudflare requests, results %s; want nothing sent and results %s\n%s", r.Code, len(r.requests)+len(r.lookups), r.Outputs["results"], want, r.Stdout)
+	}
+}

@@ -275,7 +275,7 @@ func reportUnresolved(rep *action.Reporter, err error, soft bool) int {
 		rep.InvalidInputs(invalid)
 		return ExitFailure
 	}
-	if !rep.StoppedBeforePurge(failed, soft) || !soft {
+	if !rep.StoppedBeforePurge(failed, soft, nil) || !soft {
 		return ExitFailure
 	}
 	return ExitOK

@@ -5,8 +5,10 @@
 // lists at most 300 files for the whole comparison, on the first page
 // only, and pages the commits; a commit pages its files, up to 3,000. It
 // records every request, serves in memory (Client, for a
-// testing/synctest bubble) or on loopback (New), and can answer the
-// first requests from a script (failures, rate limits).
+// testing/synctest bubble) or on loopback (New), can answer the first
+// requests from a script (failures, rate limits), and can page a
+// comparison as a hostile server would (WithRepeatingPages,
+// WithListedCommits).
 //
 // It imports only the standard library: it speaks the wire format, so it
 // checks the client rather than mirroring it.
@@ -31,7 +33,7 @@ const InMemoryBaseURL = "http://127.0.0.2:9/api/v3"
 type File struct {
 	Name     string // filename
 	Status   string // added, modified, removed, renamed, ...
-	Previous string // previous_filename, for a rename
+	Previous string // previous_filename, for a rename or a copy
 }
 
 // Commit is one commit of the repository's history.
@@ -64,6 +66,10 @@ type Server struct {
 	hidden    bool
 	forbidden bool
 	script    []Response
+	// repeating and listed make the comparison's pages hostile: see
+	// WithRepeatingPages and WithListedCommits.
+	repeating bool
+	listed    int // -1: every commit
 	srv       *httptest.Server
 
 	mu       sync.Mutex
@@ -93,13 +99,23 @@ func WithHiddenRepository() Option { return func(s *Server) { s.hidden = true } 
 // without contents: read.
 func WithForbidden() Option { return func(s *Server) { s.forbidden = true } }
 
+// WithRepeatingPages makes the pages of a comparison after the first list
+// as many commits as they should, but commits of the first page again: a
+// paging that repeats, so some commits are on no page.
+func WithRepeatingPages() Option { return func(s *Server) { s.repeating = true } }
+
+// WithListedCommits makes a comparison count and list only its first n
+// commits (total_commits and ahead_by say n), while its files stay those
+// of every commit: an answer whose count disagrees with its files.
+func WithListedCommits(n int) Option { return func(s *Server) { s.listed = n } }
+
 // WithScript answers the first requests with these, in order.
 func WithScript(rs ...Response) Option { return func(s *Server) { s.script = append(s.script, rs...) } }
 
 // NewInMemory makes a fake of repository repo (owner/name) that only
 // Client reaches.
 func NewInMemory(repo string, opts ...Option) *Server {
-	s := &Server{repo: repo, diverged: map[string]bool{}}
+	s := &Server{repo: repo, diverged: map[string]bool{}, listed: -1}
 	for _, o := range opts {
 		o(s)
 	}
@@ -246,9 +262,16 @@ func (s *Server) compare(basehead string, r *http.Request) Response {
 	if page > 1 {
 		files = []map[string]any{}
 	}
+	if s.listed >= 0 {
+		commits = commits[:min(s.listed, len(commits))]
+	}
 	list := []map[string]any{}
 	for k := (page - 1) * perPage; k < min(page*perPage, len(commits)); k++ {
-		list = append(list, map[string]any{"sha": commits[k].SHA, "commit": map[string]any{"message": "commit " + strconv.Itoa(k)}})
+		at := k
+		if s.repeating {
+			at = k % perPage
+		}
+		list = append(list, map[string]any{"sha": commits[at].SHA, "commit": map[string]any{"message": "commit " + strconv.Itoa(at)}})
 	}
 	return ok200(map[string]any{
 		"status": status, "ahead_by": len(commits), "behind_by": 0, "total_commits": len(commits),
