@@ -243,7 +243,10 @@ func (pl *pipeline) toCheck() (checked []site.Target, notPurged []cloudflare.Tar
 	}
 	for _, t := range pl.checkList() {
 		zone := pl.zoneOf(t)
-		st := site.Target{URL: t.Value, Headers: t.Headers, Zone: zone}
+		// Only the headers a request sends: what the log and summary
+		// show of a URL is what the site was asked.
+		sent, _ := site.SplitHeaders(t.Headers)
+		st := site.Target{URL: t.Value, Headers: sent, Zone: zone}
 		found := false
 		for i, z := range pl.plan.Zones {
 			if at, ok := pl.sent.byTarget[z.ID.String()+"\x00"+targetKey(t)]; ok {
@@ -276,6 +279,7 @@ func (pl *pipeline) after(ctx context.Context, res *action.Result) bool {
 	if !pl.checking() {
 		return true
 	}
+	pl.noteWithheld()
 	list, notPurged := pl.toCheck()
 	if len(notPurged) > 0 {
 		pl.rep.Warning("Not checked: not purged", fmt.Sprintf("%d URL(s) to check were not checked, because Cloudflare did not confirm their purge: %s",
@@ -290,6 +294,30 @@ func (pl *pipeline) after(ctx context.Context, res *action.Result) bool {
 	}
 	res.Checks = pl.steps
 	return ok
+}
+
+// noteWithheld says once, by name alone, which headers of the URLs to
+// check the requests to the site leave out (site.Withheld): a user who
+// put a credential there learns why the site did not see it.
+func (pl *pipeline) noteWithheld() {
+	seen := map[string]bool{}
+	var names []string
+	for _, t := range pl.checkList() {
+		_, withheld := site.SplitHeaders(t.Headers)
+		for _, name := range withheld {
+			if l := strings.ToLower(name); !seen[l] {
+				seen[l] = true
+				names = append(names, name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	pl.rep.Notice("Headers not sent to the site", fmt.Sprintf(
+		"The URLs to check are requested without their header(s) %s: credentials (Authorization, Proxy-Authorization, Cookie, X-Auth-*, CF-Access-*) never go to the site, and User-Agent and Host are the action's own. A copy cached by such a header is checked as a request without it sees it.",
+		strings.Join(names, ", ")))
 }
 
 func values(ts []cloudflare.Target) []string {
@@ -413,8 +441,10 @@ func (pl *pipeline) count(res *action.Result, zone int, add func(*action.Zone)) 
 }
 
 // dryGets are the requests to the site a dry run prints: nothing was
-// purged, so every URL to check is listed.
+// purged, so every URL to check is listed, with the headers it would
+// send. The headers it would leave out are noted first (noteWithheld).
 func (pl *pipeline) dryGets() (int, iter.Seq[action.DryGet]) {
+	pl.noteWithheld()
 	list := pl.checkList()
 	n := 0
 	if pl.cfg.WaitFor != "" {
@@ -434,7 +464,8 @@ func (pl *pipeline) dryGets() (int, iter.Seq[action.DryGet]) {
 		}
 		for _, step := range steps {
 			for _, t := range list {
-				if !yield(action.DryGet{Step: step, URL: t.Value, Headers: t.Headers}) {
+				sent, _ := site.SplitHeaders(t.Headers)
+				if !yield(action.DryGet{Step: step, URL: t.Value, Headers: sent}) {
 					return
 				}
 			}

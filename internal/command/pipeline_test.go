@@ -53,8 +53,10 @@ func runSiteStep(t *testing.T, s actiontest.Step, opts ...cloudflaretest.Option)
 func assertSiteRequestsClean(t *testing.T, edge []cloudflaretest.Request) {
 	t.Helper()
 	for _, req := range edge {
-		for _, name := range []string{"Authorization", "X-Auth-Key", "X-Auth-Email", "Cookie"} {
-			if _, ok := req.Header[name]; ok {
+		for name := range req.Header {
+			switch n := strings.ToLower(name); {
+			case n == "authorization", n == "proxy-authorization", n == "cookie",
+				strings.HasPrefix(n, "x-auth-"), strings.HasPrefix(n, "cf-access-"):
 				t.Errorf("%s %s carried %s", req.Method, req.Path, name)
 			}
 		}
@@ -311,6 +313,46 @@ func TestCacheKeyHeadersAreSentWithTheirURL(t *testing.T) {
 	}
 }
 
+// A files object's credential headers go to Cloudflare with the purge's
+// cache key, never to the site; the log says once which were left out,
+// by name, and no value of theirs is printed anywhere.
+func TestCredentialHeadersNeverReachTheSite(t *testing.T) {
+	t.Parallel()
+	credentials := map[string]string{
+		"Authorization": "Bearer site-secret-1", "Cookie": "session=site-secret-2", "X-Auth-Foo": "site-secret-3",
+		"CF-Access-Client-Secret": "site-secret-4", "Proxy-Authorization": "Basic site-secret-5",
+	}
+	object := `{"url": "` + edgeURL + `/", "headers": {"CF-Device-Type": "mobile"`
+	for name, value := range credentials {
+		object += `, "` + name + `": "` + value + `"`
+	}
+	object += "}}"
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", object+"\n"+edgeURL+"/a", "verify", "fail", "warm", "true")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/", KeyHeaders: []string{"CF-Device-Type"}}, cloudflaretest.Page{Path: "/a"}))
+	if r.Code != 0 || r.Outputs["verified"] != "2" || r.Outputs["warmed"] != "2" || len(r.edge) != 4 {
+		t.Fatalf("exit %d, outputs %v, %d site requests\n%s", r.Code, r.Outputs, len(r.edge), r.Stdout)
+	}
+	for _, req := range r.edge {
+		if req.Path == "/" && req.Header.Get("CF-Device-Type") != "mobile" {
+			t.Errorf("the cache-key header was not sent: %v", req.Header)
+		}
+	}
+	notices := r.Annotations("notice")
+	if len(notices) != 1 || notices[0].Title != "Headers not sent to the site" ||
+		!strings.Contains(notices[0].Message, "header(s) Authorization, CF-Access-Client-Secret, Cookie, Proxy-Authorization, X-Auth-Foo:") {
+		t.Errorf("notices = %+v; want one naming the five headers left out", notices)
+	}
+	sinks := []string{r.Stdout, r.Stderr, r.Summary}
+	for _, v := range r.Outputs {
+		sinks = append(sinks, v)
+	}
+	for _, sink := range sinks {
+		if strings.Contains(sink, "site-secret") {
+			t.Errorf("a header value was printed:\n%s", sink)
+		}
+	}
+}
+
 func TestVerifyAfterInvalidate(t *testing.T) {
 	t.Parallel()
 	r := runSiteStep(t, actiontest.Step{Inputs: inputs("mode", "invalidate", "purge-type", "prefixes", "targets", "127.0.0.1/blog",
@@ -340,6 +382,23 @@ func TestDryRunPrintsTheSiteRequestsAndSendsNothing(t *testing.T) {
 	}
 	if r.Outputs["verified"] != "0" || r.Outputs["warmed"] != "0" {
 		t.Errorf("outputs = %v", r.Outputs)
+	}
+}
+
+// A dry run lists the GETs as they would go: without the headers the
+// site never gets, which it names once.
+func TestDryRunListsOnlyTheHeadersItWouldSend(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("dry-run", "true", "purge-type", "files",
+		"targets", `{"url": "`+edgeURL+`/m", "headers": {"CF-Device-Type": "mobile", "cookie": "s=1"}}`, "verify", "warn")}, pages("/m"))
+	if r.Code != 0 || len(r.edge) != 0 {
+		t.Fatalf("exit %d, %d site requests", r.Code, len(r.edge))
+	}
+	if !strings.Contains(r.Stdout, "[1/1] verify: GET "+edgeURL+"/m with CF-Device-Type: mobile\n") {
+		t.Errorf("stdout does not list the GET with its cache-key header alone:\n%s", r.Stdout)
+	}
+	if !r.HasAnnotation("notice", "Headers not sent to the site", "header(s) cookie:") {
+		t.Errorf("notices: %+v", r.Annotations("notice"))
 	}
 }
 

@@ -5,7 +5,7 @@
 // (Warm).
 //
 // Every request it sends follows the same rules (Client.get): no
-// credentials of any kind, a User-Agent naming the action, https only
+// credentials of any kind (Withheld), a User-Agent naming the action, https only
 // (plain http to loopback hosts alone), no redirects followed, the
 // target's cache-key headers, a bounded read, Retry-After honoured on 429
 // and 503 for the whole host, at most Concurrency requests at once, and
@@ -24,6 +24,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,7 +55,7 @@ const (
 )
 
 // Target is one URL to request, with the cache-key headers its purge
-// named (a files target's "headers").
+// named (a files target's "headers"); those Withheld are never sent.
 type Target struct {
 	URL     string
 	Headers map[string]string
@@ -121,12 +122,37 @@ type Response struct {
 	Body        []byte
 }
 
-// forbidden are headers a request to the site never carries, whatever a
-// target's cache-key headers say: credentials of any kind, and what the
-// client sets itself.
-var forbidden = map[string]bool{
-	"authorization": true, "proxy-authorization": true, "cookie": true,
-	"x-auth-key": true, "x-auth-email": true, "user-agent": true, "host": true,
+// Withheld reports whether a request to the site leaves out a header of
+// this name, whatever a target's headers say (names compared without
+// case): a credential of any kind (Authorization, Proxy-Authorization,
+// Cookie; any X-Auth-*, as Cloudflare's key and email; any CF-Access-*,
+// as Cloudflare Access's service tokens), or a header the client sets
+// itself (User-Agent, Host).
+func Withheld(name string) bool {
+	switch n := strings.ToLower(name); {
+	case n == "authorization", n == "proxy-authorization", n == "cookie", n == "user-agent", n == "host":
+		return true
+	default:
+		return strings.HasPrefix(n, "x-auth-") || strings.HasPrefix(n, "cf-access-")
+	}
+}
+
+// SplitHeaders parts a target's headers into those a request to the site
+// sends and the names of those it leaves out (Withheld), sorted: the
+// caller can say which were left out without seeing their values.
+func SplitHeaders(headers map[string]string) (sent map[string]string, withheld []string) {
+	for name, value := range headers {
+		if Withheld(name) {
+			withheld = append(withheld, name)
+			continue
+		}
+		if sent == nil {
+			sent = make(map[string]string, len(headers))
+		}
+		sent[name] = value
+	}
+	slices.Sort(withheld)
+	return sent, withheld
 }
 
 // get sends one GET for t and reads at most limit bytes of the body.
@@ -167,10 +193,9 @@ func (c *Client) once(parent context.Context, t Target, limit int64) (resp Respo
 	if err != nil {
 		return Response{}, -1, fmt.Errorf("building the request: %w", err)
 	}
-	for name, value := range t.Headers {
-		if !forbidden[strings.ToLower(name)] {
-			req.Header.Set(name, value)
-		}
+	sent, _ := SplitHeaders(t.Headers)
+	for name, value := range sent {
+		req.Header.Set(name, value)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	r, err := c.http.Do(req)

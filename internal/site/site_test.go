@@ -100,7 +100,8 @@ func TestRequestsCarryNoCredentialsAndTheCacheKeyHeaders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := &edge{handle: answer(200, "MISS", "")}
 		target := site.Target{URL: "https://www.example.com/a", Headers: map[string]string{
-			"CF-Device-Type": "mobile", "Accept-Language": "de", "Authorization": "Bearer x", "proxy-authorization": "y", "Cookie": "s=1", "User-Agent": "curl"}}
+			"CF-Device-Type": "mobile", "Accept-Language": "de", "Authorization": "Bearer x", "proxy-authorization": "y", "Cookie": "s=1", "User-Agent": "curl",
+			"x-auth-foo": "k", "CF-Access-Client-Secret": "c"}}
 		checks := client(e, 1).Verify(t.Context(), []site.Target{target})
 		if checks[0].Verdict != site.Fresh || e.count() != 1 {
 			t.Fatalf("check = %+v, %d request(s)", checks[0], e.count())
@@ -109,7 +110,7 @@ func TestRequestsCarryNoCredentialsAndTheCacheKeyHeaders(t *testing.T) {
 		if h.Get("CF-Device-Type") != "mobile" || h.Get("Accept-Language") != "de" {
 			t.Errorf("cache-key headers not sent: %v", h)
 		}
-		for _, name := range []string{"Authorization", "Proxy-Authorization", "Cookie"} {
+		for _, name := range []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Auth-Foo", "Cf-Access-Client-Secret"} {
 			if _, ok := h[name]; ok {
 				t.Errorf("%s sent to the site: %v", name, h)
 			}
