@@ -47,6 +47,10 @@ type Page struct {
 	Before []Response
 	// Hang makes every answer hang (until the client gives up).
 	Hang bool
+	// Also are header lines every answer carries after the edge's own:
+	// a second CF-Cache-Status or Age, as a proxy on the way (or a
+	// hostile site) sends.
+	Also http.Header
 }
 
 // WithEdge serves these pages at EdgeURL.
@@ -141,6 +145,13 @@ func (e *edge) serve(w http.ResponseWriter, r *http.Request, hung <-chan struct{
 	}
 	for k, v := range resp.Header {
 		w.Header().Set(k, v)
+	}
+	if p != nil {
+		for k, vs := range p.Also {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
 	}
 	w.Header().Set("Content-Type", "text/html")
 	w.WriteHeader(resp.Status)

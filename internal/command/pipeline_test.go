@@ -2,6 +2,8 @@ package command_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -160,6 +162,38 @@ func TestVerifySaysOnceWhichURLsWereNotCheckable(t *testing.T) {
 	}
 	if len(r.edge) != 2 {
 		t.Errorf("%d site requests; the plain http:// URL must not be requested", len(r.edge))
+	}
+}
+
+// A CF-Cache-Status or Age sent twice with different values is not
+// judged by the first: stale when one of them says an old HIT, else not
+// judged. Duplicates that agree are judged as one.
+func TestDuplicateCacheHeadersThatDisagreeAreNeverFresh(t *testing.T) {
+	t.Parallel()
+	refilled := cloudflaretest.Response{Status: 200, Header: map[string]string{"CF-Cache-Status": "HIT", "Age": "0"}}
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "verify", "warn",
+		"targets", edgeURL+"/miss-hit\n"+edgeURL+"/age\n"+edgeURL+"/no-age\n"+edgeURL+"/agree")},
+		cloudflaretest.WithEdge(
+			// MISS, then a HIT of a day ago.
+			cloudflaretest.Page{Path: "/miss-hit", Also: http.Header{"Cf-Cache-Status": {"HIT"}, "Age": {"86400"}}},
+			// HIT with Age 0, then Age 86400, every time it is asked.
+			cloudflaretest.Page{Path: "/age", Before: slices.Repeat([]cloudflaretest.Response{refilled}, 5), Also: http.Header{"Age": {"86400"}}},
+			// MISS, then a HIT without Age: nothing says a copy is old.
+			cloudflaretest.Page{Path: "/no-age", Also: http.Header{"Cf-Cache-Status": {"HIT"}}},
+			cloudflaretest.Page{Path: "/agree", Also: http.Header{"Cf-Cache-Status": {"MISS"}}}))
+	if r.Code != 0 || r.Outputs["verified"] != "1" || r.Outputs["stale"] != "2" {
+		t.Fatalf("exit %d, outputs %v; want /agree fresh, /miss-hit and /age stale\n%s", r.Code, r.Outputs, r.Stdout)
+	}
+	for _, want := range []string{edgeURL + "/miss-hit: 200 HIT, HIT, Age 14, 86400, 5 request(s)", edgeURL + "/age: 200 HIT, Age 0, 86400, 5 request(s)"} {
+		if !r.HasAnnotation("warning", "verify: stale URLs", want) {
+			t.Errorf("no stale warning holding %q: %+v", want, r.Annotations("warning"))
+		}
+	}
+	if !r.HasAnnotation("warning", "verify: not checked", edgeURL+"/no-age: CF-Cache-Status or Age sent more than once, disagreeing (CF-Cache-Status MISS, HIT; Age none)") {
+		t.Errorf("warnings: %+v", r.Annotations("warning"))
+	}
+	if !strings.Contains(r.Summary, "| http://127.0.0.1:9/agree | 200 MISS, MISS | — | fresh |") {
+		t.Errorf("summary:\n%s", r.Summary)
 	}
 }
 

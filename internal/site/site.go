@@ -115,9 +115,12 @@ func Requestable(rawURL string) error {
 // Response is what one GET got: the status, the headers the judgement
 // reads, at what time, and as much of the body as was asked for.
 type Response struct {
-	Status      int
-	CacheStatus string // CF-Cache-Status, upper-cased, "" when absent
-	Age         string // Age as sent, "" when absent
+	Status int
+	// CacheStatus is CF-Cache-Status, upper-cased, and Age is Age as
+	// sent; "" when absent, every value comma-separated when the field
+	// came more than once (fieldText).
+	CacheStatus string
+	Age         string
 	At          time.Time
 	Body        []byte
 }
@@ -214,8 +217,8 @@ func (c *Client) once(parent context.Context, t Target, limit int64) (resp Respo
 	defer r.Body.Close()
 	resp = Response{
 		Status:      r.StatusCode,
-		CacheStatus: strings.ToUpper(headerText(r.Header.Get("CF-Cache-Status"))),
-		Age:         headerText(r.Header.Get("Age")),
+		CacheStatus: strings.ToUpper(fieldText(r.Header, "CF-Cache-Status")),
+		Age:         fieldText(r.Header, "Age"),
 		At:          time.Now(),
 	}
 	if limit > 0 {
@@ -268,10 +271,15 @@ func hostOf(rawURL string) string {
 	return rawURL
 }
 
-// headerText keeps the first maxHeaderText bytes of a header value.
-func headerText(s string) string {
+// fieldText is every value the site sent for a header field, as one
+// comma-separated line (as RFC 9110 §5.3 combines repeated field lines):
+// Judge must see a second CF-Cache-Status or Age, not the first alone.
+// Only the first maxHeaderText bytes are kept, and a line cut short ends
+// in "…", so that what was cut off can never read as agreeing.
+func fieldText(h http.Header, name string) string {
+	s := strings.Join(h.Values(name), ", ")
 	if len(s) > maxHeaderText {
-		return s[:maxHeaderText]
+		return s[:maxHeaderText] + "…"
 	}
 	return s
 }

@@ -86,6 +86,18 @@ func TestJudge(t *testing.T) {
 		{"", "", site.Unjudged},
 		{"NONE", "", site.Unjudged},
 		{"UNKNOWN", "", site.Unjudged},
+		// Fields sent more than once: values that agree count once;
+		// values that disagree are never fresh, whichever came first.
+		{"HIT, HIT", "5", site.Fresh},
+		{"MISS", "0, 0", site.Fresh},
+		{"MISS, HIT", "86400", site.Stale},
+		{"MISS, HIT", "", site.Unjudged},
+		{"MISS, HIT", "5", site.Unjudged},
+		{"HIT", "0, 86400", site.Stale},
+		{"HIT", "86400, 0", site.Stale},
+		{"MISS", "0, 86400", site.Unjudged},
+		{"HIT", "0, x", site.Unjudged},
+		{"MISS, MISS, MISS, MISS, MISS, MISS, MISS, MISS, MISS, MISS, MISS…", "", site.Unjudged}, // cut short
 	}
 	for _, tt := range tests {
 		got, why := site.Judge(site.Response{Status: 200, CacheStatus: tt.cache, Age: tt.age, At: at}, purged)
