@@ -320,6 +320,24 @@ func TestAHangingSiteIsNotCheckedAndTheRunEnds(t *testing.T) {
 	}
 }
 
+// A site that sends its body a byte a second does not hold verify or
+// warm: they need the headers alone, so each request ends with them and
+// the next (one at a time) goes at once.
+func TestADrippingBodyDoesNotHoldTheChecks(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/drip\n"+edgeURL+"/next",
+		"verify", "fail", "warm", "true", "concurrency", "1")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/drip", Body: strings.Repeat("x", 1000), Drip: time.Second}, cloudflaretest.Page{Path: "/next"}))
+	if r.Code != 0 || r.Outputs["verified"] != "2" || r.Outputs["warmed"] != "2" || len(r.edge) != 4 {
+		t.Fatalf("exit %d, outputs %v, %d site requests\n%s", r.Code, r.Outputs, len(r.edge), r.Stdout)
+	}
+	for _, req := range r.edge {
+		if at := req.At.Sub(r.requests[0].At); at != 0 {
+			t.Errorf("%s requested %s after the purge; want at once, after the headers of the one before", req.Path, at)
+		}
+	}
+}
+
 func TestCacheKeyHeadersAreSentWithTheirURL(t *testing.T) {
 	t.Parallel()
 	mobile := `{"url": "` + edgeURL + `/", "headers": {"CF-Device-Type": "mobile", "Accept-Language": "de"}}`

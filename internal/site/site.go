@@ -5,9 +5,10 @@
 // (Warm).
 //
 // Every request it sends follows the same rules (Client.get): no
-// credentials of any kind (Withheld), a User-Agent naming the action, https only
-// (plain http to loopback hosts alone), no redirects followed, the
-// target's cache-key headers, a bounded read, Retry-After honoured on 429
+// credentials of any kind (Withheld), a User-Agent naming the action,
+// https only (plain http to loopback hosts alone), no redirects followed,
+// the target's cache-key headers, a bounded read of the body (Wait's
+// alone: Verify and Warm close it unread), Retry-After honoured on 429
 // and 503 for the whole host, at most Concurrency requests at once, and
 // nothing that would end past the context's deadline.
 //
@@ -38,9 +39,6 @@ const (
 	// MaxWaitBody is the most of a wait-for body read: a version file or
 	// a page's head, far below it.
 	MaxWaitBody = 1 << 20
-	// drainBytes is the most of a verify or warm body read, and only so
-	// that the connection can be used again: the judgement needs headers.
-	drainBytes = 64 << 10
 	// AttemptTimeout bounds one request: a site that accepts the
 	// connection and never answers costs this, not the whole run.
 	AttemptTimeout = 30 * time.Second
@@ -158,7 +156,8 @@ func SplitHeaders(headers map[string]string) (sent map[string]string, withheld [
 	return sent, withheld
 }
 
-// get sends one GET for t and reads at most limit bytes of the body.
+// get sends one GET for t and reads at most limit bytes of the body
+// (none when limit is 0).
 // A 429 or 503 with Retry-After makes every request to that host wait
 // that long (a rate limit counts the runner's address, not one URL), and
 // this one go again, up to maxRetryAfter times; past that, or when the
@@ -221,13 +220,15 @@ func (c *Client) once(parent context.Context, t Target, limit int64) (resp Respo
 		Age:         fieldText(r.Header, "Age"),
 		At:          time.Now(),
 	}
+	// Verify and warm (limit 0) need the headers alone: the body is
+	// closed unread. Reading it, even to reuse the connection, would let
+	// a site that sends it a byte at a time hold the request until
+	// AttemptTimeout; a new connection costs less than that.
 	if limit > 0 {
 		resp.Body, err = io.ReadAll(io.LimitReader(r.Body, limit))
 		if err != nil {
 			return resp, -1, fmt.Errorf("reading the answer: %w", err)
 		}
-	} else {
-		drain(r.Body)
 	}
 	wait = -1
 	if r.StatusCode == http.StatusTooManyRequests || r.StatusCode == http.StatusServiceUnavailable {
@@ -237,10 +238,6 @@ func (c *Client) once(parent context.Context, t Target, limit int64) (resp Respo
 	}
 	return resp, wait, nil
 }
-
-// drain reads a little of a body so that the connection can serve the
-// next request; what is left is closed, unread.
-func drain(r io.Reader) { _, _ = io.CopyN(io.Discard, r, drainBytes) }
 
 // waitGate waits until the host's Retry-After has passed.
 func (c *Client) waitGate(ctx context.Context, host string) error {
