@@ -219,6 +219,22 @@ func TestWaitForWaitsForTheNewBuildBeforePurging(t *testing.T) {
 	}
 }
 
+// The text arrived, then the connection was reset before the answer's
+// end: the text was seen, so the wait matched and the purge goes on.
+func TestWaitForMatchesTextReadBeforeAReset(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/",
+		"wait-for", edgeURL+"/version.txt", "wait-for-text", "sha-def222", "verify", "fail")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"},
+			cloudflaretest.Page{Path: "/version.txt", Dynamic: true, Body: "sha-def222\n", ResetAfterBody: true}))
+	if r.Code != 0 || len(r.requests) != 1 || r.Outputs["verified"] != "1" {
+		t.Fatalf("exit %d, %d purge(s), outputs %v\n%s", r.Code, len(r.requests), r.Outputs, r.Stdout)
+	}
+	if polls := edgeHits(r.edge, "/version.txt"); polls != 1 || !strings.Contains(r.Stdout, "poll 1 matched after 0s") {
+		t.Errorf("%d poll(s); want the first to match\n%s", polls, r.Stdout)
+	}
+}
+
 func TestWaitForThatNeverMatchesPurgesNothing(t *testing.T) {
 	t.Parallel()
 	for _, onError := range []string{"fail", "warn"} {
