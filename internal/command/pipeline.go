@@ -134,8 +134,8 @@ func (pl *pipeline) wait(ctx context.Context, deadline time.Time) bool {
 		return true
 	}
 	why := "the time left for waiting ran out (timeout, less the purge's and the checks' needs)"
-	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		why = "the run was cancelled"
+	if err := ctx.Err(); err != nil {
+		why = interruption(err).Error()
 	}
 	msg := fmt.Sprintf("%s did not serve %s: %s after %d poll(s) in %s; the last answer: %s. Nothing was purged.",
 		pl.cfg.WaitFor, what, why, res.Polls, res.Took.Round(time.Second), res.Last)
@@ -387,9 +387,7 @@ func (pl *pipeline) verify(ctx context.Context, list []site.Target, res *action.
 	pl.steps.Verify = v
 	if len(unchecked) > 0 {
 		msg := fmt.Sprintf("%d URL(s) could not be judged: %s", len(unchecked), strings.Join(capLines(unchecked, maxFailureLines), "\n"))
-		if ctx.Err() != nil {
-			msg += "\nThe timeout was reached while verify was running."
-		}
+		msg += stoppedWhile(ctx, "verify")
 		pl.rep.Warning("verify: not checked", msg)
 	}
 	if len(stale) == 0 {
@@ -426,11 +424,19 @@ func (pl *pipeline) warm(ctx context.Context, list []site.Target, res *action.Re
 	pl.steps.Warm = w
 	if len(failed) > 0 {
 		msg := fmt.Sprintf("%d of %d URL(s) did not answer 2xx or 3xx:\n%s", len(failed), len(out), strings.Join(capLines(failed, maxFailureLines), "\n"))
-		if ctx.Err() != nil {
-			msg += "\nThe timeout was reached while warm was running."
-		}
+		msg += stoppedWhile(ctx, "warm")
 		pl.rep.Warning("warm: not warmed", msg)
 	}
+}
+
+// stoppedWhile is the line that says what ended step when ctx ended
+// while it ran: the timeout, or a cancelled run (interruption words
+// which); "" while ctx is live.
+func stoppedWhile(ctx context.Context, step string) string {
+	if err := ctx.Err(); err != nil {
+		return fmt.Sprintf("\n%s was stopped: %v.", step, interruption(err))
+	}
+	return ""
 }
 
 // count adds to the results object of a zone, when the URL has one.

@@ -1,6 +1,7 @@
 package command_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -30,6 +31,13 @@ type siteRun struct {
 // with no credentials, naming the action.
 func runSiteStep(t *testing.T, s actiontest.Step, opts ...cloudflaretest.Option) siteRun {
 	t.Helper()
+	return runSiteStepCancelledAt(t, 0, s, opts...)
+}
+
+// runSiteStepCancelledAt is runSiteStep with the run's context cancelled
+// at (virtual time) after the start, as SIGTERM cancels it; never when 0.
+func runSiteStepCancelledAt(t *testing.T, at time.Duration, s actiontest.Step, opts ...cloudflaretest.Option) siteRun {
+	t.Helper()
 	in := map[string]string{"api-url": cloudflaretest.InMemoryBaseURL}
 	for k, v := range s.Inputs {
 		in[k] = v
@@ -39,8 +47,13 @@ func runSiteStep(t *testing.T, s actiontest.Step, opts ...cloudflaretest.Option)
 	synctest.Test(t, func(t *testing.T) {
 		fake := cloudflaretest.NewInMemory(opts...)
 		defer fake.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if at > 0 {
+			defer time.AfterFunc(at, cancel).Stop()
+		}
 		r.start = time.Now()
-		r.Result = actiontest.Run(t, actiontest.InProcess{HTTPClient: fake.Client()}, s)
+		r.Result = actiontest.Run(t, actiontest.InProcess{Context: ctx, HTTPClient: fake.Client()}, s)
 		r.took = time.Since(r.start)
 		r.requests = fake.Requests()
 		r.lookups = fake.Lookups()
@@ -265,6 +278,22 @@ func TestWaitForThatNeverMatchesPurgesNothing(t *testing.T) {
 	}
 }
 
+// SIGTERM while wait-for polls: nothing is purged, and the error says
+// the run was cancelled, not that the time for waiting ran out.
+func TestWaitForCancelledSaysCancelled(t *testing.T) {
+	t.Parallel()
+	r := runSiteStepCancelledAt(t, 10*time.Second, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/",
+		"wait-for", edgeURL+"/version.txt", "wait-for-text", "sha-def222")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"}, cloudflaretest.Page{Path: "/version.txt", Dynamic: true, Body: "sha-abc111"}))
+	if r.Code != 1 || len(r.requests) != 0 || r.took != 10*time.Second {
+		t.Fatalf("exit %d, %d purge(s) after %s; want exit 1, nothing purged, at 10s\n%s", r.Code, len(r.requests), r.took, r.Stdout)
+	}
+	if !r.HasAnnotation("error", "wait-for", "did not serve a 2xx answer holding wait-for-text: run cancelled (the job was cancelled, or the runner sent SIGTERM)") ||
+		r.HasAnnotation("error", "wait-for", "the time left for waiting ran out") {
+		t.Errorf("errors: %+v", r.Annotations("error"))
+	}
+}
+
 func TestWarmRequestsEveryURLAfterVerify(t *testing.T) {
 	t.Parallel()
 	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "tags", "targets", "blog",
@@ -351,6 +380,41 @@ func TestADrippingBodyDoesNotHoldTheChecks(t *testing.T) {
 		if at := req.At.Sub(r.requests[0].At); at != 0 {
 			t.Errorf("%s requested %s after the purge; want at once, after the headers of the one before", req.Path, at)
 		}
+	}
+}
+
+// What ends verify is named as it is: SIGTERM (the run's context
+// cancelled) is a cancelled run, never "the timeout"; the timeout input's
+// deadline is the timeout.
+func TestStoppedDuringVerifySaysWhatStoppedIt(t *testing.T) {
+	t.Parallel()
+	edge := cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"}, cloudflaretest.Page{Path: "/slow", Hang: true})
+	for _, tt := range []struct {
+		name, timeout string
+		cancelAt      time.Duration
+		want, never   string
+	}{
+		{"SIGTERM", "5m", 10 * time.Second, "was stopped: run cancelled (the job was cancelled, or the runner sent SIGTERM)", "timeout"},
+		{"timeout", "20s", 0, "was stopped: timeout reached", "cancel"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runSiteStepCancelledAt(t, tt.cancelAt, actiontest.Step{Inputs: inputs("purge-type", "files",
+				"targets", edgeURL+"/\n"+edgeURL+"/slow", "verify", "warn", "warm", "true", "timeout", tt.timeout)}, edge)
+			if r.took >= 30*time.Second || r.Outputs["verified"] != "1" {
+				t.Fatalf("took %s, outputs %v; want verify cut short with / fresh\n%s", r.took, r.Outputs, r.Stdout)
+			}
+			for _, title := range []string{"verify: not checked", "warm: not warmed"} {
+				if !r.HasAnnotation("warning", title, tt.want) {
+					t.Errorf("no %q warning holding %q: %+v", title, tt.want, r.Annotations("warning"))
+				}
+			}
+			for _, a := range append(r.Annotations("warning"), r.Annotations("error")...) {
+				if strings.Contains(a.Message, tt.never) {
+					t.Errorf("%s %q holds %q: %s", a.Level, a.Title, tt.never, a.Message)
+				}
+			}
+		})
 	}
 }
 
