@@ -16,6 +16,7 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
 	"github.com/cfpurge/cloudflare-purge-action/internal/site"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
@@ -209,19 +210,16 @@ func targetKey(t cloudflare.Target) string {
 	return b.String()
 }
 
-// zoneOf is the index of the zone a URL belongs to: the one whose name
-// is its host or a parent of it, else the only zone, else -1.
+// zoneOf is the index of the zone whose results count a URL: the zone
+// that owns its host, by the rule that routes targets (resolve.Owner),
+// whichever zone purged it; or -1, a host no listed zone owns, counted
+// in the totals alone. A single zone whose name is unknown (given by ID,
+// not looked up) counts every URL: nothing says a host is not its own.
 func (pl *pipeline) zoneOf(t cloudflare.Target) int {
-	host := targets.Host(cloudflare.Files, t)
-	for i, z := range pl.plan.Zones {
-		if z.Name != "" && (host == z.Name || strings.HasSuffix(host, "."+z.Name)) {
-			return i
-		}
-	}
-	if len(pl.plan.Zones) == 1 {
+	if len(pl.plan.Zones) == 1 && pl.plan.Zones[0].Name == "" {
 		return 0
 	}
-	return -1
+	return resolve.Owner(targets.Host(cloudflare.Files, t), pl.plan.Zones)
 }
 
 // toCheck is every URL to check with its T and zone; a URL whose purge
@@ -248,9 +246,9 @@ func (pl *pipeline) toCheck() (checked []site.Target, notPurged []cloudflare.Tar
 		sent, _ := site.SplitHeaders(t.Headers)
 		st := site.Target{URL: t.Value, Headers: sent, Zone: zone}
 		found := false
-		for i, z := range pl.plan.Zones {
+		for _, z := range pl.plan.Zones {
 			if at, ok := pl.sent.byTarget[z.ID.String()+"\x00"+targetKey(t)]; ok {
-				st.Purged, st.Zone, found = at, i, true
+				st.Purged, found = at, true
 				break
 			}
 		}

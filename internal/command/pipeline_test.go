@@ -485,6 +485,33 @@ func TestCredentialHeadersNeverReachTheSite(t *testing.T) {
 	}
 }
 
+// With one zone given by name, a URL whose host the zone does not own
+// counts in the verified and warmed outputs, never in the zone's results
+// object, whether it was purged itself or only listed in verify-urls.
+func TestAURLOfAnotherHostCountsOnlyInTheTotals(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		inputs map[string]string
+	}{
+		{"purged", inputs("zone-id", "", "zone", "example.com", "purge-type", "files", "targets", edgeURL+"/", "verify", "fail", "warm", "true")},
+		{"verify-urls", inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "home", "verify-urls", edgeURL+"/", "verify", "fail", "warm", "true")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runSiteStep(t, actiontest.Step{Inputs: tt.inputs}, knownZones, cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/", Tags: []string{"home"}}))
+			if r.Code != 0 || r.Outputs["count"] != "1" || r.Outputs["verified"] != "1" || r.Outputs["warmed"] != "1" {
+				t.Fatalf("exit %d, outputs %v\n%s", r.Code, r.Outputs, r.Stdout)
+			}
+			var res []map[string]any
+			if err := json.Unmarshal([]byte(r.Outputs["results"]), &res); err != nil || len(res) != 1 || res[0]["zone"] != "example.com" ||
+				res[0]["count"] != 1.0 || res[0]["verified"] != 0.0 || res[0]["stale"] != 0.0 || res[0]["warmed"] != 0.0 {
+				t.Errorf("results = %s; want example.com's object without the URL of 127.0.0.1", r.Outputs["results"])
+			}
+		})
+	}
+}
+
 func TestVerifyAfterInvalidate(t *testing.T) {
 	t.Parallel()
 	r := runSiteStep(t, actiontest.Step{Inputs: inputs("mode", "invalidate", "purge-type", "prefixes", "targets", "127.0.0.1/blog",
