@@ -2,10 +2,13 @@ package cloudflaretest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +50,16 @@ type Page struct {
 	Before []Response
 	// Hang makes every answer hang (until the client gives up).
 	Hang bool
+	// Drip, when set, sends the body one byte each Drip after headers
+	// that come at once: a site that holds every reader of its body.
+	Drip time.Duration
+	// ResetAfterBody resets the connection once the body is sent, before
+	// the answer ends (its Content-Length promised one byte more).
+	ResetAfterBody bool
+	// Also are header lines every answer carries after the edge's own:
+	// a second CF-Cache-Status or Age, as a proxy on the way (or a
+	// hostile site) sends.
+	Also http.Header
 }
 
 // WithEdge serves these pages at EdgeURL.
@@ -142,10 +155,134 @@ func (e *edge) serve(w http.ResponseWriter, r *http.Request, hung <-chan struct{
 	for k, v := range resp.Header {
 		w.Header().Set(k, v)
 	}
+	if p != nil {
+		for k, vs := range p.Also {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+	}
 	w.Header().Set("Content-Type", "text/html")
-	w.WriteHeader(resp.Status)
-	_, _ = w.Write([]byte(resp.Body))
+	switch {
+	case p != nil && p.Drip > 0:
+		w.WriteHeader(resp.Status)
+		drip(w, r, resp.Body, p.Drip)
+	case p != nil && p.ResetAfterBody:
+		w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)+1))
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write([]byte(resp.Body))
+		flush(w)
+		panic(http.ErrAbortHandler) // the server drops the connection
+	default:
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write([]byte(resp.Body))
+	}
 }
+
+// drip writes body a byte at a time, every, until it is all sent, the
+// client stops reading or gives up.
+func drip(w http.ResponseWriter, r *http.Request, body string, every time.Duration) {
+	for i := range len(body) {
+		if _, err := w.Write([]byte{body[i]}); err != nil {
+			return
+		}
+		flush(w)
+		timer := time.NewTimer(every)
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			timer.Stop()
+			return
+		}
+	}
+}
+
+func flush(w http.ResponseWriter) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// serves reports whether the edge answers r: every path outside
+// /client/v4, once WithEdge gave pages.
+func (f *Server) serves(r *http.Request) bool {
+	return f.edge != nil && !strings.HasPrefix(r.URL.Path, "/client/v4/")
+}
+
+// roundTrip answers an edge request in memory as a connection would: the
+// answer comes back once its headers are written, and its body streams
+// as the edge writes it, so that a page that drips its body, or resets
+// after part of it, is read as it would be from a socket. The goroutine
+// serving it ends with the answer, or when the client closes the body or
+// gives up.
+func (e *edge) roundTrip(r *http.Request, hung <-chan struct{}) (*http.Response, error) {
+	body, pw := io.Pipe()
+	w := &streamWriter{header: http.Header{}, body: pw, wrote: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				if err, ok := p.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
+					panic(p)
+				}
+				pw.CloseWithError(errReset)
+				return
+			}
+			w.WriteHeader(http.StatusOK) // an answer that wrote nothing
+			// A client that gave up reads its error, not a short body.
+			pw.CloseWithError(r.Context().Err())
+		}()
+		e.serve(w, r, hung)
+	}()
+	select {
+	case <-w.wrote:
+	case <-done:
+	}
+	if err := r.Context().Err(); err != nil {
+		body.CloseWithError(err)
+		return nil, err // the edge hung until the client gave up
+	}
+	select {
+	case <-w.wrote:
+	default:
+		return nil, errReset // reset before any answer
+	}
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", w.status, http.StatusText(w.status)), StatusCode: w.status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: w.sent, Body: body, ContentLength: -1, Request: r,
+	}, nil
+}
+
+// streamWriter is the ResponseWriter of an edge request answered in
+// memory: the headers are handed over at WriteHeader, the body through a
+// pipe, each write waiting for the client to read it.
+type streamWriter struct {
+	header http.Header
+	body   *io.PipeWriter
+	status int
+	sent   http.Header   // the headers as they were at WriteHeader
+	wrote  chan struct{} // closed by WriteHeader
+}
+
+func (w *streamWriter) Header() http.Header { return w.header }
+
+func (w *streamWriter) WriteHeader(status int) {
+	if w.status != 0 {
+		return
+	}
+	w.status, w.sent = status, w.header.Clone()
+	close(w.wrote)
+}
+
+func (w *streamWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
+}
+
+// Flush does nothing: every write already waits for the client.
+func (w *streamWriter) Flush() {}
 
 // answer serves p from the cache, or from the origin when its copy is
 // gone. The caller holds the lock.

@@ -1,6 +1,7 @@
 package cloudflaretest_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,6 +85,47 @@ func TestEdgeHostsAndPrefixesPurgeOnlyTheirOwn(t *testing.T) {
 			if got := resp.Header.Get("CF-Cache-Status"); got != want {
 				t.Errorf("%s: %s, want %s", path, got, want)
 			}
+		}
+	})
+}
+
+// In memory, the edge's answers stream as from a socket: a dripping page's
+// headers come at once and its body a byte each Drip (a client that closes
+// it early ends the drip); a page that resets after its body gives the
+// body, then an error.
+func TestEdgeStreamsDripsAndResets(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fake := cloudflaretest.NewInMemory(cloudflaretest.WithEdge(
+			cloudflaretest.Page{Path: "/drip", Body: "abc", Drip: time.Second},
+			cloudflaretest.Page{Path: "/reset", Body: "text", ResetAfterBody: true}))
+		defer fake.Close()
+		c := fake.Client()
+		start := time.Now()
+		resp, err := c.Get(fake.EdgeURL() + "/drip")
+		if err != nil || resp.StatusCode != http.StatusOK || time.Since(start) != 0 {
+			t.Fatalf("headers after %s: %v, %v", time.Since(start), resp, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "abc" || err != nil || time.Since(start) != 3*time.Second {
+			t.Errorf("body %q, %v after %s; want abc after 3s", body, err, time.Since(start))
+		}
+
+		resp, err = c.Get(fake.EdgeURL() + "/drip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close() // the drip ends, or the bubble would never empty
+
+		resp, err = c.Get(fake.EdgeURL() + "/reset")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "text" || err == nil {
+			t.Errorf("body %q, %v; want the text, then an error", body, err)
 		}
 	})
 }

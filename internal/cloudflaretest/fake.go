@@ -219,7 +219,8 @@ func (f *Server) BaseURL() string {
 }
 
 // Client is an HTTP client whose requests the fake answers in memory,
-// whatever their host: no socket, no goroutine of its own.
+// whatever their host: no socket, and no goroutine of its own but one
+// for each answer of the edge, which streams its body (edge.go).
 func (f *Server) Client() *http.Client { return &http.Client{Transport: memoryTransport{f}} }
 
 type memoryTransport struct{ f *Server }
@@ -228,6 +229,9 @@ type memoryTransport struct{ f *Server }
 var errReset = errors.New("connection reset by peer (fake)")
 
 func (m memoryTransport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
+	if m.f.serves(req) {
+		return m.f.edge.roundTrip(req, m.f.hung)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if err, ok := p.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
@@ -252,7 +256,7 @@ func (f *Server) Requests() []Request {
 }
 
 func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if f.edge != nil && !strings.HasPrefix(r.URL.Path, "/client/v4/") {
+	if f.serves(r) {
 		f.edge.serve(w, r, f.hung)
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
 	"github.com/cfpurge/cloudflare-purge-action/internal/site"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
@@ -150,8 +151,8 @@ func (pl *pipeline) wait(ctx context.Context, deadline time.Time) bool {
 		return true
 	}
 	why := "the time left for waiting ran out (timeout, less the purge's and the checks' needs)"
-	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		why = "the run was cancelled"
+	if err := ctx.Err(); err != nil {
+		why = interruption(err).Error()
 	}
 	msg := fmt.Sprintf("%s did not serve %s: %s after %d poll(s) in %s; the last answer: %s. Nothing was purged.",
 		pl.cfg.WaitFor, what, why, res.Polls, res.Took.Round(time.Second), res.Last)
@@ -225,19 +226,16 @@ func targetKey(t cloudflare.Target) string {
 	return b.String()
 }
 
-// zoneOf is the index of the zone a URL belongs to: the one whose name
-// is its host or a parent of it, else the only zone, else -1.
+// zoneOf is the index of the zone whose results count a URL: the zone
+// that owns its host, by the rule that routes targets (resolve.Owner),
+// whichever zone purged it; or -1, a host no listed zone owns, counted
+// in the totals alone. A single zone whose name is unknown (given by ID,
+// not looked up) counts every URL: nothing says a host is not its own.
 func (pl *pipeline) zoneOf(t cloudflare.Target) int {
-	host := targets.Host(cloudflare.Files, t)
-	for i, z := range pl.plan.Zones {
-		if z.Name != "" && (host == z.Name || strings.HasSuffix(host, "."+z.Name)) {
-			return i
-		}
-	}
-	if len(pl.plan.Zones) == 1 {
+	if len(pl.plan.Zones) == 1 && pl.plan.Zones[0].Name == "" {
 		return 0
 	}
-	return -1
+	return resolve.Owner(targets.Host(cloudflare.Files, t), pl.plan.Zones)
 }
 
 // toCheck is every URL to check with its T and zone; a URL whose purge
@@ -259,11 +257,14 @@ func (pl *pipeline) toCheck() (checked []site.Target, notPurged []cloudflare.Tar
 	}
 	for _, t := range pl.checkList() {
 		zone := pl.zoneOf(t)
-		st := site.Target{URL: t.Value, Headers: t.Headers, Zone: zone}
+		// Only the headers a request sends: what the log and summary
+		// show of a URL is what the site was asked.
+		sent, _ := site.SplitHeaders(t.Headers)
+		st := site.Target{URL: t.Value, Headers: sent, Zone: zone}
 		found := false
-		for i, z := range pl.plan.Zones {
+		for _, z := range pl.plan.Zones {
 			if at, ok := pl.sent.byTarget[z.ID.String()+"\x00"+targetKey(t)]; ok {
-				st.Purged, st.Zone, found = at, i, true
+				st.Purged, found = at, true
 				break
 			}
 		}
@@ -292,6 +293,7 @@ func (pl *pipeline) after(ctx context.Context, res *action.Result) bool {
 	if !pl.checking() {
 		return true
 	}
+	pl.noteWithheld()
 	list, notPurged := pl.toCheck()
 	if len(notPurged) > 0 {
 		pl.rep.Warning("Not checked: not purged", fmt.Sprintf("%d URL(s) to check were not checked, because Cloudflare did not confirm their purge: %s",
@@ -307,6 +309,30 @@ func (pl *pipeline) after(ctx context.Context, res *action.Result) bool {
 	res.Checks = pl.steps
 	res.ChecksFailed = !ok
 	return ok
+}
+
+// noteWithheld says once, by name alone, which headers of the URLs to
+// check the requests to the site leave out (site.Withheld): a user who
+// put a credential there learns why the site did not see it.
+func (pl *pipeline) noteWithheld() {
+	seen := map[string]bool{}
+	var names []string
+	for _, t := range pl.checkList() {
+		_, withheld := site.SplitHeaders(t.Headers)
+		for _, name := range withheld {
+			if l := strings.ToLower(name); !seen[l] {
+				seen[l] = true
+				names = append(names, name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	pl.rep.Notice("Headers not sent to the site", fmt.Sprintf(
+		"The URLs to check are requested without their header(s) %s: credentials (Authorization, Proxy-Authorization, Cookie, X-Auth-*, CF-Access-*) never go to the site, and User-Agent and Host are the action's own. A copy cached by such a header is checked as a request without it sees it.",
+		strings.Join(names, ", ")))
 }
 
 func values(ts []cloudflare.Target) []string {
@@ -376,9 +402,7 @@ func (pl *pipeline) verify(ctx context.Context, list []site.Target, res *action.
 	pl.steps.Verify = v
 	if len(unchecked) > 0 {
 		msg := fmt.Sprintf("%d URL(s) could not be judged: %s", len(unchecked), strings.Join(capLines(unchecked, maxFailureLines), "\n"))
-		if ctx.Err() != nil {
-			msg += "\nThe timeout was reached while verify was running."
-		}
+		msg += stoppedWhile(ctx, "verify")
 		pl.rep.Warning("verify: not checked", msg)
 	}
 	if len(stale) == 0 {
@@ -415,11 +439,19 @@ func (pl *pipeline) warm(ctx context.Context, list []site.Target, res *action.Re
 	pl.steps.Warm = w
 	if len(failed) > 0 {
 		msg := fmt.Sprintf("%d of %d URL(s) did not answer 2xx or 3xx:\n%s", len(failed), len(out), strings.Join(capLines(failed, maxFailureLines), "\n"))
-		if ctx.Err() != nil {
-			msg += "\nThe timeout was reached while warm was running."
-		}
+		msg += stoppedWhile(ctx, "warm")
 		pl.rep.Warning("warm: not warmed", msg)
 	}
+}
+
+// stoppedWhile is the line that says what ended step when ctx ended
+// while it ran: the timeout, or a cancelled run (interruption words
+// which); "" while ctx is live.
+func stoppedWhile(ctx context.Context, step string) string {
+	if err := ctx.Err(); err != nil {
+		return fmt.Sprintf("\n%s was stopped: %v.", step, interruption(err))
+	}
+	return ""
 }
 
 // count adds to the results object of a zone, when the URL has one.
@@ -430,8 +462,10 @@ func (pl *pipeline) count(res *action.Result, zone int, add func(*action.Zone)) 
 }
 
 // dryGets are the requests to the site a dry run prints: nothing was
-// purged, so every URL to check is listed.
+// purged, so every URL to check is listed, with the headers it would
+// send. The headers it would leave out are noted first (noteWithheld).
 func (pl *pipeline) dryGets() (int, iter.Seq[action.DryGet]) {
+	pl.noteWithheld()
 	list := pl.checkList()
 	n := 0
 	if pl.cfg.WaitFor != "" {
@@ -451,7 +485,8 @@ func (pl *pipeline) dryGets() (int, iter.Seq[action.DryGet]) {
 		}
 		for _, step := range steps {
 			for _, t := range list {
-				if !yield(action.DryGet{Step: step, URL: t.Value, Headers: t.Headers}) {
+				sent, _ := site.SplitHeaders(t.Headers)
+				if !yield(action.DryGet{Step: step, URL: t.Value, Headers: sent}) {
 					return
 				}
 			}

@@ -1,7 +1,10 @@
 package command_test
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -28,6 +31,13 @@ type siteRun struct {
 // with no credentials, naming the action.
 func runSiteStep(t *testing.T, s actiontest.Step, opts ...cloudflaretest.Option) siteRun {
 	t.Helper()
+	return runSiteStepCancelledAt(t, 0, s, opts...)
+}
+
+// runSiteStepCancelledAt is runSiteStep with the run's context cancelled
+// at (virtual time) after the start, as SIGTERM cancels it; never when 0.
+func runSiteStepCancelledAt(t *testing.T, at time.Duration, s actiontest.Step, opts ...cloudflaretest.Option) siteRun {
+	t.Helper()
 	in := map[string]string{"api-url": cloudflaretest.InMemoryBaseURL}
 	for k, v := range s.Inputs {
 		in[k] = v
@@ -37,8 +47,13 @@ func runSiteStep(t *testing.T, s actiontest.Step, opts ...cloudflaretest.Option)
 	synctest.Test(t, func(t *testing.T) {
 		fake := cloudflaretest.NewInMemory(opts...)
 		defer fake.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if at > 0 {
+			defer time.AfterFunc(at, cancel).Stop()
+		}
 		r.start = time.Now()
-		r.Result = actiontest.Run(t, actiontest.InProcess{HTTPClient: fake.Client()}, s)
+		r.Result = actiontest.Run(t, actiontest.InProcess{Context: ctx, HTTPClient: fake.Client()}, s)
 		r.took = time.Since(r.start)
 		r.requests = fake.Requests()
 		r.lookups = fake.Lookups()
@@ -53,8 +68,10 @@ func runSiteStep(t *testing.T, s actiontest.Step, opts ...cloudflaretest.Option)
 func assertSiteRequestsClean(t *testing.T, edge []cloudflaretest.Request) {
 	t.Helper()
 	for _, req := range edge {
-		for _, name := range []string{"Authorization", "X-Auth-Key", "X-Auth-Email", "Cookie"} {
-			if _, ok := req.Header[name]; ok {
+		for name := range req.Header {
+			switch n := strings.ToLower(name); {
+			case n == "authorization", n == "proxy-authorization", n == "cookie",
+				strings.HasPrefix(n, "x-auth-"), strings.HasPrefix(n, "cf-access-"):
 				t.Errorf("%s %s carried %s", req.Method, req.Path, name)
 			}
 		}
@@ -170,6 +187,38 @@ func TestVerifySaysOnceWhichURLsWereNotCheckable(t *testing.T) {
 	}
 }
 
+// A CF-Cache-Status or Age sent twice with different values is not
+// judged by the first: stale when one of them says an old HIT, else not
+// judged. Duplicates that agree are judged as one.
+func TestDuplicateCacheHeadersThatDisagreeAreNeverFresh(t *testing.T) {
+	t.Parallel()
+	refilled := cloudflaretest.Response{Status: 200, Header: map[string]string{"CF-Cache-Status": "HIT", "Age": "0"}}
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "verify", "warn",
+		"targets", edgeURL+"/miss-hit\n"+edgeURL+"/age\n"+edgeURL+"/no-age\n"+edgeURL+"/agree")},
+		cloudflaretest.WithEdge(
+			// MISS, then a HIT of a day ago.
+			cloudflaretest.Page{Path: "/miss-hit", Also: http.Header{"Cf-Cache-Status": {"HIT"}, "Age": {"86400"}}},
+			// HIT with Age 0, then Age 86400, every time it is asked.
+			cloudflaretest.Page{Path: "/age", Before: slices.Repeat([]cloudflaretest.Response{refilled}, 5), Also: http.Header{"Age": {"86400"}}},
+			// MISS, then a HIT without Age: nothing says a copy is old.
+			cloudflaretest.Page{Path: "/no-age", Also: http.Header{"Cf-Cache-Status": {"HIT"}}},
+			cloudflaretest.Page{Path: "/agree", Also: http.Header{"Cf-Cache-Status": {"MISS"}}}))
+	if r.Code != 0 || r.Outputs["verified"] != "1" || r.Outputs["stale"] != "2" {
+		t.Fatalf("exit %d, outputs %v; want /agree fresh, /miss-hit and /age stale\n%s", r.Code, r.Outputs, r.Stdout)
+	}
+	for _, want := range []string{edgeURL + "/miss-hit: 200 HIT, HIT, Age 14, 86400, 5 request(s)", edgeURL + "/age: 200 HIT, Age 0, 86400, 5 request(s)"} {
+		if !r.HasAnnotation("warning", "verify: stale URLs", want) {
+			t.Errorf("no stale warning holding %q: %+v", want, r.Annotations("warning"))
+		}
+	}
+	if !r.HasAnnotation("warning", "verify: not checked", edgeURL+"/no-age: CF-Cache-Status or Age sent more than once, disagreeing (CF-Cache-Status MISS, HIT; Age none)") {
+		t.Errorf("warnings: %+v", r.Annotations("warning"))
+	}
+	if !strings.Contains(r.Summary, "| http://127.0.0.1:9/agree | 200 MISS, MISS | — | fresh |") {
+		t.Errorf("summary:\n%s", r.Summary)
+	}
+}
+
 func TestWaitForWaitsForTheNewBuildBeforePurging(t *testing.T) {
 	t.Parallel()
 	const deployed = 45 * time.Second
@@ -213,6 +262,22 @@ func TestTimeoutThatLeavesWaitForNoTimeIsBadInput(t *testing.T) {
 	}
 }
 
+// The text arrived, then the connection was reset before the answer's
+// end: the text was seen, so the wait matched and the purge goes on.
+func TestWaitForMatchesTextReadBeforeAReset(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/",
+		"wait-for", edgeURL+"/version.txt", "wait-for-text", "sha-def222", "verify", "fail")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"},
+			cloudflaretest.Page{Path: "/version.txt", Dynamic: true, Body: "sha-def222\n", ResetAfterBody: true}))
+	if r.Code != 0 || len(r.requests) != 1 || r.Outputs["verified"] != "1" {
+		t.Fatalf("exit %d, %d purge(s), outputs %v\n%s", r.Code, len(r.requests), r.Outputs, r.Stdout)
+	}
+	if polls := edgeHits(r.edge, "/version.txt"); polls != 1 || !strings.Contains(r.Stdout, "poll 1 matched after 0s") {
+		t.Errorf("%d poll(s); want the first to match\n%s", polls, r.Stdout)
+	}
+}
+
 func TestWaitForThatNeverMatchesPurgesNothing(t *testing.T) {
 	t.Parallel()
 	for _, onError := range []string{"fail", "warn"} {
@@ -240,6 +305,22 @@ func TestWaitForThatNeverMatchesPurgesNothing(t *testing.T) {
 				t.Errorf("outputs %v, summary:\n%s", r.Outputs, r.Summary)
 			}
 		})
+	}
+}
+
+// SIGTERM while wait-for polls: nothing is purged, and the error says
+// the run was cancelled, not that the time for waiting ran out.
+func TestWaitForCancelledSaysCancelled(t *testing.T) {
+	t.Parallel()
+	r := runSiteStepCancelledAt(t, 10*time.Second, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/",
+		"wait-for", edgeURL+"/version.txt", "wait-for-text", "sha-def222")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"}, cloudflaretest.Page{Path: "/version.txt", Dynamic: true, Body: "sha-abc111"}))
+	if r.Code != 1 || len(r.requests) != 0 || r.took != 10*time.Second {
+		t.Fatalf("exit %d, %d purge(s) after %s; want exit 1, nothing purged, at 10s\n%s", r.Code, len(r.requests), r.took, r.Stdout)
+	}
+	if !r.HasAnnotation("error", "wait-for", "did not serve a 2xx answer holding wait-for-text: run cancelled (the job was cancelled, or the runner sent SIGTERM)") ||
+		r.HasAnnotation("error", "wait-for", "the time left for waiting ran out") {
+		t.Errorf("errors: %+v", r.Annotations("error"))
 	}
 }
 
@@ -314,6 +395,59 @@ func TestAHangingSiteIsNotCheckedAndTheRunEnds(t *testing.T) {
 	}
 }
 
+// A site that sends its body a byte a second does not hold verify or
+// warm: they need the headers alone, so each request ends with them and
+// the next (one at a time) goes at once.
+func TestADrippingBodyDoesNotHoldTheChecks(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/drip\n"+edgeURL+"/next",
+		"verify", "fail", "warm", "true", "concurrency", "1")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/drip", Body: strings.Repeat("x", 1000), Drip: time.Second}, cloudflaretest.Page{Path: "/next"}))
+	if r.Code != 0 || r.Outputs["verified"] != "2" || r.Outputs["warmed"] != "2" || len(r.edge) != 4 {
+		t.Fatalf("exit %d, outputs %v, %d site requests\n%s", r.Code, r.Outputs, len(r.edge), r.Stdout)
+	}
+	for _, req := range r.edge {
+		if at := req.At.Sub(r.requests[0].At); at != 0 {
+			t.Errorf("%s requested %s after the purge; want at once, after the headers of the one before", req.Path, at)
+		}
+	}
+}
+
+// What ends verify is named as it is: SIGTERM (the run's context
+// cancelled) is a cancelled run, never "the timeout"; the timeout input's
+// deadline is the timeout.
+func TestStoppedDuringVerifySaysWhatStoppedIt(t *testing.T) {
+	t.Parallel()
+	edge := cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"}, cloudflaretest.Page{Path: "/slow", Hang: true})
+	for _, tt := range []struct {
+		name, timeout string
+		cancelAt      time.Duration
+		want, never   string
+	}{
+		{"SIGTERM", "5m", 10 * time.Second, "was stopped: run cancelled (the job was cancelled, or the runner sent SIGTERM)", "timeout"},
+		{"timeout", "20s", 0, "was stopped: timeout reached", "cancel"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runSiteStepCancelledAt(t, tt.cancelAt, actiontest.Step{Inputs: inputs("purge-type", "files",
+				"targets", edgeURL+"/\n"+edgeURL+"/slow", "verify", "warn", "warm", "true", "timeout", tt.timeout)}, edge)
+			if r.took >= 30*time.Second || r.Outputs["verified"] != "1" {
+				t.Fatalf("took %s, outputs %v; want verify cut short with / fresh\n%s", r.took, r.Outputs, r.Stdout)
+			}
+			for _, title := range []string{"verify: not checked", "warm: not warmed"} {
+				if !r.HasAnnotation("warning", title, tt.want) {
+					t.Errorf("no %q warning holding %q: %+v", title, tt.want, r.Annotations("warning"))
+				}
+			}
+			for _, a := range append(r.Annotations("warning"), r.Annotations("error")...) {
+				if strings.Contains(a.Message, tt.never) {
+					t.Errorf("%s %q holds %q: %s", a.Level, a.Title, tt.never, a.Message)
+				}
+			}
+		})
+	}
+}
+
 func TestCacheKeyHeadersAreSentWithTheirURL(t *testing.T) {
 	t.Parallel()
 	mobile := `{"url": "` + edgeURL + `/", "headers": {"CF-Device-Type": "mobile", "Accept-Language": "de"}}`
@@ -338,6 +472,73 @@ func TestCacheKeyHeadersAreSentWithTheirURL(t *testing.T) {
 	}
 	if !strings.Contains(r.Summary, "http://127.0.0.1:9/ (Accept-Language: de, CF-Device-Type: mobile) | 200 MISS") {
 		t.Errorf("summary:\n%s", r.Summary)
+	}
+}
+
+// A files object's credential headers go to Cloudflare with the purge's
+// cache key, never to the site; the log says once which were left out,
+// by name, and no value of theirs is printed anywhere.
+func TestCredentialHeadersNeverReachTheSite(t *testing.T) {
+	t.Parallel()
+	credentials := map[string]string{
+		"Authorization": "Bearer site-secret-1", "Cookie": "session=site-secret-2", "X-Auth-Foo": "site-secret-3",
+		"CF-Access-Client-Secret": "site-secret-4", "Proxy-Authorization": "Basic site-secret-5",
+	}
+	object := `{"url": "` + edgeURL + `/", "headers": {"CF-Device-Type": "mobile"`
+	for name, value := range credentials {
+		object += `, "` + name + `": "` + value + `"`
+	}
+	object += "}}"
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", object+"\n"+edgeURL+"/a", "verify", "fail", "warm", "true")},
+		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/", KeyHeaders: []string{"CF-Device-Type"}}, cloudflaretest.Page{Path: "/a"}))
+	if r.Code != 0 || r.Outputs["verified"] != "2" || r.Outputs["warmed"] != "2" || len(r.edge) != 4 {
+		t.Fatalf("exit %d, outputs %v, %d site requests\n%s", r.Code, r.Outputs, len(r.edge), r.Stdout)
+	}
+	for _, req := range r.edge {
+		if req.Path == "/" && req.Header.Get("CF-Device-Type") != "mobile" {
+			t.Errorf("the cache-key header was not sent: %v", req.Header)
+		}
+	}
+	notices := r.Annotations("notice")
+	if len(notices) != 1 || notices[0].Title != "Headers not sent to the site" ||
+		!strings.Contains(notices[0].Message, "header(s) Authorization, CF-Access-Client-Secret, Cookie, Proxy-Authorization, X-Auth-Foo:") {
+		t.Errorf("notices = %+v; want one naming the five headers left out", notices)
+	}
+	sinks := []string{r.Stdout, r.Stderr, r.Summary}
+	for _, v := range r.Outputs {
+		sinks = append(sinks, v)
+	}
+	for _, sink := range sinks {
+		if strings.Contains(sink, "site-secret") {
+			t.Errorf("a header value was printed:\n%s", sink)
+		}
+	}
+}
+
+// With one zone given by name, a URL whose host the zone does not own
+// counts in the verified and warmed outputs, never in the zone's results
+// object, whether it was purged itself or only listed in verify-urls.
+func TestAURLOfAnotherHostCountsOnlyInTheTotals(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		inputs map[string]string
+	}{
+		{"purged", inputs("zone-id", "", "zone", "example.com", "purge-type", "files", "targets", edgeURL+"/", "verify", "fail", "warm", "true")},
+		{"verify-urls", inputs("zone-id", "", "zone", "example.com", "purge-type", "tags", "targets", "home", "verify-urls", edgeURL+"/", "verify", "fail", "warm", "true")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runSiteStep(t, actiontest.Step{Inputs: tt.inputs}, knownZones, cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/", Tags: []string{"home"}}))
+			if r.Code != 0 || r.Outputs["count"] != "1" || r.Outputs["verified"] != "1" || r.Outputs["warmed"] != "1" {
+				t.Fatalf("exit %d, outputs %v\n%s", r.Code, r.Outputs, r.Stdout)
+			}
+			var res []map[string]any
+			if err := json.Unmarshal([]byte(r.Outputs["results"]), &res); err != nil || len(res) != 1 || res[0]["zone"] != "example.com" ||
+				res[0]["count"] != 1.0 || res[0]["verified"] != 0.0 || res[0]["stale"] != 0.0 || res[0]["warmed"] != 0.0 {
+				t.Errorf("results = %s; want example.com's object without the URL of 127.0.0.1", r.Outputs["results"])
+			}
+		})
 	}
 }
 
@@ -370,6 +571,23 @@ func TestDryRunPrintsTheSiteRequestsAndSendsNothing(t *testing.T) {
 	}
 	if r.Outputs["verified"] != "0" || r.Outputs["warmed"] != "0" {
 		t.Errorf("outputs = %v", r.Outputs)
+	}
+}
+
+// A dry run lists the GETs as they would go: without the headers the
+// site never gets, which it names once.
+func TestDryRunListsOnlyTheHeadersItWouldSend(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("dry-run", "true", "purge-type", "files",
+		"targets", `{"url": "`+edgeURL+`/m", "headers": {"CF-Device-Type": "mobile", "cookie": "s=1"}}`, "verify", "warn")}, pages("/m"))
+	if r.Code != 0 || len(r.edge) != 0 {
+		t.Fatalf("exit %d, %d site requests", r.Code, len(r.edge))
+	}
+	if !strings.Contains(r.Stdout, "[1/1] verify: GET "+edgeURL+"/m with CF-Device-Type: mobile\n") {
+		t.Errorf("stdout does not list the GET with its cache-key header alone:\n%s", r.Stdout)
+	}
+	if !r.HasAnnotation("notice", "Headers not sent to the site", "header(s) cookie:") {
+		t.Errorf("notices: %+v", r.Annotations("notice"))
 	}
 }
 

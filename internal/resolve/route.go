@@ -25,7 +25,7 @@ func route(cfg *config.Config, zones []Zone) ([][]cloudflare.Target, error) {
 	}
 	unowned := map[string]bool{}
 	for _, t := range cfg.Targets {
-		if i := owner(targets.Host(cfg.PurgeType, t), zones); i >= 0 {
+		if i := Owner(targets.Host(cfg.PurgeType, t), zones); i >= 0 {
 			out[i] = append(out[i], t)
 		} else {
 			unowned[t.Value] = true
@@ -54,9 +54,9 @@ func route(cfg *config.Config, zones []Zone) ([][]cloudflare.Target, error) {
 	return nil, &Error{Problems: problems}
 }
 
-// owner is the index of the zone whose name is host or its longest
-// parent domain, or -1.
-func owner(host string, zones []Zone) int {
+// Owner is the index of the zone whose name is host or its longest
+// parent domain, or -1 (a zone whose name is unknown owns nothing).
+func Owner(host string, zones []Zone) int {
 	best := -1
 	for i, z := range zones {
 		if (host == z.Name || strings.HasSuffix(host, "."+z.Name)) && (best < 0 || len(z.Name) > len(zones[best].Name)) {

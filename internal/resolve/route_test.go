@@ -9,8 +9,8 @@ func TestOwnerIsTheLongestParentDomain(t *testing.T) {
 		"example.org": 0, "www.example.org": 0, "cdn.example.org": 1, "a.cdn.example.org": 1,
 		"example.com": 2, "badexample.com": -1, "example.net": -1, "org": -1,
 	} {
-		if got := owner(host, zones); got != want {
-			t.Errorf("owner(%q) = %d, want %d", host, got, want)
+		if got := Owner(host, zones); got != want {
+			t.Errorf("Owner(%q) = %d, want %d", host, got, want)
 		}
 	}
 }

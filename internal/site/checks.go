@@ -134,7 +134,9 @@ func waitBackOff() backoff.BackOff {
 // Wait requests rawURL until it answers 2xx with text in the first
 // MaxWaitBody bytes of its body (any 2xx when text is empty), or ctx's
 // deadline would pass before the next poll: then the error wraps
-// ErrWaitTimedOut. onPoll, if set, hears of every poll that did not match.
+// ErrWaitTimedOut. A poll matches once the text is read, whatever ends
+// the read after it. onPoll, if set, hears of every poll that did not
+// match.
 func (c *Client) Wait(ctx context.Context, rawURL, text string, onPoll func(Poll)) (WaitResult, error) {
 	start := time.Now()
 	res := WaitResult{}
@@ -144,6 +146,11 @@ func (c *Client) Wait(ctx context.Context, rawURL, text string, onPoll func(Poll
 		res.Polls++
 		resp, err := c.get(ctx, t, MaxWaitBody)
 		switch {
+		case resp.Status >= 200 && resp.Status <= 299 && bytes.Contains(resp.Body, []byte(text)):
+			// The text was seen: a read that failed after it (the
+			// connection reset before the answer's end) does not unsee it.
+			res.Took = time.Since(start)
+			return res, nil
 		case err != nil && ctx.Err() != nil:
 			res.Took = time.Since(start)
 			if res.Last == "" {
@@ -154,11 +161,8 @@ func (c *Client) Wait(ctx context.Context, rawURL, text string, onPoll func(Poll
 			res.Last = err.Error()
 		case resp.Status < 200 || resp.Status > 299:
 			res.Last = fmt.Sprintf("HTTP %d", resp.Status)
-		case !bytes.Contains(resp.Body, []byte(text)):
-			res.Last = fmt.Sprintf("HTTP %d without the text in the first %d bytes", resp.Status, len(resp.Body))
 		default:
-			res.Took = time.Since(start)
-			return res, nil
+			res.Last = fmt.Sprintf("HTTP %d without the text in the first %d bytes", resp.Status, len(resp.Body))
 		}
 		next := b.NextBackOff()
 		if onPoll != nil {

@@ -5,10 +5,11 @@
 // (Warm).
 //
 // Every request it sends follows the same rules (Client.get): no
-// credentials of any kind (nor any secret anywhere in it: the
-// outbound.Guard NewClient installs), a User-Agent naming the action, https only
-// (plain http to loopback hosts alone), no redirects followed, the
-// target's cache-key headers, a bounded read, Retry-After honoured on 429
+// credentials of any kind (Withheld), nor any secret anywhere in it (the
+// outbound.Guard NewClient installs), a User-Agent naming the action,
+// https only (plain http to loopback hosts alone), no redirects followed,
+// the target's cache-key headers, a bounded read of the body (Wait's
+// alone: Verify and Warm close it unread), Retry-After honoured on 429
 // and 503 for the whole host, at most Concurrency requests at once, and
 // nothing that would end past the context's deadline.
 //
@@ -25,6 +26,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,9 +41,6 @@ const (
 	// MaxWaitBody is the most of a wait-for body read: a version file or
 	// a page's head, far below it.
 	MaxWaitBody = 1 << 20
-	// drainBytes is the most of a verify or warm body read, and only so
-	// that the connection can be used again: the judgement needs headers.
-	drainBytes = 64 << 10
 	// AttemptTimeout bounds one request: a site that accepts the
 	// connection and never answers costs this, not the whole run.
 	AttemptTimeout = 30 * time.Second
@@ -56,7 +55,7 @@ const (
 )
 
 // Target is one URL to request, with the cache-key headers its purge
-// named (a files target's "headers").
+// named (a files target's "headers"); those Withheld are never sent.
 type Target struct {
 	URL     string
 	Headers map[string]string
@@ -120,22 +119,51 @@ func Requestable(rawURL string) error {
 // Response is what one GET got: the status, the headers the judgement
 // reads, at what time, and as much of the body as was asked for.
 type Response struct {
-	Status      int
-	CacheStatus string // CF-Cache-Status, upper-cased, "" when absent
-	Age         string // Age as sent, "" when absent
+	Status int
+	// CacheStatus is CF-Cache-Status, upper-cased, and Age is Age as
+	// sent; "" when absent, every value comma-separated when the field
+	// came more than once (fieldText).
+	CacheStatus string
+	Age         string
 	At          time.Time
 	Body        []byte
 }
 
-// forbidden are headers a request to the site never carries, whatever a
-// target's cache-key headers say: credentials of any kind, and what the
-// client sets itself.
-var forbidden = map[string]bool{
-	"authorization": true, "proxy-authorization": true, "cookie": true,
-	"x-auth-key": true, "x-auth-email": true, "user-agent": true, "host": true,
+// Withheld reports whether a request to the site leaves out a header of
+// this name, whatever a target's headers say (names compared without
+// case): a credential of any kind (Authorization, Proxy-Authorization,
+// Cookie; any X-Auth-*, as Cloudflare's key and email; any CF-Access-*,
+// as Cloudflare Access's service tokens), or a header the client sets
+// itself (User-Agent, Host).
+func Withheld(name string) bool {
+	switch n := strings.ToLower(name); {
+	case n == "authorization", n == "proxy-authorization", n == "cookie", n == "user-agent", n == "host":
+		return true
+	default:
+		return strings.HasPrefix(n, "x-auth-") || strings.HasPrefix(n, "cf-access-")
+	}
 }
 
-// get sends one GET for t and reads at most limit bytes of the body.
+// SplitHeaders parts a target's headers into those a request to the site
+// sends and the names of those it leaves out (Withheld), sorted: the
+// caller can say which were left out without seeing their values.
+func SplitHeaders(headers map[string]string) (sent map[string]string, withheld []string) {
+	for name, value := range headers {
+		if Withheld(name) {
+			withheld = append(withheld, name)
+			continue
+		}
+		if sent == nil {
+			sent = make(map[string]string, len(headers))
+		}
+		sent[name] = value
+	}
+	slices.Sort(withheld)
+	return sent, withheld
+}
+
+// get sends one GET for t and reads at most limit bytes of the body
+// (none when limit is 0).
 // A 429 or 503 with Retry-After makes every request to that host wait
 // that long (a rate limit counts the runner's address, not one URL), and
 // this one go again, up to maxRetryAfter times; past that, or when the
@@ -173,10 +201,9 @@ func (c *Client) once(parent context.Context, t Target, limit int64) (resp Respo
 	if err != nil {
 		return Response{}, -1, fmt.Errorf("building the request: %w", err)
 	}
-	for name, value := range t.Headers {
-		if !forbidden[strings.ToLower(name)] {
-			req.Header.Set(name, value)
-		}
+	sent, _ := SplitHeaders(t.Headers)
+	for name, value := range sent {
+		req.Header.Set(name, value)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	r, err := c.http.Do(req)
@@ -195,17 +222,19 @@ func (c *Client) once(parent context.Context, t Target, limit int64) (resp Respo
 	defer r.Body.Close()
 	resp = Response{
 		Status:      r.StatusCode,
-		CacheStatus: strings.ToUpper(headerText(r.Header.Get("CF-Cache-Status"))),
-		Age:         headerText(r.Header.Get("Age")),
+		CacheStatus: strings.ToUpper(fieldText(r.Header, "CF-Cache-Status")),
+		Age:         fieldText(r.Header, "Age"),
 		At:          time.Now(),
 	}
+	// Verify and warm (limit 0) need the headers alone: the body is
+	// closed unread. Reading it, even to reuse the connection, would let
+	// a site that sends it a byte at a time hold the request until
+	// AttemptTimeout; a new connection costs less than that.
 	if limit > 0 {
 		resp.Body, err = io.ReadAll(io.LimitReader(r.Body, limit))
 		if err != nil {
 			return resp, -1, fmt.Errorf("reading the answer: %w", err)
 		}
-	} else {
-		drain(r.Body)
 	}
 	wait = -1
 	if r.StatusCode == http.StatusTooManyRequests || r.StatusCode == http.StatusServiceUnavailable {
@@ -215,10 +244,6 @@ func (c *Client) once(parent context.Context, t Target, limit int64) (resp Respo
 	}
 	return resp, wait, nil
 }
-
-// drain reads a little of a body so that the connection can serve the
-// next request; what is left is closed, unread.
-func drain(r io.Reader) { _, _ = io.CopyN(io.Discard, r, drainBytes) }
 
 // waitGate waits until the host's Retry-After has passed.
 func (c *Client) waitGate(ctx context.Context, host string) error {
@@ -249,10 +274,15 @@ func hostOf(rawURL string) string {
 	return rawURL
 }
 
-// headerText keeps the first maxHeaderText bytes of a header value.
-func headerText(s string) string {
+// fieldText is every value the site sent for a header field, as one
+// comma-separated line (as RFC 9110 §5.3 combines repeated field lines):
+// Judge must see a second CF-Cache-Status or Age, not the first alone.
+// Only the first maxHeaderText bytes are kept, and a line cut short ends
+// in "…", so that what was cut off can never read as agreeing.
+func fieldText(h http.Header, name string) string {
+	s := strings.Join(h.Values(name), ", ")
 	if len(s) > maxHeaderText {
-		return s[:maxHeaderText]
+		return s[:maxHeaderText] + "…"
 	}
 	return s
 }

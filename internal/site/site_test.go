@@ -86,6 +86,18 @@ func TestJudge(t *testing.T) {
 		{"", "", site.Unjudged},
 		{"NONE", "", site.Unjudged},
 		{"UNKNOWN", "", site.Unjudged},
+		// Fields sent more than once: values that agree count once;
+		// values that disagree are never fresh, whichever came first.
+		{"HIT, HIT", "5", site.Fresh},
+		{"MISS", "0, 0", site.Fresh},
+		{"MISS, HIT", "86400", site.Stale},
+		{"MISS, HIT", "", site.Unjudged},
+		{"MISS, HIT", "5", site.Unjudged},
+		{"HIT", "0, 86400", site.Stale},
+		{"HIT", "86400, 0", site.Stale},
+		{"MISS", "0, 86400", site.Unjudged},
+		{"HIT", "0, x", site.Unjudged},
+		{"MISS, MISS, MISS, MISS, MISS, MISS, MISS, MISS, MISS, MISS, MISS…", "", site.Unjudged}, // cut short
 	}
 	for _, tt := range tests {
 		got, why := site.Judge(site.Response{Status: 200, CacheStatus: tt.cache, Age: tt.age, At: at}, purged)
@@ -100,7 +112,8 @@ func TestRequestsCarryNoCredentialsAndTheCacheKeyHeaders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := &edge{handle: answer(200, "MISS", "")}
 		target := site.Target{URL: "https://www.example.com/a", Headers: map[string]string{
-			"CF-Device-Type": "mobile", "Accept-Language": "de", "Authorization": "Bearer x", "proxy-authorization": "y", "Cookie": "s=1", "User-Agent": "curl"}}
+			"CF-Device-Type": "mobile", "Accept-Language": "de", "Authorization": "Bearer x", "proxy-authorization": "y", "Cookie": "s=1", "User-Agent": "curl",
+			"x-auth-foo": "k", "CF-Access-Client-Secret": "c"}}
 		checks := client(e, 1).Verify(t.Context(), []site.Target{target})
 		if checks[0].Verdict != site.Fresh || e.count() != 1 {
 			t.Fatalf("check = %+v, %d request(s)", checks[0], e.count())
@@ -109,7 +122,7 @@ func TestRequestsCarryNoCredentialsAndTheCacheKeyHeaders(t *testing.T) {
 		if h.Get("CF-Device-Type") != "mobile" || h.Get("Accept-Language") != "de" {
 			t.Errorf("cache-key headers not sent: %v", h)
 		}
-		for _, name := range []string{"Authorization", "Proxy-Authorization", "Cookie"} {
+		for _, name := range []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Auth-Foo", "Cf-Access-Client-Secret"} {
 			if _, ok := h[name]; ok {
 				t.Errorf("%s sent to the site: %v", name, h)
 			}
