@@ -17,17 +17,15 @@ type Account struct {
 	levels    []cloudflare.Rate // the plans' distinct buckets for typ, smallest first
 	lvl       int               // the level whose bucket is believed
 	known     bool              // the plan is known: given or looked up
-	probing   bool              // climbing the levels: a probe may go past the bucket
+	phase     phase             // phase.go: climbing or settled, at the ceiling or a share
 	probesOut int
 	probed    bool // a climbing probe was accepted since the last episode
-	quiet     int  // 429 episodes no probe caused
-	shared    bool // the latest episode was not a probe's: others draw from the bucket
+	// quiet counts the 429 episodes no probe caused: others draw from the
+	// bucket, or spent it before the run (othersSeen).
+	quiet int
 
-	ceiling float64 // Margin of levels[lvl]'s rate
-	rate    float64 // at most ceiling: the ceiling, or the account's measured share of it
-	// sharing: the rate is a share below the ceiling (share.go); probes
-	// past the believed bucket test whether the others left room.
-	sharing   bool
+	ceiling   float64 // Margin of levels[lvl]'s rate
+	rate      float64 // the ceiling, or below it the account's measured share (phase.atShare); set by setRate
 	lastProbe time.Time
 
 	bucket tokens  // the account's bucket as believed: a share of the level's, refilled at rate
@@ -68,8 +66,8 @@ func (l *Limiter) Account(plan cloudflare.Rate, typ cloudflare.PurgeType, maxCos
 	}
 	if plan.PerSecond > 0 {
 		a.levels, a.known = []cloudflare.Rate{plan}, true
-	} else {
-		a.probing = len(a.levels) > 1
+	} else if len(a.levels) > 1 {
+		a.phase = climbing
 	}
 	a.base.at, a.base.from, a.base.full = now, now, true
 	a.setLevel(now)
@@ -116,12 +114,12 @@ func (a *Account) decide(now time.Time, cost float64) decision {
 		d.probe, d.until = true, now
 	case !bucketAt.After(d.until):
 		// The believed bucket holds enough by then.
-	case a.probing && !now.Before(d.until) && a.probesOut < a.maxProbes():
+	case a.phase.climbs() && !now.Before(d.until) && a.probesOut < a.maxProbes():
 		// Only the bucket holds it back: the probe of the next plan.
 		d.probe = true
 	default:
 		d.until, d.reason = bucketAt, "the rate limit"
-		d.soft = a.probing || a.sharing
+		d.soft = a.phase != alone
 	}
 	if pastShare && !d.probe && probeAt.Before(d.until) {
 		d.until = probeAt // wake to decide on a probe then
@@ -168,7 +166,7 @@ func (a *Account) Pause(d time.Duration, cost int) {
 	defer a.l.mu.Unlock()
 	now := time.Now()
 	a.pausedUntil = later(a.pausedUntil, now.Add(d))
-	if a.shared {
+	if a.othersSeen() {
 		// The server's bucket refills meanwhile for every client of the
 		// account, which waited on it too: the believed bucket holds the
 		// account's share of that at the end (share.go).
@@ -204,7 +202,7 @@ func (a *Account) accepted(now time.Time, t *Ticket) {
 	if !t.sent.Before(a.base.from) {
 		a.base.counted += t.cost
 	}
-	if t.probe && a.sharing {
+	if t.probe && a.phase.atShare() {
 		a.roomFound(now)
 		return
 	}
@@ -212,7 +210,7 @@ func (a *Account) accepted(now time.Time, t *Ticket) {
 		a.probed = true
 	}
 	from := a.lvl
-	for a.probing && a.lvl < len(a.levels)-1 && a.ruledOut(a.lvl, now) {
+	for a.phase.climbs() && a.lvl < len(a.levels)-1 && a.ruledOut(a.lvl, now) {
 		a.lvl++
 	}
 	if a.lvl != from {
@@ -221,6 +219,11 @@ func (a *Account) accepted(now time.Time, t *Ticket) {
 			PlanNames(a.levels[from], a.typ), DescribeRate(a.levels[from], a.typ), PlanNames(a.levels[a.lvl], a.typ), DescribeRate(a.levels[a.lvl], a.typ))
 	}
 }
+
+// othersSeen reports whether a 429 episode no probe caused has come: the
+// server's bucket is not the account's alone (or was spent before the
+// run).
+func (a *Account) othersSeen() bool { return a.quiet > 0 }
 
 // limited learns from a 429: the server's bucket was empty.
 func (a *Account) limited(now time.Time, t *Ticket) {
@@ -231,11 +234,11 @@ func (a *Account) limited(now time.Time, t *Ticket) {
 		return
 	}
 	a.episodeAt = now
-	probeCaused := a.probing && (t.probe || a.probesOut > 0 || a.probed)
+	probeCaused := a.phase.climbs() && (t.probe || a.probesOut > 0 || a.probed)
 	if probeCaused {
 		// Going past the level's bucket was refused: the level is the
 		// account's.
-		a.probing = false
+		a.endClimb()
 		a.debugf("rate limit: a request past the %s plan's purge limit of %s was refused; pacing as for that plan",
 			PlanNames(a.levels[a.lvl], a.typ), DescribeRate(a.levels[a.lvl], a.typ))
 	} else {
@@ -247,10 +250,9 @@ func (a *Account) limited(now time.Time, t *Ticket) {
 	// goes on after the first such episode (the bucket may only have
 	// started spent) and ends at the second. A probe's 429 after such an
 	// episode measures the share too.
-	a.shared = a.quiet > 0
-	if !probeCaused || a.quiet > 0 {
+	if a.othersSeen() {
 		if a.quiet >= 2 {
-			a.probing = false
+			a.endClimb()
 		}
 		a.takeShare(now)
 		a.debugf("rate limit: refused with the bucket believed not empty (shared with other clients?); pacing at %s %s a second", formatCount(a.rate), unitName(a.typ))

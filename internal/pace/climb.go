@@ -13,11 +13,11 @@ import (
 func (a *Account) setLevel(now time.Time) {
 	b := a.levels[a.lvl]
 	a.ceiling = b.PerSecond * Margin
-	a.rate, a.sharing = a.ceiling, false
+	a.setRate(a.ceiling)
 	a.bucket = newTokens(max(float64(b.Burst), a.maxCost), a.rate, now)
 	a.bucket.limit(now, a.holds(a.lvl, now)-a.inflight)
 	if a.lvl == len(a.levels)-1 {
-		a.probing = false
+		a.endClimb()
 	}
 	// A bucket of requests holds seconds to minutes of its rate: spent as
 	// it comes. One that refills within burstSpread (every URL bucket) is
@@ -96,11 +96,11 @@ func (a *Account) UsePlan(plan cloudflare.Plan) {
 	}
 	now := time.Now()
 	rate := a.rate
-	a.lvl, a.known, a.probing = i, true, false
+	a.lvl, a.known = i, true
+	a.endClimb()
 	a.setLevel(now)
 	if !a.episodeAt.IsZero() {
-		a.rate = min(rate, a.ceiling) // a measured share stands
-		a.sharing = a.rate < a.ceiling
+		a.setRate(rate) // a measured share stands
 		a.resize(now)
 	}
 	a.debugf("plan lookup: plan %q; pacing at %s", plan, DescribeRate(b, a.typ))

@@ -47,8 +47,7 @@ func (a *Account) takeShare(now time.Time) {
 	if through := a.letThrough(a.lvl, now); through > 0 {
 		share = a.base.counted / through
 	}
-	a.rate = min(a.ceiling, max(share*a.levels[a.lvl].PerSecond, a.ceiling*floorShare, a.rate*maxCut))
-	a.sharing = a.rate < a.ceiling
+	a.setRate(max(share*a.levels[a.lvl].PerSecond, a.ceiling*floorShare, a.rate*maxCut))
 }
 
 // nextProbe is when a sharing account may send its next probe of cost
@@ -56,7 +55,7 @@ func (a *Account) takeShare(now time.Time) {
 // ceiling at most), not before hard (the pause, the windows); false when
 // it may not probe at all.
 func (a *Account) nextProbe(hard time.Time, cost float64) (time.Time, bool) {
-	if !a.sharing || a.probing || a.probesOut > 0 || !a.worthProbing() {
+	if a.phase != sharing || a.probesOut > 0 || !a.worthProbing() {
 		return time.Time{}, false
 	}
 	every := time.Duration(cost / (probeShare * a.ceiling) * float64(time.Second))
@@ -82,12 +81,11 @@ func (a *Account) left() float64 { return a.queued + a.waiting }
 // alone since the last episode: the room the others left is spent, not
 // wasted.
 func (a *Account) roomFound(now time.Time) {
-	a.rate = min(a.ceiling, a.rate*probeGain)
+	a.setRate(a.rate * probeGain)
 	a.resize(now)
-	if a.rate < a.ceiling {
+	if a.phase.atShare() {
 		return
 	}
-	a.sharing = false
 	if h := a.aloneHolds(now) - a.inflight; h > a.bucket.at(now) {
 		a.bucket.have, a.bucket.last = h, now
 	}
@@ -135,16 +133,16 @@ func (a *Account) resize(now time.Time) {
 func (a *Account) peakPace(now time.Time) (perSecond float64, open bool) {
 	held := max(a.bucket.at(now), 0)
 	switch {
-	case a.probing && a.lvl > 0:
+	case a.phase.climbs() && a.lvl > 0:
 		next := a.levels[a.lvl+1]
 		return next.PerSecond + float64(next.Burst)/burstSpread.Seconds(), false
-	case a.probing && !a.shared && now.Sub(a.base.at).Seconds() >= a.bucket.size/a.ceiling:
+	case a.phase.climbs() && !a.othersSeen() && now.Sub(a.base.at).Seconds() >= a.bucket.size/a.ceiling:
 		// A bucket's worth of time without a 429: other jobs spending the
 		// bucket they believe theirs would have met this one by now, so it
 		// climbs at twice the burst, ruling the smallest plan out in about
 		// a second more.
 		return a.rate + 2*a.bucket.size/burstSpread.Seconds(), false
-	case a.probing || a.sharing:
+	case a.phase != alone:
 		return a.rate + a.bucket.size/burstSpread.Seconds(), false
 	}
 	left := a.left()
