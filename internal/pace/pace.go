@@ -106,22 +106,22 @@ const Margin = 0.95
 // Limiter is a run's pacing: what every account shares (the API window
 // and the requests in flight) and the accounts' buckets.
 type Limiter struct {
-	mu       sync.Mutex
-	changed  chan struct{} // closed (and replaced) when a waiter may go sooner
-	window   window
-	inflight int // requests let go and not answered yet
-	limit    int // the most requests in flight at once
-	deadline time.Time
+	mu          sync.Mutex
+	changed     chan struct{} // closed (and replaced) when a waiter may go sooner
+	window      window
+	inflight    int // requests let go and not answered yet
+	maxInFlight int // the most requests in flight at once
+	deadline    time.Time
 }
 
 // New paces a run of at most concurrency requests in flight that must be
 // over by deadline.
 func New(concurrency int, deadline time.Time) *Limiter {
 	return &Limiter{
-		changed:  make(chan struct{}),
-		window:   window{limit: WindowLimit, span: cloudflare.APIRequestWindow},
-		limit:    max(concurrency, 1),
-		deadline: deadline,
+		changed:     make(chan struct{}),
+		window:      window{limit: WindowLimit, span: cloudflare.APIRequestWindow},
+		maxInFlight: max(concurrency, 1),
+		deadline:    deadline,
 	}
 }
 
@@ -143,7 +143,7 @@ func (l *Limiter) wake() {
 type Ticket struct {
 	cost  float64
 	sent  time.Time
-	probe bool // sent past the bucket, to test the next plan
+	probe bool // let go past the believed bucket: the climb's, or a share's (phase.go)
 }
 
 // Answer is what came back for a request.
@@ -177,7 +177,7 @@ func TimedOut(err error) bool {
 // Wait blocks until a request of a's that costs cost units may go, and
 // returns its ticket.
 func (a *Account) Wait(ctx context.Context, cost int) (*Ticket, error) {
-	l := a.l
+	l := a.limiter
 	l.mu.Lock()
 	a.waiting += float64(cost) // part of the work left (peakPace)
 	l.mu.Unlock()
