@@ -44,6 +44,8 @@ type Account struct {
 	waiting     float64 // units of requests waiting in Wait
 
 	tally tally // since the run's start or the latest 429 episode
+
+	notes []debugLine // written under the lock, printed once it is released (unlock)
 }
 
 // tally is what an account got since the run's start or its latest 429
@@ -88,12 +90,39 @@ func (l *Limiter) Account(plan cloudflare.Rate, typ cloudflare.PurgeType, maxCos
 	return a
 }
 
+// debugLine is a debug line to print once the Limiter's lock is released:
+// debugf may take a lock of its own (action.Reporter's does), and no lock
+// is taken inside the Limiter's.
+type debugLine struct {
+	format string
+	args   []any
+}
+
+// lock takes the Limiter's lock, which guards every account of the run.
+func (a *Account) lock() { a.limiter.mu.Lock() }
+
+// note keeps a debug line for unlock to print. Callers hold the lock.
+func (a *Account) note(format string, args ...any) {
+	a.notes = append(a.notes, debugLine{format, args})
+}
+
+// unlock releases the Limiter's lock, then prints the debug lines noted
+// under it.
+func (a *Account) unlock() {
+	notes := a.notes
+	a.notes = nil
+	a.limiter.mu.Unlock()
+	for _, n := range notes {
+		a.debugf(n.format, n.args...)
+	}
+}
+
 // Queued tells the pacer how many units of the account's work no worker
 // has taken yet: with the requests waiting, the work left, over which
 // the bucket is spent (share.go: peakPace).
 func (a *Account) Queued(units int) {
-	a.limiter.mu.Lock()
-	defer a.limiter.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	a.queued = float64(units)
 }
 
@@ -165,8 +194,8 @@ func (a *Account) commit(now time.Time, cost float64, probe bool) *Ticket {
 // Resize makes t a request of cost units, fewer than it was let go for
 // (the units it took stay taken: a little slower, never faster).
 func (a *Account) Resize(t *Ticket, cost int) {
-	a.limiter.mu.Lock()
-	defer a.limiter.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	a.inflight += float64(cost) - t.cost
 	t.cost = float64(cost)
 }
@@ -176,8 +205,8 @@ func (a *Account) Resize(t *Ticket, cost int) {
 // again then, however slow the believed bucket refills. A later end never
 // moves the gate earlier.
 func (a *Account) Pause(d time.Duration, cost int) {
-	a.limiter.mu.Lock()
-	defer a.limiter.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	now := time.Now()
 	a.pausedUntil = later(a.pausedUntil, now.Add(d))
 	if a.othersSeen() {
@@ -191,8 +220,8 @@ func (a *Account) Pause(d time.Duration, cost int) {
 // Answered learns from the answer to a request the pacer let go.
 func (a *Account) Answered(t *Ticket, ans Answer) {
 	l := a.limiter
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	now := time.Now()
 	l.inflight--
 	a.inflight -= t.cost
@@ -229,7 +258,7 @@ func (a *Account) accepted(now time.Time, t *Ticket) {
 	}
 	if a.level != from {
 		a.setLevel(now)
-		a.debugf("rate limit: the account accepted more than the %s plan's purge limit of %s; pacing as for the %s plan (%s)",
+		a.note("rate limit: the account accepted more than the %s plan's purge limit of %s; pacing as for the %s plan (%s)",
 			PlanNames(a.levels[from], a.typ), DescribeRate(a.levels[from], a.typ), PlanNames(a.levels[a.level], a.typ), DescribeRate(a.levels[a.level], a.typ))
 	}
 }
@@ -253,7 +282,7 @@ func (a *Account) limited(now time.Time, t *Ticket) {
 		// Going past the level's bucket was refused: the level is the
 		// account's.
 		a.endClimb()
-		a.debugf("rate limit: a request past the %s plan's purge limit of %s was refused; pacing as for that plan",
+		a.note("rate limit: a request past the %s plan's purge limit of %s was refused; pacing as for that plan",
 			PlanNames(a.levels[a.level], a.typ), DescribeRate(a.levels[a.level], a.typ))
 	} else {
 		a.quietEpisodes++
@@ -269,7 +298,7 @@ func (a *Account) limited(now time.Time, t *Ticket) {
 			a.endClimb()
 		}
 		a.takeShare(now)
-		a.debugf("rate limit: refused with the bucket believed not empty (shared with other clients?); pacing at %s %s a second", formatCount(a.rate), unitName(a.typ))
+		a.note("rate limit: refused with the bucket believed not empty (shared with other clients?); pacing at %s %s a second", formatCount(a.rate), unitName(a.typ))
 	}
 	a.resize(now)
 	a.bucket.limit(now, 0)

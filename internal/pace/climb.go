@@ -48,8 +48,8 @@ func (a *Account) holds(i int, now time.Time) float64 {
 
 // Known reports whether the account's plan is known (given or looked up).
 func (a *Account) Known() bool {
-	a.limiter.mu.Lock()
-	defer a.limiter.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	return a.known
 }
 
@@ -73,8 +73,8 @@ func (a *Account) ruledOut(i int, now time.Time) bool {
 // UsePlan paces as for plan from now on, when the pacer did not know it:
 // the answer of a plan lookup.
 func (a *Account) UsePlan(plan cloudflare.Plan) {
-	a.limiter.mu.Lock()
-	defer a.limiter.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	if a.known {
 		return
 	}
@@ -87,12 +87,12 @@ func (a *Account) UsePlan(plan cloudflare.Plan) {
 	}
 	switch {
 	case b.PerSecond <= 0 || i < 0:
-		a.debugf("plan lookup: plan %q has no documented purge limits; learning them from the answers", plan)
+		a.note("plan lookup: plan %q has no documented purge limits; learning them from the answers", plan)
 		return
 	case i < a.level:
 		// Documented limits are not always the account's: trust what the
 		// server accepted over what the plan's name implies.
-		a.debugf("plan lookup: plan %q, but the account accepted more than its bucket allows; learning the limits from the answers", plan)
+		a.note("plan lookup: plan %q, but the account accepted more than its bucket allows; learning the limits from the answers", plan)
 		return
 	}
 	now := time.Now()
@@ -104,7 +104,7 @@ func (a *Account) UsePlan(plan cloudflare.Plan) {
 		a.setRate(rate) // a measured share stands
 		a.resize(now)
 	}
-	a.debugf("plan lookup: plan %q; pacing at %s", plan, DescribeRate(b, a.typ))
+	a.note("plan lookup: plan %q; pacing at %s", plan, DescribeRate(b, a.typ))
 	a.limiter.wake()
 }
 

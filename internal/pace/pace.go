@@ -80,8 +80,10 @@
 // the bucket it believes its own: 5-6 × 429) and to the pauses: a
 // refused probe pauses its job a whole second of Retry-After.
 //
-// One mutex (the Limiter's) guards every bucket of a run: no lock is
-// taken inside another. Deciding (Account.decide, under the lock, from one
+// One mutex (the Limiter's) guards every bucket of a run, and no other
+// lock is taken while it is held: the debug lines written under it are
+// printed once it is released (Account.unlock), since a debugf may take a
+// lock of its own. Deciding (Account.decide, under the lock, from one
 // clock reading) is separate from waiting (Account.Wait, without the
 // lock, until the decided time or until something changes).
 package pace
@@ -178,25 +180,25 @@ func TimedOut(err error) bool {
 // returns its ticket.
 func (a *Account) Wait(ctx context.Context, cost int) (*Ticket, error) {
 	l := a.limiter
-	l.mu.Lock()
+	a.lock()
 	a.waiting += float64(cost) // part of the work left (peakPace)
-	l.mu.Unlock()
+	a.unlock()
 	for {
-		l.mu.Lock()
+		a.lock()
 		now := time.Now()
 		d := a.decide(now, float64(cost))
 		if d.ok {
 			a.waiting -= float64(cost)
 			t := a.commit(now, float64(cost), d.probe)
-			l.mu.Unlock()
+			a.unlock()
 			return t, nil
 		}
 		changed := l.changed
-		l.mu.Unlock()
+		a.unlock()
 		if err := l.sleep(ctx, now, d, changed); err != nil {
-			l.mu.Lock()
+			a.lock()
 			a.waiting -= float64(cost)
-			l.mu.Unlock()
+			a.unlock()
 			return nil, err
 		}
 	}

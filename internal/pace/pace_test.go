@@ -3,7 +3,9 @@ package pace
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -314,6 +316,31 @@ func TestThePeakGateKeepsItsLevelWhenThePaceChanges(t *testing.T) {
 		a.decide(now, 30)
 		if got := a.peak.at(now); got > 1e-9 {
 			t.Errorf("the spent gate holds %v after a change of pace, want 0", got)
+		}
+	})
+}
+
+// Debug lines are printed once the Limiter's lock is released: a debugf
+// that takes a lock of its own (action.Reporter's does) is never called
+// under it.
+func TestDebugLinesArePrintedOutsideTheLock(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		l := New(8, time.Now().Add(time.Hour))
+		var lines []string
+		a := l.Account(cloudflare.Rate{}, cloudflare.Files, 30, func(format string, args ...any) {
+			line := fmt.Sprintf(format, args...)
+			if !l.mu.TryLock() {
+				t.Errorf("%q printed under the Limiter's lock", line)
+				return
+			}
+			l.mu.Unlock()
+			lines = append(lines, line)
+		})
+		answer(t, a, 30, 100*time.Millisecond, Answer{Limited: true}) // a share measured
+		a.UsePlan(cloudflare.PlanPro)
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "rate limit: refused") || !strings.HasPrefix(lines[1], "plan lookup: plan \"pro\"") {
+			t.Errorf("debug lines %q, want the share measured and the plan looked up", lines)
 		}
 	})
 }

@@ -89,7 +89,7 @@ func (a *Account) roomFound(now time.Time) {
 	if holds := a.aloneHolds(now) - a.inflight; holds > a.bucket.at(now) {
 		a.bucket.have, a.bucket.last = holds, now
 	}
-	a.debugf("rate limit: requests past the account's share went through; pacing at %s %s a second again", formatCount(a.rate), unitName(a.typ))
+	a.note("rate limit: requests past the account's share went through; pacing at %s %s a second again", formatCount(a.rate), unitName(a.typ))
 }
 
 // aloneHolds is the least the level's bucket holds now if the account has
