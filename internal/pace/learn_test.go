@@ -1,4 +1,4 @@
-package purge_test
+package pace_test
 
 import (
 	"context"
@@ -241,46 +241,6 @@ func TestRunLookupPlanFailureKeepsLearning(t *testing.T) {
 			t.Errorf("debug lines %q, want %q", lines, want)
 		}
 	})
-}
-
-// No lookup when the plan is given, or when the run fits in the smallest
-// plan's bucket (800 URLs, 25 requests): it could change nothing.
-func TestRunLookupPlanOnlyWhenItMatters(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		name   string
-		limits cloudflare.Limits
-		typ    cloudflare.PurgeType
-		n      int
-		want   int
-	}{
-		{"plan given", cloudflare.PlanFree.Limits(), cloudflare.Files, 6000, 0},
-		{"800 URLs", cloudflare.Limits{}, cloudflare.Files, 800, 0},
-		{"801 URLs", cloudflare.Limits{}, cloudflare.Files, 801, 1},
-		{"25 tag requests", cloudflare.Limits{}, cloudflare.Tags, 25, 0},
-		{"26 tag requests", cloudflare.Limits{}, cloudflare.Tags, 26, 1},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			synctest.Test(t, func(t *testing.T) {
-				asked := 0
-				o := opts(time.Now())
-				o.Limits = tt.limits
-				o.LookupPlan = func(ctx context.Context, zoneID string) (cloudflare.Plan, error) {
-					asked++
-					return cloudflare.PlanEnterprise, nil
-				}
-				size := 1
-				if tt.typ == cloudflare.Files {
-					size = 30
-				}
-				purge.Run(context.Background(), &fakeSender{}, []purge.Job{purge.NewJob(zone, cloudflare.Purge, tt.typ, tags(tt.n), size)}, o)
-				if asked != tt.want {
-					t.Errorf("LookupPlan called %d times, want %d", asked, tt.want)
-				}
-			})
-		})
-	}
 }
 
 // A 429 says the server's bucket is empty: the pacer's buckets are
