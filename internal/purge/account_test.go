@@ -20,6 +20,11 @@ import (
 // different accounts (Job.Account) have pacers of their own, and share
 // the window and the concurrency.
 
+// unbound is an account whose purge bucket never binds (more than any
+// plan's: an account on a contract, a test server), so that only the API
+// window paces its requests.
+var unbound = cloudflare.Limits{Requests: cloudflare.Rate{PerSecond: 1e6, Burst: 1e6}}
+
 // accountJob is a job purging n tags (prefix-0, prefix-1...) one a
 // request in zone, of account.
 func accountJob(zoneID, account, prefix string, n int) purge.Job {
