@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,3 +108,27 @@ func bodyItems(body cloudflare.Body) []string {
 	out = append(out, body.Prefixes...)
 	return out
 }
+
+// debugLines collects Run's debug lines. Options.Debugf is called from
+// several goroutines at once (the workers, the pacer, the plan lookup), as
+// action.Reporter.Debugf is: it takes a lock of its own.
+type debugLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (d *debugLines) debugf(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lines = append(d.lines, fmt.Sprintf(format, args...))
+}
+
+// all lists the lines so far.
+func (d *debugLines) all() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.lines)
+}
+
+// String is the lines so far, one a line.
+func (d *debugLines) String() string { return strings.Join(d.all(), "\n") }

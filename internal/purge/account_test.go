@@ -3,7 +3,6 @@ package purge_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -277,7 +276,7 @@ func TestRunLooksUpThePlanOfEachAccount(t *testing.T) {
 		t0 := time.Now()
 		var mu sync.Mutex
 		asked := map[string]int{}
-		var lines []string
+		var lines debugLines
 		o := opts(t0)
 		o.Concurrency = 4
 		o.Deadline = t0.Add(time.Hour)
@@ -291,7 +290,7 @@ func TestRunLooksUpThePlanOfEachAccount(t *testing.T) {
 			}
 			return "", errors.New("HTTP 403: 10000 Authentication error")
 		}
-		o.Debugf = func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
+		o.Debugf = lines.debugf
 		jobs := []purge.Job{
 			accountJob("a1", "acc-a", "a1-", 20), accountJob("b1", "acc-b", "b1-", 30),
 			accountJob("a2", "acc-a", "a2-", 20), // acc-a: 40 requests in two zones
@@ -311,17 +310,17 @@ func TestRunLooksUpThePlanOfEachAccount(t *testing.T) {
 		if want := map[string]int{"a1": 1, "b1": 1}; !maps.Equal(asked, want) {
 			t.Errorf("LookupPlan asked about %v, want %v", asked, want)
 		}
-		debug := strings.Join(lines, "\n")
+		debug := lines.String()
 		for _, want := range []string{
 			`account acc-a: plan lookup: plan "enterprise"; pacing at`,
 			"account acc-b: plan lookup failed, learning the purge limits from the answers instead: HTTP 403",
 		} {
 			if !strings.Contains(debug, want) {
-				t.Errorf("debug lines %q, want %q", lines, want)
+				t.Errorf("debug lines %q, want %q", lines.all(), want)
 			}
 		}
 		if strings.Contains(debug, "account acc-b: plan lookup: plan") {
-			t.Errorf("debug lines %q: acc-a's plan paces acc-b", lines)
+			t.Errorf("debug lines %q: acc-a's plan paces acc-b", lines.all())
 		}
 	})
 }
