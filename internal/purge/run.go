@@ -31,7 +31,7 @@ type Options struct {
 	// Limits are the plan's; their rates pace requests from the first one,
 	// each account (Job.Account) by its own bucket of them. Without rates
 	// for the run's purge type (the plan is unknown), each account's pacer
-	// learns its bucket from the answers (learn.go).
+	// learns its bucket from the answers (package pace: climb.go).
 	Limits cloudflare.Limits
 	// Deadline is when the run must be over; waits that would end after
 	// it fail at once instead.
