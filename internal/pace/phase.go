@@ -24,8 +24,10 @@ package pace
 //   - climbingAtShare: climbing, after a 429 episode no probe caused (the
 //     bucket may only have been spent before the run), at the share
 //     measured then. Probes still go past the bucket as the climb's, but
-//     an accepted one raises the rate as sharing's do (roomFound) instead
-//     of counting towards ruling the level out.
+//     an accepted one raises the rate as sharing's do (roomFound): it
+//     neither makes the next 429 the climb's doing (tally.probeAccepted)
+//     nor rules the level out on its answer; accepted requests within
+//     the share do that.
 //
 // Transitions (Account.limited, accepted, roomFound, setLevel, UsePlan):
 //
@@ -42,8 +44,8 @@ package pace
 //   - a level ruled out (setLevel): climbing at the next level's ceiling,
 //     or alone when it is the largest plan's.
 //   - a plan looked up (UsePlan): the climb ends at that plan's level;
-//     sharing when a share measured before is below its ceiling, alone
-//     otherwise.
+//     sharing when a 429 episode has come and the rate before it is below
+//     the plan's ceiling (a measured share stands), alone otherwise.
 type phase int
 
 const (
