@@ -9,33 +9,33 @@ import (
 // Account paces the requests of one account and plan. Its methods take
 // the Limiter's lock; its fields are guarded by it.
 type Account struct {
-	l       *Limiter
+	limiter *Limiter
 	typ     cloudflare.PurgeType
 	debugf  func(format string, args ...any)
 	maxCost float64
 
-	levels    []cloudflare.Rate // the plans' distinct buckets for typ, smallest first
-	lvl       int               // the level whose bucket is believed
-	known     bool              // the plan is known: given or looked up
-	probing   bool              // climbing the levels: a probe may go past the bucket
-	probesOut int
-	probed    bool // a climbing probe was accepted since the last episode
-	quiet     int  // 429 episodes no probe caused
-	shared    bool // the latest episode was not a probe's: others draw from the bucket
+	levels []cloudflare.Rate // the plans' distinct buckets for typ, smallest first
+	level  int               // the index in levels of the bucket believed
+	known  bool              // the plan is known: given or looked up
+	phase  phase             // phase.go: climbing or settled, at the ceiling or a share
 
-	ceiling float64 // Margin of levels[lvl]'s rate
-	rate    float64 // at most ceiling: the ceiling, or the account's measured share of it
-	// sharing: the rate is a share below the ceiling (share.go); probes
-	// past the believed bucket test whether the others left room.
-	sharing   bool
-	lastProbe time.Time
+	ceiling float64 // Margin of levels[level]'s rate
+	rate    float64 // the ceiling, or below it the account's measured share (phase.atShare); set by setRate
+
+	probesInFlight int       // probes let go and not answered yet
+	lastProbe      time.Time // when the latest probe was let go
+	// quietEpisodes counts the 429 episodes no probe caused: others draw
+	// from the bucket, or spent it before the run (othersSeen).
+	quietEpisodes int
 
 	bucket tokens  // the account's bucket as believed: a share of the level's, refilled at rate
 	gated  bool    // the level's bucket refills within burstSpread: spending it is paced (peak)
 	peak   tokens  // the most a second (share.go: peakPace)
 	policy *tokens // Ratelimit-Policy's bucket, in requests; nil until seen
-	pq     int
-	pw     time.Duration
+	// The quota and window of the Ratelimit-Policy policy is made from: a
+	// policy that differs replaces it (observe).
+	policyQuota  int
+	policyWindow time.Duration
 
 	episodeAt   time.Time // when the latest 429 episode began
 	pausedUntil time.Time
@@ -43,15 +43,29 @@ type Account struct {
 	queued      float64 // units of the account's work no worker has taken yet (Queued)
 	waiting     float64 // units of requests waiting in Wait
 
-	// What the account accepted since base.from, against what a level's
-	// bucket could have let through since base.at: from the run's start
-	// (every bucket full) or the last episode (empty but init).
-	base struct {
-		at, from time.Time
-		full     bool
-		init     float64
-		counted  float64
-	}
+	tally tally // since the run's start or the latest 429 episode
+
+	notes []debugLine // written under the lock, printed once it is released (unlock)
+}
+
+// tally is what an account got since the run's start or its latest 429
+// episode: what it accepted against what a level's bucket could have let
+// through meanwhile (letThrough), the measure of its share (takeShare) and
+// of the climb (ruledOut).
+type tally struct {
+	// bucketFrom is when a level's bucket is reckoned from: full then (at
+	// the run's start), or holding heldThen (when the request that began
+	// the episode was sent).
+	bucketFrom time.Time
+	full       bool
+	heldThen   float64
+	// accepted is the units of the requests sent from countFrom on that
+	// were accepted.
+	countFrom time.Time
+	accepted  float64
+	// probeAccepted: a probe past the level's bucket was accepted, so
+	// while climbing the next 429 episode is the climb's doing.
+	probeAccepted bool
 }
 
 // Account paces an account's requests of typ (each costing at most
@@ -59,7 +73,7 @@ type Account struct {
 // (unknown), by the smallest plan's, climbing (see the package doc).
 func (l *Limiter) Account(plan cloudflare.Rate, typ cloudflare.PurgeType, maxCost int, debugf func(string, ...any)) *Account {
 	now := time.Now()
-	a := &Account{l: l, typ: typ, debugf: debugf, maxCost: float64(max(maxCost, 1))}
+	a := &Account{limiter: l, typ: typ, debugf: debugf, maxCost: float64(max(maxCost, 1))}
 	for _, p := range cloudflare.Plans {
 		b := p.Limits().Bucket(typ)
 		if n := len(a.levels); n == 0 || a.levels[n-1] != b {
@@ -68,27 +82,54 @@ func (l *Limiter) Account(plan cloudflare.Rate, typ cloudflare.PurgeType, maxCos
 	}
 	if plan.PerSecond > 0 {
 		a.levels, a.known = []cloudflare.Rate{plan}, true
-	} else {
-		a.probing = len(a.levels) > 1
+	} else if len(a.levels) > 1 {
+		a.phase = climbing
 	}
-	a.base.at, a.base.from, a.base.full = now, now, true
+	a.tally = tally{bucketFrom: now, countFrom: now, full: true}
 	a.setLevel(now)
 	return a
+}
+
+// debugLine is a debug line to print once the Limiter's lock is released:
+// debugf may take a lock of its own (action.Reporter's does), and no lock
+// is taken inside the Limiter's.
+type debugLine struct {
+	format string
+	args   []any
+}
+
+// lock takes the Limiter's lock, which guards every account of the run.
+func (a *Account) lock() { a.limiter.mu.Lock() }
+
+// note keeps a debug line for unlock to print. Callers hold the lock.
+func (a *Account) note(format string, args ...any) {
+	a.notes = append(a.notes, debugLine{format, args})
+}
+
+// unlock releases the Limiter's lock, then prints the debug lines noted
+// under it.
+func (a *Account) unlock() {
+	notes := a.notes
+	a.notes = nil
+	a.limiter.mu.Unlock()
+	for _, n := range notes {
+		a.debugf(n.format, n.args...)
+	}
 }
 
 // Queued tells the pacer how many units of the account's work no worker
 // has taken yet: with the requests waiting, the work left, over which
 // the bucket is spent (share.go: peakPace).
 func (a *Account) Queued(units int) {
-	a.l.mu.Lock()
-	defer a.l.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	a.queued = float64(units)
 }
 
 // decide says whether a request of cost units may go at now, and if not,
 // until when it waits. Callers hold the lock.
 func (a *Account) decide(now time.Time, cost float64) decision {
-	l := a.l
+	l := a.limiter
 	d := decision{until: now, reason: "the rate limit"}
 	if a.policy != nil {
 		d.until = later(d.until, a.policy.readyAt(now, 1))
@@ -116,24 +157,24 @@ func (a *Account) decide(now time.Time, cost float64) decision {
 		d.probe, d.until = true, now
 	case !bucketAt.After(d.until):
 		// The believed bucket holds enough by then.
-	case a.probing && !now.Before(d.until) && a.probesOut < a.maxProbes():
+	case a.phase.climbs() && !now.Before(d.until) && a.probesInFlight < a.maxProbes():
 		// Only the bucket holds it back: the probe of the next plan.
 		d.probe = true
 	default:
 		d.until, d.reason = bucketAt, "the rate limit"
-		d.soft = a.probing || a.sharing
+		d.soft = a.phase != alone
 	}
 	if pastShare && !d.probe && probeAt.Before(d.until) {
 		d.until = probeAt // wake to decide on a probe then
 	}
-	d.ok = l.inflight < l.limit && !now.Before(d.until)
+	d.ok = l.inflight < l.maxInFlight && !now.Before(d.until)
 	return d
 }
 
 // commit lets a request of cost units go at now. Callers hold the lock.
 func (a *Account) commit(now time.Time, cost float64, probe bool) *Ticket {
 	if probe {
-		a.probesOut++
+		a.probesInFlight++
 		a.lastProbe = now
 	} else {
 		a.bucket.take(now, cost)
@@ -144,8 +185,8 @@ func (a *Account) commit(now time.Time, cost float64, probe bool) *Ticket {
 	if a.policy != nil {
 		a.policy.take(now, 1)
 	}
-	a.l.window.record(now)
-	a.l.inflight++
+	a.limiter.window.record(now)
+	a.limiter.inflight++
 	a.inflight += cost
 	return &Ticket{cost: cost, sent: now, probe: probe}
 }
@@ -153,8 +194,8 @@ func (a *Account) commit(now time.Time, cost float64, probe bool) *Ticket {
 // Resize makes t a request of cost units, fewer than it was let go for
 // (the units it took stay taken: a little slower, never faster).
 func (a *Account) Resize(t *Ticket, cost int) {
-	a.l.mu.Lock()
-	defer a.l.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	a.inflight += float64(cost) - t.cost
 	t.cost = float64(cost)
 }
@@ -164,11 +205,11 @@ func (a *Account) Resize(t *Ticket, cost int) {
 // again then, however slow the believed bucket refills. A later end never
 // moves the gate earlier.
 func (a *Account) Pause(d time.Duration, cost int) {
-	a.l.mu.Lock()
-	defer a.l.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	now := time.Now()
 	a.pausedUntil = later(a.pausedUntil, now.Add(d))
-	if a.shared {
+	if a.othersSeen() {
 		// The server's bucket refills meanwhile for every client of the
 		// account, which waited on it too: the believed bucket holds the
 		// account's share of that at the end (share.go).
@@ -178,9 +219,9 @@ func (a *Account) Pause(d time.Duration, cost int) {
 
 // Answered learns from the answer to a request the pacer let go.
 func (a *Account) Answered(t *Ticket, ans Answer) {
-	l := a.l
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l := a.limiter
+	a.lock()
+	defer a.unlock()
 	now := time.Now()
 	l.inflight--
 	a.inflight -= t.cost
@@ -192,7 +233,7 @@ func (a *Account) Answered(t *Ticket, ans Answer) {
 		a.limited(now, t)
 	}
 	if t.probe {
-		a.probesOut--
+		a.probesInFlight--
 	}
 	l.wake()
 }
@@ -201,26 +242,31 @@ func (a *Account) Answered(t *Ticket, ans Answer) {
 // share says the others left room (share.go), and while climbing, a level
 // the account has accepted more than is ruled out.
 func (a *Account) accepted(now time.Time, t *Ticket) {
-	if !t.sent.Before(a.base.from) {
-		a.base.counted += t.cost
+	if !t.sent.Before(a.tally.countFrom) {
+		a.tally.accepted += t.cost
 	}
-	if t.probe && a.sharing {
+	if t.probe && a.phase.atShare() {
 		a.roomFound(now)
 		return
 	}
 	if t.probe {
-		a.probed = true
+		a.tally.probeAccepted = true
 	}
-	from := a.lvl
-	for a.probing && a.lvl < len(a.levels)-1 && a.ruledOut(a.lvl, now) {
-		a.lvl++
+	from := a.level
+	for a.phase.climbs() && a.level < len(a.levels)-1 && a.ruledOut(a.level, now) {
+		a.level++
 	}
-	if a.lvl != from {
+	if a.level != from {
 		a.setLevel(now)
-		a.debugf("rate limit: the account accepted more than the %s plan's purge limit of %s; pacing as for the %s plan (%s)",
-			PlanNames(a.levels[from], a.typ), DescribeRate(a.levels[from], a.typ), PlanNames(a.levels[a.lvl], a.typ), DescribeRate(a.levels[a.lvl], a.typ))
+		a.note("rate limit: the account accepted more than the %s plan's purge limit of %s; pacing as for the %s plan (%s)",
+			PlanNames(a.levels[from], a.typ), DescribeRate(a.levels[from], a.typ), PlanNames(a.levels[a.level], a.typ), DescribeRate(a.levels[a.level], a.typ))
 	}
 }
+
+// othersSeen reports whether a 429 episode no probe caused has come: the
+// server's bucket is not the account's alone (or was spent before the
+// run).
+func (a *Account) othersSeen() bool { return a.quietEpisodes > 0 }
 
 // limited learns from a 429: the server's bucket was empty.
 func (a *Account) limited(now time.Time, t *Ticket) {
@@ -231,15 +277,15 @@ func (a *Account) limited(now time.Time, t *Ticket) {
 		return
 	}
 	a.episodeAt = now
-	probeCaused := a.probing && (t.probe || a.probesOut > 0 || a.probed)
+	probeCaused := a.phase.climbs() && (t.probe || a.probesInFlight > 0 || a.tally.probeAccepted)
 	if probeCaused {
 		// Going past the level's bucket was refused: the level is the
 		// account's.
-		a.probing = false
-		a.debugf("rate limit: a request past the %s plan's purge limit of %s was refused; pacing as for that plan",
-			PlanNames(a.levels[a.lvl], a.typ), DescribeRate(a.levels[a.lvl], a.typ))
+		a.endClimb()
+		a.note("rate limit: a request past the %s plan's purge limit of %s was refused; pacing as for that plan",
+			PlanNames(a.levels[a.level], a.typ), DescribeRate(a.levels[a.level], a.typ))
 	} else {
-		a.quiet++
+		a.quietEpisodes++
 	}
 	// A 429 no probe took part in says the bucket holds less than the
 	// level allows: someone else draws from it too (or spent it before the
@@ -247,18 +293,16 @@ func (a *Account) limited(now time.Time, t *Ticket) {
 	// goes on after the first such episode (the bucket may only have
 	// started spent) and ends at the second. A probe's 429 after such an
 	// episode measures the share too.
-	a.shared = a.quiet > 0
-	if !probeCaused || a.quiet > 0 {
-		if a.quiet >= 2 {
-			a.probing = false
+	if a.othersSeen() {
+		if a.quietEpisodes >= 2 {
+			a.endClimb()
 		}
 		a.takeShare(now)
-		a.debugf("rate limit: refused with the bucket believed not empty (shared with other clients?); pacing at %s %s a second", formatCount(a.rate), unitName(a.typ))
+		a.note("rate limit: refused with the bucket believed not empty (shared with other clients?); pacing at %s %s a second", formatCount(a.rate), unitName(a.typ))
 	}
 	a.resize(now)
 	a.bucket.limit(now, 0)
 	// The server's bucket held less than t's cost when it refused t; what
 	// it accepts from requests sent from now on counts against that.
-	a.base.at, a.base.from, a.base.full, a.base.init, a.base.counted = t.sent, now, false, t.cost, 0
-	a.probed = false
+	a.tally = tally{bucketFrom: t.sent, countFrom: now, heldThen: t.cost}
 }

@@ -9,15 +9,15 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 )
 
-// setLevel paces by levels[lvl], from what its bucket would hold now.
+// setLevel paces by levels[level], from what its bucket would hold now.
 func (a *Account) setLevel(now time.Time) {
-	b := a.levels[a.lvl]
+	b := a.levels[a.level]
 	a.ceiling = b.PerSecond * Margin
-	a.rate, a.sharing = a.ceiling, false
+	a.setRate(a.ceiling)
 	a.bucket = newTokens(max(float64(b.Burst), a.maxCost), a.rate, now)
-	a.bucket.limit(now, a.holds(a.lvl, now)-a.inflight)
-	if a.lvl == len(a.levels)-1 {
-		a.probing = false
+	a.bucket.limit(now, a.holds(a.level, now)-a.inflight)
+	if a.level == len(a.levels)-1 {
+		a.endClimb()
 	}
 	// A bucket of requests holds seconds to minutes of its rate: spent as
 	// it comes. One that refills within burstSpread (every URL bucket) is
@@ -27,28 +27,29 @@ func (a *Account) setLevel(now time.Time) {
 }
 
 // letThrough is what level i's bucket could have let through since
-// base.at: full then (the run's start) or holding base.init (the last
-// episode), refilled since (not capped along the way: a little more than
-// such a bucket lets through after an idle stretch).
+// tally.bucketFrom: full then (the run's start) or holding
+// tally.heldThen (the latest episode), refilled since (not capped along
+// the way: a little more than such a bucket lets through after an idle
+// stretch).
 func (a *Account) letThrough(i int, now time.Time) float64 {
 	b := a.levels[i]
-	init := a.base.init
-	if a.base.full {
-		init = float64(b.Burst)
+	held := a.tally.heldThen
+	if a.tally.full {
+		held = float64(b.Burst)
 	}
-	return init + b.PerSecond*now.Sub(a.base.at).Seconds()
+	return held + b.PerSecond*now.Sub(a.tally.bucketFrom).Seconds()
 }
 
 // holds is about what level i's bucket would hold now, given what the
-// account accepted since base.at.
+// account accepted since tally.bucketFrom.
 func (a *Account) holds(i int, now time.Time) float64 {
-	return min(float64(a.levels[i].Burst), a.letThrough(i, now)-a.base.counted)
+	return min(float64(a.levels[i].Burst), a.letThrough(i, now)-a.tally.accepted)
 }
 
 // Known reports whether the account's plan is known (given or looked up).
 func (a *Account) Known() bool {
-	a.l.mu.Lock()
-	defer a.l.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	return a.known
 }
 
@@ -57,23 +58,23 @@ func (a *Account) Known() bool {
 // that plan costs one 429; two above it, which halves the time each
 // further level takes to rule out.
 func (a *Account) maxProbes() int {
-	if a.lvl == 0 {
+	if a.level == 0 {
 		return 1
 	}
 	return 2
 }
 
 // ruledOut reports whether the account has accepted more than level i's
-// bucket could have let through since base.at.
+// bucket could have let through since tally.bucketFrom.
 func (a *Account) ruledOut(i int, now time.Time) bool {
-	return a.base.counted > a.letThrough(i, now)+1e-6
+	return a.tally.accepted > a.letThrough(i, now)+1e-6
 }
 
 // UsePlan paces as for plan from now on, when the pacer did not know it:
 // the answer of a plan lookup.
 func (a *Account) UsePlan(plan cloudflare.Plan) {
-	a.l.mu.Lock()
-	defer a.l.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	if a.known {
 		return
 	}
@@ -86,32 +87,32 @@ func (a *Account) UsePlan(plan cloudflare.Plan) {
 	}
 	switch {
 	case b.PerSecond <= 0 || i < 0:
-		a.debugf("plan lookup: plan %q has no documented purge limits; learning them from the answers", plan)
+		a.note("plan lookup: plan %q has no documented purge limits; learning them from the answers", plan)
 		return
-	case i < a.lvl:
+	case i < a.level:
 		// Documented limits are not always the account's: trust what the
 		// server accepted over what the plan's name implies.
-		a.debugf("plan lookup: plan %q, but the account accepted more than its bucket allows; learning the limits from the answers", plan)
+		a.note("plan lookup: plan %q, but the account accepted more than its bucket allows; learning the limits from the answers", plan)
 		return
 	}
 	now := time.Now()
 	rate := a.rate
-	a.lvl, a.known, a.probing = i, true, false
+	a.level, a.known = i, true
+	a.endClimb()
 	a.setLevel(now)
 	if !a.episodeAt.IsZero() {
-		a.rate = min(rate, a.ceiling) // a measured share stands
-		a.sharing = a.rate < a.ceiling
+		a.setRate(rate) // a measured share stands
 		a.resize(now)
 	}
-	a.debugf("plan lookup: plan %q; pacing at %s", plan, DescribeRate(b, a.typ))
-	a.l.wake()
+	a.note("plan lookup: plan %q; pacing at %s", plan, DescribeRate(b, a.typ))
+	a.limiter.wake()
 }
 
 // observe learns from an answer's Ratelimit and Ratelimit-Policy headers.
 func (a *Account) observe(now time.Time, rl cloudflare.RateLimit) {
-	if rl.HasPolicy && rl.Window > 0 && (a.policy == nil || rl.Quota != a.pq || rl.Window != a.pw) {
+	if rl.HasPolicy && rl.Window > 0 && (a.policy == nil || rl.Quota != a.policyQuota || rl.Window != a.policyWindow) {
 		p := newTokens(float64(rl.Quota), float64(rl.Quota)/rl.Window.Seconds(), now)
-		a.policy, a.pq, a.pw = &p, rl.Quota, rl.Window
+		a.policy, a.policyQuota, a.policyWindow = &p, rl.Quota, rl.Window
 	}
 	if !rl.HasRemaining {
 		return

@@ -10,20 +10,25 @@
 // actually got since the last 429 (what it accepted against what the
 // bucket let through meanwhile), so that clients that cannot see each
 // other split the bucket as they were using it, none cut by more than
-// half at once. Its believed bucket shrinks to the same share, refills
-// by that share of the server's refill while the Retry-After pause lasts,
-// and is spent within two seconds. Once it is spent, one request at a
-// time may go past it as a probe, adding at most 40% to the pace: a
-// refused probe is one more 429 (and a measure of the share again), an
-// accepted one says the others left room and raises the rate by 15%, up
-// to the plan's rate, where the account is alone again and its bucket
-// holds what the server's would have kept for it.
+// half at once (maxCut). Its believed bucket shrinks to the same share,
+// refills by that share of the server's refill while the Retry-After
+// pause lasts, and is spent within two seconds (burstSpread). Once it is
+// spent, one request at a time may go past it as a probe, adding at most
+// 40% of the ceiling to the pace (probeShare): a refused probe is one
+// more 429 (and a measure of the share again), an accepted one says the
+// others left room and raises the rate by 15% (probeGain), up to the
+// plan's rate, where the account is alone again and its bucket holds what
+// the server's would have kept for it.
+//
+// An account is in one of four phases, alone, sharing, climbing (the
+// plan unknown) and climbing at a share; phase.go says what each means
+// and what moves an account from one to another.
 //
 //   - Rate and ceiling (Account.rate, Account.ceiling): in the units of
 //     the plan's bucket for the run's purge type (URLs for files,
 //     requests otherwise); the ceiling is Margin of the plan's rate
 //     (given, or looked up: UsePlan) and the rate never goes above it
-//     (setLevel).
+//     (setRate).
 //   - A 429 episode (Account.limited): a 429 (or code 1134, whatever the
 //     status) empties the believed bucket and, once per episode (a
 //     refusal of a request sent before the episode began is part of it),
@@ -65,23 +70,24 @@
 // toward the plan's rate after every cut, so two jobs sharing a bucket
 // meet again every few seconds in a wave of 429s as wide as their
 // requests in flight, and a job the last 429 reached (a second's pause
-// behind the other) finishes alone at a cut rate. Two jobs of 3,000 URLs
-// through Free's URL bucket reached 0.74-0.96 of the ideal with 9-12 ×
-// 429 after several rounds of tuning. A measured share needs no growth
-// while the others are there, and probes find a partner's leaving within
-// a few tenths of a second: 0.92-0.95 with 7-9 × 429 in 35 of 36 runs. The
-// constants were chosen by running the shared-bucket benchmark's cases
-// (internal/loadtest: two and four jobs, each its own run of the action)
-// in virtual time from thirteen start offsets each, with a job of 5,400
-// URLs beside one of 600 and the single-job cases as checks, then
-// confirmed on the real benchmark (TestPacingOverStartOffsets in
-// internal/purge; the README's Performance section has the figures).
-// What is left of the ideal goes to the first meeting (each job spends
-// the bucket it believes its own: 5-6 × 429) and to the pauses: a
-// refused probe pauses its job a whole second of Retry-After.
+// behind the other) finishes alone at a cut rate. A measured share needs
+// no growth while the others are there, and probes find a partner's
+// leaving within a few tenths of a second. What is left of the ideal goes
+// to the first meeting (each job spends the bucket it believes its own)
+// and to the pauses: a refused probe pauses its job a whole second of
+// Retry-After. The constants were chosen by running the shared-bucket
+// benchmark's cases (internal/loadtest: two and four jobs, each its own
+// run of the action) in virtual time from thirteen start offsets each,
+// with a job of 5,400 URLs beside one of 600 and the single-job cases as
+// checks (TestPacingOverStartOffsets, in this package's tests; go test -v
+// prints its figures), then confirmed on the real benchmark. The measured
+// figures, which change with each tuning, are kept with the documentation
+// (the README's Performance section), not here.
 //
-// One mutex (the Limiter's) guards every bucket of a run: no lock is
-// taken inside another. Deciding (Account.decide, under the lock, from one
+// One mutex (the Limiter's) guards every bucket of a run, and no other
+// lock is taken while it is held: the debug lines written under it are
+// printed once it is released (Account.unlock), since a debugf may take a
+// lock of its own. Deciding (Account.decide, under the lock, from one
 // clock reading) is separate from waiting (Account.Wait, without the
 // lock, until the decided time or until something changes).
 package pace
@@ -106,22 +112,22 @@ const Margin = 0.95
 // Limiter is a run's pacing: what every account shares (the API window
 // and the requests in flight) and the accounts' buckets.
 type Limiter struct {
-	mu       sync.Mutex
-	changed  chan struct{} // closed (and replaced) when a waiter may go sooner
-	window   window
-	inflight int // requests let go and not answered yet
-	limit    int // the most requests in flight at once
-	deadline time.Time
+	mu          sync.Mutex
+	changed     chan struct{} // closed (and replaced) when a waiter may go sooner
+	window      window
+	inflight    int // requests let go and not answered yet
+	maxInFlight int // the most requests in flight at once
+	deadline    time.Time
 }
 
 // New paces a run of at most concurrency requests in flight that must be
 // over by deadline.
 func New(concurrency int, deadline time.Time) *Limiter {
 	return &Limiter{
-		changed:  make(chan struct{}),
-		window:   window{limit: WindowLimit, span: cloudflare.APIRequestWindow},
-		limit:    max(concurrency, 1),
-		deadline: deadline,
+		changed:     make(chan struct{}),
+		window:      window{limit: WindowLimit, span: cloudflare.APIRequestWindow},
+		maxInFlight: max(concurrency, 1),
+		deadline:    deadline,
 	}
 }
 
@@ -143,7 +149,7 @@ func (l *Limiter) wake() {
 type Ticket struct {
 	cost  float64
 	sent  time.Time
-	probe bool // sent past the bucket, to test the next plan
+	probe bool // let go past the believed bucket: the climb's, or a share's (phase.go)
 }
 
 // Answer is what came back for a request.
@@ -177,26 +183,26 @@ func TimedOut(err error) bool {
 // Wait blocks until a request of a's that costs cost units may go, and
 // returns its ticket.
 func (a *Account) Wait(ctx context.Context, cost int) (*Ticket, error) {
-	l := a.l
-	l.mu.Lock()
+	l := a.limiter
+	a.lock()
 	a.waiting += float64(cost) // part of the work left (peakPace)
-	l.mu.Unlock()
+	a.unlock()
 	for {
-		l.mu.Lock()
+		a.lock()
 		now := time.Now()
 		d := a.decide(now, float64(cost))
 		if d.ok {
 			a.waiting -= float64(cost)
 			t := a.commit(now, float64(cost), d.probe)
-			l.mu.Unlock()
+			a.unlock()
 			return t, nil
 		}
 		changed := l.changed
-		l.mu.Unlock()
+		a.unlock()
 		if err := l.sleep(ctx, now, d, changed); err != nil {
-			l.mu.Lock()
+			a.lock()
 			a.waiting -= float64(cost)
-			l.mu.Unlock()
+			a.unlock()
 			return nil, err
 		}
 	}

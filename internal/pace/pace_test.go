@@ -3,7 +3,9 @@ package pace
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -43,8 +45,8 @@ func TestAKnownPlanStartsAtItsCeiling(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		_, a := newFree(t)
-		if a.probing || a.rate != 800*Margin || a.ceiling != 800*Margin || a.bucket.size != 800 {
-			t.Errorf("probing %v, rate %v, ceiling %v, bucket %v; want the plan's 760 a second and bucket 800", a.probing, a.rate, a.ceiling, a.bucket.size)
+		if a.phase.climbs() || a.rate != 800*Margin || a.ceiling != 800*Margin || a.bucket.size != 800 {
+			t.Errorf("phase %v, rate %v, ceiling %v, bucket %v; want the plan's 760 a second and bucket 800", a.phase, a.rate, a.ceiling, a.bucket.size)
 		}
 	})
 }
@@ -92,8 +94,8 @@ func TestA429EpisodeTakesTheMeasuredShareOnce(t *testing.T) {
 		acceptAll(t, a, 20, time.Now().Add(time.Second))
 		late, _ := a.Wait(context.Background(), 30) // sent before the episode
 		answer(t, a, 30, 0, Answer{Limited: true})
-		if want := 800 * Margin * maxCut; a.rate != want || !a.sharing {
-			t.Errorf("after a share of 3/8 the rate is %v (sharing %v), want %v: half the ceiling at most", a.rate, a.sharing, want)
+		if want := 800 * Margin * maxCut; a.rate != want || !a.phase.atShare() {
+			t.Errorf("after a share of 3/8 the rate is %v (phase %v), want %v: half the ceiling at most", a.rate, a.phase, want)
 		}
 		a.Answered(late, Answer{Limited: true})
 		if want := 800 * Margin * maxCut; a.rate != want {
@@ -133,11 +135,11 @@ func TestAcceptedProbesBringTheRateBackToTheCeiling(t *testing.T) {
 		a.Queued(100_000)
 		answer(t, a, 30, 100*time.Millisecond, Answer{Limited: true})
 		cut := a.rate
-		if !a.sharing || cut >= a.ceiling {
-			t.Fatalf("after a 429: rate %v, sharing %v; want a share below the ceiling", cut, a.sharing)
+		if !a.phase.atShare() || cut >= a.ceiling {
+			t.Fatalf("after a 429: rate %v, phase %v; want a share below the ceiling", cut, a.phase)
 		}
 		probes, last := 0, time.Time{}
-		for a.sharing {
+		for a.phase.atShare() {
 			tk := answer(t, a, 30, 10*time.Millisecond, Answer{Accepted: true})
 			if !tk.probe {
 				continue
@@ -263,12 +265,12 @@ func TestUsePlanEndsTheClimb(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := New(8, time.Now().Add(time.Hour))
 		a := l.Account(cloudflare.Rate{}, cloudflare.Files, 30, func(string, ...any) {})
-		if !a.probing || a.Known() || a.ceiling != 800*Margin {
-			t.Fatalf("plan unknown: probing %v, known %v, ceiling %v; want climbing from the smallest plan's 760", a.probing, a.Known(), a.ceiling)
+		if !a.phase.climbs() || a.Known() || a.ceiling != 800*Margin {
+			t.Fatalf("plan unknown: phase %v, known %v, ceiling %v; want climbing from the smallest plan's 760", a.phase, a.Known(), a.ceiling)
 		}
 		a.UsePlan(cloudflare.PlanPro)
-		if a.probing || !a.Known() || a.ceiling != 1500*Margin || a.rate != a.ceiling {
-			t.Errorf("after UsePlan(pro): probing %v, known %v, ceiling %v, rate %v; want pro's 1,425 a second", a.probing, a.Known(), a.ceiling, a.rate)
+		if a.phase.climbs() || !a.Known() || a.ceiling != 1500*Margin || a.rate != a.ceiling {
+			t.Errorf("after UsePlan(pro): phase %v, known %v, ceiling %v, rate %v; want pro's 1,425 a second", a.phase, a.Known(), a.ceiling, a.rate)
 		}
 	})
 }
@@ -314,6 +316,31 @@ func TestThePeakGateKeepsItsLevelWhenThePaceChanges(t *testing.T) {
 		a.decide(now, 30)
 		if got := a.peak.at(now); got > 1e-9 {
 			t.Errorf("the spent gate holds %v after a change of pace, want 0", got)
+		}
+	})
+}
+
+// Debug lines are printed once the Limiter's lock is released: a debugf
+// that takes a lock of its own (action.Reporter's does) is never called
+// under it.
+func TestDebugLinesArePrintedOutsideTheLock(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		l := New(8, time.Now().Add(time.Hour))
+		var lines []string
+		a := l.Account(cloudflare.Rate{}, cloudflare.Files, 30, func(format string, args ...any) {
+			line := fmt.Sprintf(format, args...)
+			if !l.mu.TryLock() {
+				t.Errorf("%q printed under the Limiter's lock", line)
+				return
+			}
+			l.mu.Unlock()
+			lines = append(lines, line)
+		})
+		answer(t, a, 30, 100*time.Millisecond, Answer{Limited: true}) // a share measured
+		a.UsePlan(cloudflare.PlanPro)
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "rate limit: refused") || !strings.HasPrefix(lines[1], "plan lookup: plan \"pro\"") {
+			t.Errorf("debug lines %q, want the share measured and the plan looked up", lines)
 		}
 	})
 }

@@ -44,11 +44,10 @@ const (
 // above the ceiling leaves the account alone.
 func (a *Account) takeShare(now time.Time) {
 	share := 1.0
-	if through := a.letThrough(a.lvl, now); through > 0 {
-		share = a.base.counted / through
+	if through := a.letThrough(a.level, now); through > 0 {
+		share = a.tally.accepted / through
 	}
-	a.rate = min(a.ceiling, max(share*a.levels[a.lvl].PerSecond, a.ceiling*floorShare, a.rate*maxCut))
-	a.sharing = a.rate < a.ceiling
+	a.setRate(max(share*a.levels[a.level].PerSecond, a.ceiling*floorShare, a.rate*maxCut))
 }
 
 // nextProbe is when a sharing account may send its next probe of cost
@@ -56,7 +55,7 @@ func (a *Account) takeShare(now time.Time) {
 // ceiling at most), not before hard (the pause, the windows); false when
 // it may not probe at all.
 func (a *Account) nextProbe(hard time.Time, cost float64) (time.Time, bool) {
-	if !a.sharing || a.probing || a.probesOut > 0 || !a.worthProbing() {
+	if a.phase != sharing || a.probesInFlight > 0 || !a.worthProbing() {
 		return time.Time{}, false
 	}
 	every := time.Duration(cost / (probeShare * a.ceiling) * float64(time.Second))
@@ -82,38 +81,37 @@ func (a *Account) left() float64 { return a.queued + a.waiting }
 // alone since the last episode: the room the others left is spent, not
 // wasted.
 func (a *Account) roomFound(now time.Time) {
-	a.rate = min(a.ceiling, a.rate*probeGain)
+	a.setRate(a.rate * probeGain)
 	a.resize(now)
-	if a.rate < a.ceiling {
+	if a.phase.atShare() {
 		return
 	}
-	a.sharing = false
-	if h := a.aloneHolds(now) - a.inflight; h > a.bucket.at(now) {
-		a.bucket.have, a.bucket.last = h, now
+	if holds := a.aloneHolds(now) - a.inflight; holds > a.bucket.at(now) {
+		a.bucket.have, a.bucket.last = holds, now
 	}
-	a.debugf("rate limit: requests past the account's share went through; pacing at %s %s a second again", formatCount(a.rate), unitName(a.typ))
+	a.note("rate limit: requests past the account's share went through; pacing at %s %s a second again", formatCount(a.rate), unitName(a.typ))
 }
 
 // aloneHolds is the least the level's bucket holds now if the account has
 // been alone since the last episode: empty when its first 429 came back,
 // refilled since, less what the account's later requests took.
 func (a *Account) aloneHolds(now time.Time) float64 {
-	b := a.levels[a.lvl]
-	return min(float64(b.Burst), b.PerSecond*now.Sub(a.episodeAt).Seconds()-a.base.counted)
+	b := a.levels[a.level]
+	return min(float64(b.Burst), b.PerSecond*now.Sub(a.episodeAt).Seconds()-a.tally.accepted)
 }
 
 // pauseRefill is the account's share of what the level's bucket refills
 // from now until the pause ends, as much as its believed bucket holds.
 func (a *Account) pauseRefill(now time.Time) float64 {
 	share := a.rate / a.ceiling
-	return min(a.bucket.size, share*a.levels[a.lvl].PerSecond*a.pausedUntil.Sub(now).Seconds())
+	return min(a.bucket.size, share*a.levels[a.level].PerSecond*a.pausedUntil.Sub(now).Seconds())
 }
 
 // resize makes the believed bucket refill at rate, and hold the level's
 // burst in the same share as rate is of the ceiling: a share of the rate
 // is a share of the bucket (another client refills from it too).
 func (a *Account) resize(now time.Time) {
-	burst := float64(a.levels[a.lvl].Burst)
+	burst := float64(a.levels[a.level].Burst)
 	a.bucket.set(now, max(burst*a.rate/a.ceiling, a.maxCost), a.rate)
 }
 
@@ -135,16 +133,16 @@ func (a *Account) resize(now time.Time) {
 func (a *Account) peakPace(now time.Time) (perSecond float64, open bool) {
 	held := max(a.bucket.at(now), 0)
 	switch {
-	case a.probing && a.lvl > 0:
-		next := a.levels[a.lvl+1]
+	case a.phase.climbs() && a.level > 0:
+		next := a.levels[a.level+1]
 		return next.PerSecond + float64(next.Burst)/burstSpread.Seconds(), false
-	case a.probing && !a.shared && now.Sub(a.base.at).Seconds() >= a.bucket.size/a.ceiling:
+	case a.phase.climbs() && !a.othersSeen() && now.Sub(a.tally.bucketFrom).Seconds() >= a.bucket.size/a.ceiling:
 		// A bucket's worth of time without a 429: other jobs spending the
 		// bucket they believe theirs would have met this one by now, so it
 		// climbs at twice the burst, ruling the smallest plan out in about
 		// a second more.
 		return a.rate + 2*a.bucket.size/burstSpread.Seconds(), false
-	case a.probing || a.sharing:
+	case a.phase != alone:
 		return a.rate + a.bucket.size/burstSpread.Seconds(), false
 	}
 	left := a.left()

@@ -3,7 +3,6 @@ package purge_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -19,6 +18,11 @@ import (
 // Purge limits are per account, the API window per token: jobs of
 // different accounts (Job.Account) have pacers of their own, and share
 // the window and the concurrency.
+
+// unbound is an account whose purge bucket never binds (more than any
+// plan's: an account on a contract, a test server), so that only the API
+// window paces its requests.
+var unbound = cloudflare.Limits{Requests: cloudflare.Rate{PerSecond: 1e6, Burst: 1e6}}
 
 // accountJob is a job purging n tags (prefix-0, prefix-1...) one a
 // request in zone, of account.
@@ -223,6 +227,46 @@ func TestRunConcurrencyCountsEveryAccount(t *testing.T) {
 	})
 }
 
+// No lookup when the plan is given, or when the run fits in the smallest
+// plan's bucket (800 URLs, 25 requests): it could change nothing.
+func TestRunLookupPlanOnlyWhenItMatters(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		limits cloudflare.Limits
+		typ    cloudflare.PurgeType
+		n      int
+		want   int
+	}{
+		{"plan given", cloudflare.PlanFree.Limits(), cloudflare.Files, 6000, 0},
+		{"800 URLs", cloudflare.Limits{}, cloudflare.Files, 800, 0},
+		{"801 URLs", cloudflare.Limits{}, cloudflare.Files, 801, 1},
+		{"25 tag requests", cloudflare.Limits{}, cloudflare.Tags, 25, 0},
+		{"26 tag requests", cloudflare.Limits{}, cloudflare.Tags, 26, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				asked := 0
+				o := opts(time.Now())
+				o.Limits = tt.limits
+				o.LookupPlan = func(ctx context.Context, zoneID string) (cloudflare.Plan, error) {
+					asked++
+					return cloudflare.PlanEnterprise, nil
+				}
+				size := 1
+				if tt.typ == cloudflare.Files {
+					size = 30
+				}
+				purge.Run(context.Background(), &fakeSender{}, []purge.Job{purge.NewJob(zone, cloudflare.Purge, tt.typ, tags(tt.n), size)}, o)
+				if asked != tt.want {
+					t.Errorf("LookupPlan called %d times, want %d", asked, tt.want)
+				}
+			})
+		})
+	}
+}
+
 // LookupPlan is asked once per account whose share of the run is larger
 // than the smallest plan's bucket, about the zone of its first job, and
 // its answer paces that account only.
@@ -232,7 +276,7 @@ func TestRunLooksUpThePlanOfEachAccount(t *testing.T) {
 		t0 := time.Now()
 		var mu sync.Mutex
 		asked := map[string]int{}
-		var lines []string
+		var lines debugLines
 		o := opts(t0)
 		o.Concurrency = 4
 		o.Deadline = t0.Add(time.Hour)
@@ -246,7 +290,7 @@ func TestRunLooksUpThePlanOfEachAccount(t *testing.T) {
 			}
 			return "", errors.New("HTTP 403: 10000 Authentication error")
 		}
-		o.Debugf = func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
+		o.Debugf = lines.debugf
 		jobs := []purge.Job{
 			accountJob("a1", "acc-a", "a1-", 20), accountJob("b1", "acc-b", "b1-", 30),
 			accountJob("a2", "acc-a", "a2-", 20), // acc-a: 40 requests in two zones
@@ -266,17 +310,17 @@ func TestRunLooksUpThePlanOfEachAccount(t *testing.T) {
 		if want := map[string]int{"a1": 1, "b1": 1}; !maps.Equal(asked, want) {
 			t.Errorf("LookupPlan asked about %v, want %v", asked, want)
 		}
-		debug := strings.Join(lines, "\n")
+		debug := lines.String()
 		for _, want := range []string{
 			`account acc-a: plan lookup: plan "enterprise"; pacing at`,
 			"account acc-b: plan lookup failed, learning the purge limits from the answers instead: HTTP 403",
 		} {
 			if !strings.Contains(debug, want) {
-				t.Errorf("debug lines %q, want %q", lines, want)
+				t.Errorf("debug lines %q, want %q", lines.all(), want)
 			}
 		}
 		if strings.Contains(debug, "account acc-b: plan lookup: plan") {
-			t.Errorf("debug lines %q: acc-a's plan paces acc-b", lines)
+			t.Errorf("debug lines %q: acc-a's plan paces acc-b", lines.all())
 		}
 	})
 }

@@ -1,12 +1,13 @@
 // Package purge plans the requests of a run and sends them: each job (one
-// operation on one zone or environment) split into batches, several sent
-// at a time, paced by package pace (each account's bucket, the token's API
-// limit, the requests in flight), retried
-// when Cloudflare asks to wait or fails on its side, split when
-// Cloudflare refuses some of a batch's targets, and cut to a smaller size
-// when it refuses the batch's size (run.go). It also says, before
-// anything is sent, whether a run can finish within its timeout
-// (budget.go), since that depends on the pacing.
+// operation on one zone or environment) split into batches (batch.go),
+// several sent at a time by each account's workers (queue.go), paced by
+// package pace (each account's bucket, the token's API limit, the
+// requests in flight), retried when Cloudflare asks to wait or fails on
+// its side (send.go), split when Cloudflare refuses some of a batch's
+// targets (refused.go), and cut to a smaller size when it refuses the
+// batch's size (queue.go: learnSize, cut). Run (run.go) says how, in
+// full. It also says, before anything is sent, whether a run can finish
+// within its timeout (budget.go), since that depends on the pacing.
 //
 // It imports cloudflare (requests, errors, limits), pace, outbound (a
 // refused request is not retried) and cenkalti/backoff; never config or

@@ -12,6 +12,25 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 )
 
+// The pacer keeps 5% under Cloudflare's global API limit of 1,200
+// requests in any 5 minutes.
+const windowLimit = 1140
+
+func TestLeastDuration(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		requests int
+		want     time.Duration
+	}{
+		{0, 0}, {1, 0}, {windowLimit, 0}, {windowLimit + 1, 5 * time.Minute},
+		{2 * windowLimit, 5 * time.Minute}, {2*windowLimit + 1, 10 * time.Minute},
+	} {
+		if got := purge.LeastDuration(tt.requests); got != tt.want {
+			t.Errorf("LeastDuration(%d) = %v, want %v", tt.requests, got, tt.want)
+		}
+	}
+}
+
 // The time budget counts the plan's bucket as well as the API window.
 func TestCheckBudgetCountsThePlan(t *testing.T) {
 	t.Parallel()

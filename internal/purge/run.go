@@ -31,7 +31,7 @@ type Options struct {
 	// Limits are the plan's; their rates pace requests from the first one,
 	// each account (Job.Account) by its own bucket of them. Without rates
 	// for the run's purge type (the plan is unknown), each account's pacer
-	// learns its bucket from the answers (learn.go).
+	// learns its bucket from the answers (package pace: climb.go).
 	Limits cloudflare.Limits
 	// Deadline is when the run must be over; waits that would end after
 	// it fail at once instead.
@@ -53,10 +53,13 @@ type Options struct {
 	// an error, or a plan with no documented limits, only makes a Debugf
 	// line, and the account's pacer goes on learning from the answers.
 	LookupPlan func(ctx context.Context, zoneID string) (cloudflare.Plan, error)
-	// Debugf, if set, receives debug lines, one call at a time: what the
-	// pacer learned of the account's limits, the plan lookup's answer or
-	// why it failed, a learned batch size. When the jobs span several
-	// accounts, an account's lines begin with its name ("account ID: ").
+	// Debugf, if set, receives debug lines: what the pacer learned of the
+	// account's limits, the plan lookup's answer or why it failed, a
+	// learned batch size. The workers, the pacer and the lookup call it
+	// from goroutines of their own, at once: it must be safe for
+	// concurrent use, as action.Reporter.Debugf is. When the jobs span
+	// several accounts, an account's lines begin with its name ("account
+	// ID: ").
 	Debugf func(format string, args ...any)
 }
 
@@ -173,16 +176,6 @@ func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 	}
 	if opts.Debugf == nil {
 		opts.Debugf = func(string, ...any) {}
-	} else {
-		// Workers, the pacer and the lookup all write debug lines: one at
-		// a time.
-		var mu sync.Mutex
-		debugf := opts.Debugf
-		opts.Debugf = func(format string, args ...any) {
-			mu.Lock()
-			defer mu.Unlock()
-			debugf(format, args...)
-		}
 	}
 	r := &runner{sender: sender, opts: opts, jobs: jobs, okSizes: map[int]bool{}, brake: brakeAfter(opts.Concurrency)}
 	r.cond = sync.NewCond(&r.mu)

@@ -326,10 +326,10 @@ func TestRunBrakesWhenEveryTargetIsRefused(t *testing.T) {
 					time.Sleep(50 * time.Millisecond)
 					return cloudflare.Result{}, tt.refuse(c)
 				}}
-				var lines []string
+				var lines debugLines
 				o := opts(time.Now())
 				o.Concurrency = 8
-				o.Debugf = func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
+				o.Debugf = lines.debugf
 				urls := prefixed("https://a.example/", 1200)
 				out := purge.Run(context.Background(), s, []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, 30)}, o)
 				checkCounts(t, out.Results)
@@ -347,8 +347,8 @@ func TestRunBrakesWhenEveryTargetIsRefused(t *testing.T) {
 						t.Errorf("batch %d failed with %v, want Cloudflare's answer", r.Batch.Index, r.Err)
 					}
 				}
-				if !strings.Contains(strings.Join(lines, "\n"), "splitting stopped: 32 requests in a row were refused") {
-					t.Errorf("debug lines %q, want the brake's", lines)
+				if !strings.Contains(lines.String(), "splitting stopped: 32 requests in a row were refused") {
+					t.Errorf("debug lines %q, want the brake's", lines.all())
 				}
 				t.Logf("1,200 URLs every one refused (%s): %d requests", tt.name, len(s.Calls()))
 			})
@@ -447,9 +447,9 @@ func TestRunLearnsTheBatchSize(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		s := tooMany(30)
-		var lines []string
+		var lines debugLines
 		o := opts(time.Now())
-		o.Debugf = func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }
+		o.Debugf = lines.debugf
 		urls := prefixed("https://a.example/", 300)
 		out := purge.Run(context.Background(), s, []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, 100)}, o)
 		checkCounts(t, out.Results)
@@ -473,8 +473,8 @@ func TestRunLearnsTheBatchSize(t *testing.T) {
 					i, r.Purged, r.Attempts, len(r.IDs), r.Batch.Index, r.Err, wantAttempts[i], i)
 			}
 		}
-		if want := "sending at most 25 a request from now on"; !strings.Contains(strings.Join(lines, "\n"), want) {
-			t.Errorf("debug lines %q, want %q", lines, want)
+		if want := "sending at most 25 a request from now on"; !strings.Contains(lines.String(), want) {
+			t.Errorf("debug lines %q, want %q", lines.all(), want)
 		}
 	})
 }
@@ -504,7 +504,9 @@ func TestRunLearnsTheBatchSizeOnceUnderConcurrency(t *testing.T) {
 		o := opts(t0)
 		o.Debugf = func(f string, a ...any) {
 			if strings.HasPrefix(f, "batch size:") {
+				mu.Lock()
 				learnedAt = time.Since(t0)
+				mu.Unlock()
 			}
 		}
 		o.Concurrency = 8

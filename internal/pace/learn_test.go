@@ -1,4 +1,4 @@
-package purge_test
+package pace_test
 
 import (
 	"context"
@@ -101,14 +101,14 @@ func (s shape) run(t *testing.T, o purge.Options) measured {
 func TestRunLearnsTheURLBucketWithoutPlan(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		var lines []string
-		m := urlShape.run(t, purge.Options{Debugf: func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }})
+		var lines debugLines
+		m := urlShape.run(t, purge.Options{Debugf: lines.debugf})
 		t.Logf("plan unknown: %v", m)
 		if m.limits > 5 || m.ratio < 0.9 {
 			t.Errorf("plan unknown: %v; want at most 5 × 429 and a ratio of at least 0.9", m)
 		}
-		if !strings.Contains(strings.Join(lines, "\n"), "pacing as for that plan") {
-			t.Errorf("debug lines %q do not say the plan was found", lines)
+		if !strings.Contains(lines.String(), "pacing as for that plan") {
+			t.Errorf("debug lines %q do not say the plan was found", lines.all())
 		}
 	})
 }
@@ -193,7 +193,7 @@ func TestRunUsesLookupPlan(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var mu sync.Mutex
 				var asked int
-				var lines []string
+				var lines debugLines
 				m := tt.shape.run(t, purge.Options{
 					LookupPlan: func(ctx context.Context, zoneID string) (cloudflare.Plan, error) {
 						mu.Lock()
@@ -202,7 +202,7 @@ func TestRunUsesLookupPlan(t *testing.T) {
 						time.Sleep(100 * time.Millisecond) // one round trip
 						return tt.plan, nil
 					},
-					Debugf: func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) },
+					Debugf: lines.debugf,
 				})
 				t.Logf("plan %s looked up: %v", tt.plan, m)
 				if asked != 1 {
@@ -211,8 +211,8 @@ func TestRunUsesLookupPlan(t *testing.T) {
 				if m.limits != 0 || m.ratio < 0.9 {
 					t.Errorf("plan %s looked up: %v; want no 429 and a ratio of at least 0.9", tt.plan, m)
 				}
-				if want := fmt.Sprintf("plan lookup: plan %q; pacing at", tt.plan); !strings.Contains(strings.Join(lines, "\n"), want) {
-					t.Errorf("debug lines %q, want %q", lines, want)
+				if want := fmt.Sprintf("plan lookup: plan %q; pacing at", tt.plan); !strings.Contains(lines.String(), want) {
+					t.Errorf("debug lines %q, want %q", lines.all(), want)
 				}
 			})
 		})
@@ -224,63 +224,23 @@ func TestRunUsesLookupPlan(t *testing.T) {
 func TestRunLookupPlanFailureKeepsLearning(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		var lines []string
+		var lines debugLines
 		m := urlShape.run(t, purge.Options{
 			LookupPlan: func(ctx context.Context, zoneID string) (cloudflare.Plan, error) {
 				time.Sleep(100 * time.Millisecond)
 				return "", errors.New("HTTP 403: 10000 Authentication error")
 			},
-			Debugf: func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) },
+			Debugf: lines.debugf,
 		})
 		t.Logf("plan lookup refused: %v", m)
 		if m.limits > 5 || m.ratio < 0.9 {
 			t.Errorf("plan lookup refused: %v; want at most 5 × 429 and a ratio of at least 0.9", m)
 		}
 		want := "plan lookup failed, learning the purge limits from the answers instead: HTTP 403: 10000 Authentication error"
-		if !strings.Contains(strings.Join(lines, "\n"), want) {
-			t.Errorf("debug lines %q, want %q", lines, want)
+		if !strings.Contains(lines.String(), want) {
+			t.Errorf("debug lines %q, want %q", lines.all(), want)
 		}
 	})
-}
-
-// No lookup when the plan is given, or when the run fits in the smallest
-// plan's bucket (800 URLs, 25 requests): it could change nothing.
-func TestRunLookupPlanOnlyWhenItMatters(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		name   string
-		limits cloudflare.Limits
-		typ    cloudflare.PurgeType
-		n      int
-		want   int
-	}{
-		{"plan given", cloudflare.PlanFree.Limits(), cloudflare.Files, 6000, 0},
-		{"800 URLs", cloudflare.Limits{}, cloudflare.Files, 800, 0},
-		{"801 URLs", cloudflare.Limits{}, cloudflare.Files, 801, 1},
-		{"25 tag requests", cloudflare.Limits{}, cloudflare.Tags, 25, 0},
-		{"26 tag requests", cloudflare.Limits{}, cloudflare.Tags, 26, 1},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			synctest.Test(t, func(t *testing.T) {
-				asked := 0
-				o := opts(time.Now())
-				o.Limits = tt.limits
-				o.LookupPlan = func(ctx context.Context, zoneID string) (cloudflare.Plan, error) {
-					asked++
-					return cloudflare.PlanEnterprise, nil
-				}
-				size := 1
-				if tt.typ == cloudflare.Files {
-					size = 30
-				}
-				purge.Run(context.Background(), &fakeSender{}, []purge.Job{purge.NewJob(zone, cloudflare.Purge, tt.typ, tags(tt.n), size)}, o)
-				if asked != tt.want {
-					t.Errorf("LookupPlan called %d times, want %d", asked, tt.want)
-				}
-			})
-		})
-	}
 }
 
 // A 429 says the server's bucket is empty: the pacer's buckets are
@@ -324,16 +284,16 @@ func TestRun429EmptiesThePacersBuckets(t *testing.T) {
 func TestRunLookupPlanWithoutLimitsKeepsLearning(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		var lines []string
+		var lines debugLines
 		m := urlShape.run(t, purge.Options{
 			LookupPlan: func(ctx context.Context, zoneID string) (cloudflare.Plan, error) { return "partners", nil },
-			Debugf:     func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) },
+			Debugf:     lines.debugf,
 		})
 		if m.limits > 5 || m.ratio < 0.9 {
 			t.Errorf("%v; want at most 5 × 429 and a ratio of at least 0.9", m)
 		}
-		if want := `plan lookup: plan "partners" has no documented purge limits; learning them from the answers`; !slices.Contains(lines, want) {
-			t.Errorf("debug lines %q, want %q", lines, want)
+		if want := `plan lookup: plan "partners" has no documented purge limits; learning them from the answers`; !slices.Contains(lines.all(), want) {
+			t.Errorf("debug lines %q, want %q", lines.all(), want)
 		}
 	})
 }

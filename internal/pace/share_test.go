@@ -1,4 +1,4 @@
-package purge_test
+package pace_test
 
 import (
 	"testing"

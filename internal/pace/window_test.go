@@ -1,9 +1,11 @@
-package purge_test
+package pace_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -22,19 +24,37 @@ const windowLimit = 1140
 // largest plan's bucket.
 var unbound = cloudflare.Limits{Requests: cloudflare.Rate{PerSecond: 1e6, Burst: 1e6}}
 
-func TestLeastDuration(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		requests int
-		want     time.Duration
-	}{
-		{0, 0}, {1, 0}, {windowLimit, 0}, {windowLimit + 1, 5 * time.Minute},
-		{2 * windowLimit, 5 * time.Minute}, {2*windowLimit + 1, 10 * time.Minute},
-	} {
-		if got := purge.LeastDuration(tt.requests); got != tt.want {
-			t.Errorf("LeastDuration(%d) = %v, want %v", tt.requests, got, tt.want)
-		}
-	}
+// clockSender accepts every request and notes when each arrived, in the
+// synctest bubble's virtual time.
+type clockSender struct {
+	mu sync.Mutex
+	at []time.Time // in arrival order
+}
+
+func (s *clockSender) Send(context.Context, cloudflare.Request) (cloudflare.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.at = append(s.at, time.Now())
+	return cloudflare.Result{ID: fmt.Sprintf("id%03d", len(s.at)-1)}, nil
+}
+
+// times lists when the requests so far arrived.
+func (s *clockSender) times() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.at)
+}
+
+// windowOptions sends one request at a time through an account whose
+// bucket never binds (only the API window paces it), and must be over by
+// deadline.
+func windowOptions(deadline time.Time) purge.Options {
+	return purge.Options{Concurrency: 1, MaxRetries: 3, Deadline: deadline, Limits: unbound}
+}
+
+// tagJobs is one job purging n tags, one a request.
+func tagJobs(n int) []purge.Job {
+	return []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Tags, prefixed("tag-", n), 1)}
 }
 
 // TestRunAPIWindowHoldsEveryWorker: workers woken together when the
@@ -45,27 +65,25 @@ func TestRunAPIWindowHoldsEveryWorker(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		t0 := time.Now()
-		s := &fakeSender{}
-		o := opts(t0)
+		s := &clockSender{}
+		o := windowOptions(t0.Add(time.Hour))
 		o.Concurrency = 8
-		o.Limits = unbound
-		o.Deadline = t0.Add(time.Hour)
 		const n = 2*windowLimit + 120
 		done := make(chan []purge.BatchResult)
-		go func() { done <- purge.Run(context.Background(), s, tagJobs(n, 1), o).Results }()
+		go func() { done <- purge.Run(context.Background(), s, tagJobs(n), o).Results }()
 
 		// (Checks before Run returns use Errorf: a Fatalf would leave its
 		// goroutines blocked, which synctest reports as a deadlock.)
 		for lot, want := range []int{windowLimit, 2 * windowLimit} {
 			synctest.Wait() // every worker waits for the window
-			calls := s.Calls()
+			calls := s.times()
 			if len(calls) != want {
 				t.Errorf("%d requests before the window moved on, want %d", len(calls), want)
-			} else if i := slices.IndexFunc(calls[want-windowLimit:], func(c call) bool {
-				return !c.at.Equal(t0.Add(time.Duration(lot) * 5 * time.Minute))
+			} else if i := slices.IndexFunc(calls[want-windowLimit:], func(at time.Time) bool {
+				return !at.Equal(t0.Add(time.Duration(lot) * 5 * time.Minute))
 			}); i >= 0 {
-				c := calls[want-windowLimit+i]
-				t.Errorf("request %d at +%v, want +%v", c.n, c.at.Sub(t0), time.Duration(lot)*5*time.Minute)
+				n := want - windowLimit + i
+				t.Errorf("request %d at +%v, want +%v", n, calls[n].Sub(t0), time.Duration(lot)*5*time.Minute)
 			}
 			time.Sleep(5 * time.Minute)
 		}
@@ -74,7 +92,7 @@ func TestRunAPIWindowHoldsEveryWorker(t *testing.T) {
 				t.Fatalf("batch %d: %v", r.Batch.Index, r.Err)
 			}
 		}
-		if calls := s.Calls(); len(calls) != n || !calls[n-1].at.Equal(t0.Add(10*time.Minute)) {
+		if calls := s.times(); len(calls) != n || !calls[n-1].Equal(t0.Add(10*time.Minute)) {
 			t.Errorf("%d requests, the last at +%v; want %d, the last lot at +10m", len(calls), time.Since(t0), n)
 		}
 	})
@@ -84,19 +102,16 @@ func TestRunAPIWindowSchedule(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		t0 := time.Now()
-		s := &fakeSender{}
-		o := opts(t0)
-		o.Limits = unbound
-		o.Deadline = t0.Add(time.Hour)
+		s := &clockSender{}
 		const n = 2*windowLimit + 5
-		purge.Run(context.Background(), s, tagJobs(n, 1), o)
-		calls := s.Calls()
+		purge.Run(context.Background(), s, tagJobs(n), windowOptions(t0.Add(time.Hour)))
+		calls := s.times()
 		if len(calls) != n {
 			t.Fatalf("%d requests, want %d", len(calls), n)
 		}
-		for i, c := range calls {
-			if want := t0.Add(time.Duration(i/windowLimit) * 5 * time.Minute); !c.at.Equal(want) {
-				t.Fatalf("request %d at +%v, want +%v: each lot of %d waits for the window", i, c.at.Sub(t0), want.Sub(t0), windowLimit)
+		for i, at := range calls {
+			if want := t0.Add(time.Duration(i/windowLimit) * 5 * time.Minute); !at.Equal(want) {
+				t.Fatalf("request %d at +%v, want +%v: each lot of %d waits for the window", i, at.Sub(t0), want.Sub(t0), windowLimit)
 			}
 		}
 	})
@@ -106,12 +121,9 @@ func TestRunAPIWindowPastDeadlineFailsAtOnce(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		t0 := time.Now()
-		s := &fakeSender{}
-		o := opts(t0)
-		o.Limits = unbound
-		o.Deadline = t0.Add(4 * time.Minute)
+		s := &clockSender{}
 		const n = windowLimit + 60
-		results := purge.Run(context.Background(), s, tagJobs(n, 1), o).Results
+		results := purge.Run(context.Background(), s, tagJobs(n), windowOptions(t0.Add(4*time.Minute))).Results
 		for i, r := range results {
 			if i < windowLimit {
 				if r.Err != nil {
@@ -124,8 +136,8 @@ func TestRunAPIWindowPastDeadlineFailsAtOnce(t *testing.T) {
 				t.Fatalf("batch %d = %+v, want not sent: %s", i, r, want)
 			}
 		}
-		if len(s.Calls()) != windowLimit || time.Since(t0) != 0 {
-			t.Errorf("%d requests, waited %v: the rest should fail without waiting", len(s.Calls()), time.Since(t0))
+		if len(s.times()) != windowLimit || time.Since(t0) != 0 {
+			t.Errorf("%d requests, waited %v: the rest should fail without waiting", len(s.times()), time.Since(t0))
 		}
 	})
 }
