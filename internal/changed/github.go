@@ -15,6 +15,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/outbound"
+	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 )
 
@@ -45,9 +46,6 @@ const (
 	perPage = 100
 	// maxFilePages bounds the pages of one commit's files.
 	maxFilePages = CommitFilesCap/perPage + 1
-	// attemptTimeout bounds one request: a compare of a large range can
-	// take GitHub seconds, never minutes.
-	attemptTimeout = 60 * time.Second
 	// MaxRateLimitWait is the longest wait for GitHub's rate limit to
 	// reset; a longer one fails the step rather than hold the job.
 	MaxRateLimitWait = 60 * time.Second
@@ -379,21 +377,11 @@ func (w *walk) getPage(ctx context.Context, u string, into any) (next bool, err 
 			ctx.Err() != nil, isAPI && !apiErr.retryable(), refused:
 			return false, backoff.Permanent(err)
 		case isAPI && apiErr.hasRetryAfter:
-			return false, waitThen{err, &backoff.RetryAfterError{Duration: apiErr.retryAfter}}
+			return false, retry.WaitThen(err, apiErr.retryAfter)
 		}
 		return false, err
 	}, backoff.WithBackOff(w.g.NewBackOff()), backoff.WithMaxTries(uint(max(w.g.MaxRetries, 0))+1), backoff.WithMaxElapsedTime(0))
 }
-
-// waitThen is an error that asks backoff.Retry to wait as the server
-// said, and still reads as the server's error if it is the last.
-type waitThen struct {
-	err   error
-	after *backoff.RetryAfterError
-}
-
-func (e waitThen) Error() string   { return e.err.Error() }
-func (e waitThen) Unwrap() []error { return []error{e.err, e.after} }
 
 // notFound words a 404 where only an answer makes sense.
 func notFound(err error, what string) error {
@@ -408,7 +396,7 @@ var errAnswer = errors.New("unexpected answer from GitHub")
 
 // once sends one GET.
 func (g *GitHub) once(ctx context.Context, u string, into any) (next bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	ctx, cancel := context.WithTimeout(ctx, retry.CompareAttempt)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
@@ -198,7 +199,7 @@ func compareFailure(ctx context.Context, c *config.Changed, err error) string {
 	case isAPI && (apiErr.Status >= 500 || apiErr.Status == http.StatusTooManyRequests):
 		return fmt.Sprintf("%s failed: the API could not answer (%v) after every retry (max-retries). Nothing was purged; run again.", what, err)
 	case ctx.Err() != nil:
-		return fmt.Sprintf("%s did not finish: %v. Nothing was purged.", what, interruption(ctx.Err()))
+		return fmt.Sprintf("%s did not finish: %v. Nothing was purged.", what, retry.Interrupted(ctx.Err()))
 	}
 	return fmt.Sprintf("%s failed: %v. Nothing was purged.", what, err)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
+	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 	"github.com/cfpurge/cloudflare-purge-action/internal/site"
 )
 
@@ -218,17 +219,8 @@ func validate(ctx context.Context, in config.Inputs, env config.Env) (*config.Co
 	case r := <-done:
 		return r.cfg, r.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("reading the inputs did not finish: %w", interruption(ctx.Err()))
+		return nil, fmt.Errorf("reading the inputs did not finish: %w", retry.Interrupted(ctx.Err()))
 	}
-}
-
-// interruption words a context error: the timeout input ran out, or the
-// run was cancelled.
-func interruption(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("timeout reached: %w", err)
-	}
-	return fmt.Errorf("run cancelled (the job was cancelled, or the runner sent SIGTERM): %w", err)
 }
 
 // httpClient is the client requests go through: the given one or a new

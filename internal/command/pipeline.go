@@ -17,6 +17,7 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
+	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 	"github.com/cfpurge/cloudflare-purge-action/internal/site"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
@@ -152,7 +153,7 @@ func (pl *pipeline) wait(ctx context.Context, deadline time.Time) bool {
 	}
 	why := "the time left for waiting ran out (timeout, less the purge's and the checks' needs)"
 	if err := ctx.Err(); err != nil {
-		why = interruption(err).Error()
+		why = retry.Interrupted(err).Error()
 	}
 	msg := fmt.Sprintf("%s did not serve %s: %s after %d poll(s) in %s; the last answer: %s. Nothing was purged.",
 		pl.cfg.WaitFor, what, why, res.Polls, res.Took.Round(time.Second), res.Last)
@@ -449,7 +450,7 @@ func (pl *pipeline) warm(ctx context.Context, list []site.Target, res *action.Re
 // which); "" while ctx is live.
 func stoppedWhile(ctx context.Context, step string) string {
 	if err := ctx.Err(); err != nil {
-		return fmt.Sprintf("\n%s was stopped: %v.", step, interruption(err))
+		return fmt.Sprintf("\n%s was stopped: %v.", step, retry.Interrupted(err))
 	}
 	return ""
 }

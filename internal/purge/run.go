@@ -9,16 +9,13 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/pace"
+	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 )
 
 // Sender sends one request; *cloudflare.Client is one.
 type Sender interface {
 	Send(ctx context.Context, r cloudflare.Request) (cloudflare.Result, error)
 }
-
-// attemptTimeout bounds one request, so that a server that accepts the
-// connection and never answers costs one retry, not the whole run.
-const attemptTimeout = 60 * time.Second
 
 // Options say how to send the batches.
 type Options struct {
@@ -283,7 +280,7 @@ func (r *runner) lookupPlan(ctx context.Context, ln *lane, limiter *pace.Limiter
 	limiter.RecordLookup()
 	go func() {
 		defer close(done)
-		lctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		lctx, cancel := context.WithTimeout(ctx, retry.LookupAttempt)
 		defer cancel()
 		plan, err := r.opts.LookupPlan(lctx, ln.zoneID)
 		switch {

@@ -11,6 +11,7 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/outbound"
 	"github.com/cfpurge/cloudflare-purge-action/internal/pace"
+	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 )
 
 // send delivers piece pc (sending b) paced by its account's pacer p,
@@ -32,7 +33,7 @@ func (r *runner) send(ctx context.Context, p *pace.Account, job Job, pc *piece, 
 			p.Resize(t, cloudflare.Cost(b.Type, b.Count()))
 		}
 		attempts++
-		attemptCtx, cancel := context.WithTimeout(r.sendCtx, attemptTimeout)
+		attemptCtx, cancel := context.WithTimeout(r.sendCtx, retry.PurgeAttempt)
 		result, err := r.sender.Send(attemptCtx, job.Request(*b))
 		cancel()
 
@@ -77,7 +78,7 @@ func (r *runner) send(ctx context.Context, p *pace.Account, job Job, pc *piece, 
 			p.Pause(delay, cloudflare.Cost(b.Type, b.Count()))
 			continue
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := retry.Sleep(ctx, delay); err != nil {
 			return attempts, "", r.waitError(ctx, err, last)
 		}
 	}
@@ -109,13 +110,10 @@ func (r *runner) stopReason(ctx context.Context) error {
 // interrupted words a context error for the log: the timeout input ran
 // out, or the run was cancelled (the job was cancelled, or SIGTERM).
 func (r *runner) interrupted(err error) error {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
+	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("timeout reached before the %s finished: %w", r.noun(), err)
-	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("run cancelled: %w", err)
 	}
-	return err
+	return retry.Interrupted(err)
 }
 
 // retryable: rate limiting, server-side failures and failed round trips
@@ -142,18 +140,6 @@ type DeadlineError = pace.DeadlineError
 // TimedOut reports whether err means the run's timeout was, or would
 // have been, passed.
 func TimedOut(err error) bool { return pace.TimedOut(err) }
-
-// sleep waits for d, or until ctx is done (returning its error).
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // noun names what the run does, for messages: every job of a run has
 // the run's one operation.

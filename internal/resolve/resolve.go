@@ -12,7 +12,7 @@
 // from what a lookup answered: no answer can widen an environment purge
 // into a purge of the whole zone.
 //
-// Lookups are bounded like purges: each attempt by attemptTimeout, retries
+// Lookups are bounded like purges: each attempt by retry.LookupAttempt, retries
 // by max-retries, the whole by the run's context; a Retry-After that would
 // pass the deadline fails at once.
 //
@@ -34,6 +34,7 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
@@ -44,11 +45,6 @@ const (
 	ZoneReadPermission       = "Zone > Zone > Read"
 	VersioningReadPermission = "Zone > Zone Versioning > Read"
 )
-
-// attemptTimeout bounds one lookup request: a server that accepts the
-// connection and never answers costs one retry, not the run's timeout.
-// A lookup is a small GET; Cloudflare answers it in well under a second.
-const attemptTimeout = 30 * time.Second
 
 // Lookups are the calls that find zones and environments;
 // *cloudflare.Client makes them.
@@ -232,21 +228,12 @@ func (r *resolver) failed(input, what string, err error, permission string) {
 	apiErr, isAPI := errors.AsType[*cloudflare.APIError](err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		r.add(input, Stopped, "stopped while looking up %s: %v; nothing was purged", what, interruption(err))
+		r.add(input, Stopped, "stopped while looking up %s: %v; nothing was purged", what, retry.Why(err))
 	case isAPI && apiErr.AuthFailure():
 		r.add(input, Refused, "looking up %s was refused (%v): give the token the %s permission", what, err, permission)
 	default:
 		r.add(input, Failed, "looking up %s failed: %v", what, err)
 	}
-}
-
-// interruption words a context error: the timeout input ran out, or the
-// run was cancelled.
-func interruption(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "the timeout was reached"
-	}
-	return "the run was cancelled (the job was cancelled, or the runner sent SIGTERM)"
 }
 
 // zones returns the run's zones in input order (zone-id, then zone),
@@ -277,7 +264,7 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []Zone {
 				continue
 			}
 			what := fmt.Sprintf("zone %s (its name decides which %s go to it)", z.ID, cfg.PurgeType)
-			found, err := retry(ctx, r, func(ctx context.Context) (cloudflare.Zone, error) { return r.api.Zone(ctx, z.ID) })
+			found, err := lookup(ctx, r, func(ctx context.Context) (cloudflare.Zone, error) { return r.api.Zone(ctx, z.ID) })
 			if err != nil {
 				r.failed("zone-id", what, err, ZoneReadPermission+"; or purge each zone in a step of its own")
 				continue
@@ -316,7 +303,7 @@ func (r *resolver) sameNames(zones []Zone) {
 // zoneByName finds the one zone named name.
 func (r *resolver) zoneByName(ctx context.Context, name string) (Zone, bool) {
 	what := safetext.Quote(name)
-	listed, err := retry(ctx, r, func(ctx context.Context) ([]cloudflare.Zone, error) { return r.api.ZonesByName(ctx, name) })
+	listed, err := lookup(ctx, r, func(ctx context.Context) ([]cloudflare.Zone, error) { return r.api.ZonesByName(ctx, name) })
 	if err != nil {
 		r.failed("zone", what, err, ZoneReadPermission)
 		return Zone{}, false
@@ -399,7 +386,7 @@ func (r *resolver) environment(ctx context.Context, cfg *config.Config, z Zone) 
 	}
 	name := safetext.Quote(cfg.EnvironmentName)
 	what := fmt.Sprintf("environment %s in %s", name, z.Label())
-	envs, err := retry(ctx, r, func(ctx context.Context) ([]cloudflare.Environment, error) { return r.api.Environments(ctx, z.ID) })
+	envs, err := lookup(ctx, r, func(ctx context.Context) ([]cloudflare.Environment, error) { return r.api.Environments(ctx, z.ID) })
 	if err != nil {
 		r.failed("environment", what, err, VersioningReadPermission)
 		return Environment{}, false
@@ -452,17 +439,17 @@ func describeEnvironments(envs []cloudflare.Environment) string {
 	return strings.Join(parts, ", ")
 }
 
-// retry runs a lookup, each attempt within attemptTimeout, again after a
+// lookup runs a lookup, each attempt within retry.LookupAttempt, again after a
 // 429, a 5xx, a network error or an attempt that timed out, as often as
 // max-retries allows, waiting as Retry-After says, unless that wait would
 // pass the run's deadline: then it fails at once, saying so.
-func retry[T any](ctx context.Context, r *resolver, call func(context.Context) (T, error)) (T, error) {
+func lookup[T any](ctx context.Context, r *resolver, call func(context.Context) (T, error)) (T, error) {
 	newBackOff := r.opts.NewBackOff
 	if newBackOff == nil {
 		newBackOff = purge.DefaultBackOff
 	}
 	return backoff.Retry(ctx, func() (T, error) {
-		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		attemptCtx, cancel := context.WithTimeout(ctx, retry.LookupAttempt)
 		defer cancel()
 		v, err := call(attemptCtx)
 		if err == nil {
@@ -476,24 +463,14 @@ func retry[T any](ctx context.Context, r *resolver, call func(context.Context) (
 		case isAPI && !apiErr.Retryable(), errors.Is(err, cloudflare.ErrIncompleteScope):
 			return v, backoff.Permanent(err)
 		case isAPI && apiErr.HasRetryAfter:
-			if deadline, ok := ctx.Deadline(); ok && time.Now().Add(apiErr.RetryAfter).After(deadline) {
+			if deadline, ok := ctx.Deadline(); ok && retry.PastDeadline(ctx, apiErr.RetryAfter) {
 				return v, backoff.Permanent(fmt.Errorf("%w; Cloudflare asked to wait %s (Retry-After), which would pass the timeout (%s left)",
 					err, apiErr.RetryAfter, time.Until(deadline).Round(time.Second)))
 			}
-			return v, waitThen{err, &backoff.RetryAfterError{Duration: apiErr.RetryAfter}}
+			return v, retry.WaitThen(err, apiErr.RetryAfter)
 		case errors.Is(err, context.DeadlineExceeded):
-			return v, fmt.Errorf("no answer within %s", attemptTimeout)
+			return v, fmt.Errorf("no answer within %s", retry.LookupAttempt)
 		}
 		return v, err
 	}, backoff.WithBackOff(newBackOff()), backoff.WithMaxTries(uint(r.opts.MaxRetries)+1), backoff.WithMaxElapsedTime(0))
 }
-
-// waitThen is a lookup error that asks backoff.Retry to wait as the
-// server said, and still reads as the server's error if it is the last.
-type waitThen struct {
-	err   error
-	after *backoff.RetryAfterError
-}
-
-func (w waitThen) Error() string   { return w.err.Error() }
-func (w waitThen) Unwrap() []error { return []error{w.err, w.after} }

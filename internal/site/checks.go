@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 )
 
 // Check is how one URL was judged.
@@ -178,15 +180,5 @@ func (c *Client) Wait(ctx context.Context, rawURL, text string, onPoll func(Poll
 // sleep waits d, and reports false at once when ctx's deadline comes
 // first (or ctx ends meanwhile).
 func sleep(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
-		return false
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return !retry.PastDeadline(ctx, d) && retry.Sleep(ctx, d) == nil
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/outbound"
+	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
 
@@ -43,7 +44,7 @@ const (
 	MaxWaitBody = 1 << 20
 	// AttemptTimeout bounds one request: a site that accepts the
 	// connection and never answers costs this, not the whole run.
-	AttemptTimeout = 30 * time.Second
+	AttemptTimeout = retry.SiteAttempt
 	// maxRetryAfter is how often one request waits for a Retry-After
 	// before its answer is taken as it is.
 	maxRetryAfter = 3
@@ -257,14 +258,7 @@ func (c *Client) waitGate(ctx context.Context, host string) error {
 	if dl, ok := ctx.Deadline(); ok && until.After(dl) {
 		return fmt.Errorf("the site asked to wait %s (Retry-After), past the timeout", d.Round(time.Second))
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
+	return retry.Sleep(ctx, d)
 }
 
 func hostOf(rawURL string) string {
