@@ -56,9 +56,10 @@ func TestSoftFailureIsAWarning(t *testing.T) {
 	env := inActions(t)
 	var out strings.Builder
 	r := action.New(&out, &strings.Builder{}, getenv(env))
-	ok := r.Finish(action.Result{Noun: "purge", Verb: "purged", Scope: "zone z1", PurgeType: "tags", Targets: 1, Requests: 1, Failed: 1, Attempts: 1,
-		FailureTitle: "Cloudflare purge failed: HTTP 500", Failures: []string{"request 1 of 1: HTTP 500"}, Soft: true})
-	if !ok || !strings.HasPrefix(out.String(), "::warning title=Cloudflare purge failed%3A HTTP 500::") || !strings.Contains(out.String(), "on-error: warn") {
-		t.Errorf("Finish = %v, stdout = %q", ok, out.String())
+	res := action.Result{Noun: "purge", Verb: "purged", Scope: "zone z1", PurgeType: "tags", Targets: 1, Requests: 1, Failed: 1, Attempts: 1,
+		FailureTitle: "Cloudflare purge failed: HTTP 500", Failures: []string{"request 1 of 1: HTTP 500"}}
+	r.Failed(res.Failure().Problems, true)
+	if !strings.HasPrefix(out.String(), "::warning title=Cloudflare purge failed%3A HTTP 500::") || !strings.Contains(out.String(), "on-error: warn") {
+		t.Errorf("stdout = %q", out.String())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/action"
+	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 )
 
@@ -135,9 +136,9 @@ func TestDebugOnlyInActionsOrWithRunnerDebug(t *testing.T) {
 
 func TestInvalidInputsStayWithinTenAnnotations(t *testing.T) {
 	t.Parallel()
-	var problems []action.Problem
+	var problems []problem.Problem
 	for i := range 12 {
-		problems = append(problems, action.Problem{Input: fmt.Sprintf("in-%d", i), Message: "bad"})
+		problems = append(problems, problem.Problem{Input: fmt.Sprintf("in-%d", i), Message: "bad"})
 	}
 	var out strings.Builder
 	action.New(&out, &strings.Builder{}, getenv(map[string]string{"GITHUB_ACTIONS": "true"})).InvalidInputs(problems)
@@ -155,7 +156,7 @@ func TestInvalidInputsStayWithinTenAnnotations(t *testing.T) {
 func TestInvalidInputsOutsideActions(t *testing.T) {
 	t.Parallel()
 	var out, errOut strings.Builder
-	action.New(&out, &errOut, getenv(nil)).InvalidInputs([]action.Problem{
+	action.New(&out, &errOut, getenv(nil)).InvalidInputs([]problem.Problem{
 		{Input: "zone-id", Message: "is required"},
 		{Input: "targets", Message: "2 bad target(s):\nline 1\nline 2"},
 	})
@@ -227,7 +228,7 @@ func TestLocalModePrintsNoWorkflowCommand(t *testing.T) {
 	r.Error("title "+evil, "error "+evil)
 	r.Warning("title "+evil, "warning "+evil)
 	r.SetOutput("purge-id", evil)
-	r.InvalidInputs([]action.Problem{{Input: "zone-id", Message: evil}})
+	r.InvalidInputs([]problem.Problem{{Input: "zone-id", Message: evil}})
 	r.DryRun(dryRun("zone "+evil, 1, action.DryRequest{URL: "https://x/" + evil, Body: evil}))
 	r.Finish(action.Result{Noun: "purge", Verb: "purged", Scope: "zone z", PurgeType: "tags", Targets: 2, Done: 1, IDs: []string{"id1"}, Requests: 2, Failed: 1, Attempts: 3,
 		FailureTitle: "failed " + evil, Failures: []string{"request 2 of 2: " + evil}, Hint: "hint " + evil})
@@ -395,12 +396,19 @@ func TestFinishFailure(t *testing.T) {
 	env := inActions(t)
 	var out strings.Builder
 	r := action.New(&out, &strings.Builder{}, getenv(env))
-	ok := r.Finish(action.Result{Noun: "purge", Verb: "purged", Scope: "zone z1", PurgeType: "tags", Targets: 4, Done: 2, IDs: []string{"id1"},
+	res := action.Result{Noun: "purge", Verb: "purged", Scope: "zone z1", PurgeType: "tags", Targets: 4, Done: 2, IDs: []string{"id1"},
 		Requests: 2, Failed: 1, Attempts: 6, FailureTitle: "Cloudflare purge failed: HTTP 400",
-		Failures: []string{"request 2 of 2: HTTP 400: 1 bad\nrequest"}, Hint: "Check the tags."})
-	if ok {
-		t.Error("Finish = true for a run with a failed request")
+		Failures: []string{"request 2 of 2: HTTP 400: 1 bad\nrequest"}, Hint: "Check the tags."}
+	// Finish writes the outputs and summary; the failure is the caller's
+	// to annotate (command's exit applies on-error), from Result.Failure.
+	if !r.Finish(res) {
+		t.Error("Finish = false, though the outputs were written")
 	}
+	failure := res.Failure()
+	if failure == nil || failure.Kind != problem.PurgeFailed {
+		t.Fatalf("Failure = %v, want a purge failure", failure)
+	}
+	r.Failed(failure.Problems, false)
 	want := "::error title=Cloudflare purge failed%3A HTTP 400::1 of 2 request(s) failed; 2 of 4 target(s) not purged.%0Arequest 2 of 2: HTTP 400: 1 bad request%0ACheck the tags.\n"
 	if out.String() != want {
 		t.Errorf("stdout = %q\nwant     %q", out.String(), want)
@@ -461,7 +469,7 @@ func TestSummaryNeverHoldsASecret(t *testing.T) {
 	r := action.New(&out, &errOut, getenv(env))
 	r.Mask([]string{token})
 	echoed := "HTTP 400: 6111 Invalid format for Authorization header: Bearer " + token + " | *" + token + "*"
-	r.InvalidInputs([]action.Problem{{Input: "api-token", Message: "rejected " + token}})
+	r.InvalidInputs([]problem.Problem{{Input: "api-token", Message: "rejected " + token}})
 	r.DryRun(dryRun("zone "+token, 1, action.DryRequest{URL: "https://api/" + token, Body: token}))
 	r.Finish(action.Result{Noun: "purge", Verb: "purged", Scope: "zone z1", PurgeType: "tags_" + token, Targets: 1, Requests: 1, Failed: 1, Attempts: 1,
 		IDs: []string{token}, FailureTitle: "failed: " + token, Failures: []string{"request 1 of 1: " + echoed}, Hint: token})

@@ -6,21 +6,17 @@ import (
 	"iter"
 	"strings"
 	"time"
+
+	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
 )
 
 // maxAnnotations is how many error annotations the runner keeps per step.
 const maxAnnotations = 10
 
-// Problem is one invalid input.
-type Problem struct {
-	Input   string
-	Message string
-}
-
 // InvalidInputs writes one annotation per bad input, titled "Invalid
 // input NAME"; past the runner's ten, the rest share the last one.
 // Outside Actions each is one line: "error: zone-id: is required; ...".
-func (r *Reporter) InvalidInputs(problems []Problem) {
+func (r *Reporter) InvalidInputs(problems []problem.Problem) {
 	r.stopped("error", problems, "Invalid input ", "Invalid inputs", "Nothing was sent: fix the input(s) above.")
 }
 
@@ -31,7 +27,7 @@ func (r *Reporter) InvalidInputs(problems []Problem) {
 // asked for it. Soft (on-error: warn) makes them warnings and writes the
 // outputs of a run that purged nothing, results holding zones (nothing
 // done in them); it reports whether they could be written.
-func (r *Reporter) StoppedBeforePurge(problems []Problem, soft bool, zones []Zone) bool {
+func (r *Reporter) StoppedBeforePurge(problems []problem.Problem, soft bool, zones []Zone) bool {
 	if !soft {
 		r.stopped("error", problems, "", "Stopped before the purge", "Nothing was purged.")
 		return true
@@ -44,7 +40,7 @@ func (r *Reporter) StoppedBeforePurge(problems []Problem, soft bool, zones []Zon
 // annotation of level each, titled prefix+input (past the runner's ten,
 // the rest share the last, titled "HEADING (N more)"), a closing log line
 // and a summary list under the heading.
-func (r *Reporter) stopped(level string, problems []Problem, prefix, heading, closing string) {
+func (r *Reporter) stopped(level string, problems []problem.Problem, prefix, heading, closing string) {
 	for i, p := range problems {
 		if !r.inActions {
 			r.annotate(level, p.Input, p.Message)
@@ -58,7 +54,11 @@ func (r *Reporter) stopped(level string, problems []Problem, prefix, heading, cl
 			r.annotate(level, fmt.Sprintf("%s (%d more)", heading, len(rest)), strings.Join(rest, "\n"))
 			break
 		}
-		r.annotate(level, prefix+p.Input, p.Message)
+		title := prefix + p.Input
+		if p.Title != "" {
+			title = p.Title
+		}
+		r.annotate(level, title, p.Message)
 	}
 	r.Infof("%s", closing)
 	var md strings.Builder
@@ -135,9 +135,6 @@ type Result struct {
 	// NotSent, when set, says why nothing was sent (wait-for never
 	// matched): the summary then reports only that and the checks.
 	NotSent string
-	// Soft (on-error: warn) makes failed requests a warning, which Finish
-	// does not count as a failure.
-	Soft bool
 	// ChecksFailed says the checks after the purge fail the step (verify:
 	// fail found stale URLs): the summary's heading says so.
 	ChecksFailed bool
@@ -157,36 +154,19 @@ type Zone struct {
 	Warmed   int `json:"warmed"`
 }
 
-// Finish writes the outputs, the job summary and, when any request
-// failed, one error annotation saying why. It reports whether every
-// request succeeded and the outputs were written.
+// Finish writes the outputs and the job summary of a run that sent its
+// requests, and a log line when all went through. It reports whether the
+// outputs were written. A failure's annotation is Failed's (Result.Failure
+// says what it is), so that on-error is applied in one place.
 func (r *Reporter) Finish(res Result) bool {
 	outputsOK := r.setOutputs(res.IDs, res.Done, res.Zones) && r.setCheckOutputs(res.Checks)
 	if res.NotSent != "" {
 		r.AddSummary(fmt.Sprintf("### Cloudflare cache %s: nothing sent\n\n%s\n", res.Noun, r.Markdown(res.NotSent)) + r.checksMarkdown(res.Checks))
 		return outputsOK
 	}
-	if res.Failed > 0 {
-		// Each failure is one line of the message, whatever line breaks
-		// the server's text held.
-		failures := make([]string, len(res.Failures))
-		for i, f := range res.Failures {
-			failures[i] = r.line(f)
-		}
-		msg := fmt.Sprintf("%d of %d request(s) failed; %d of %d target(s) not %s.\n%s",
-			res.Failed, res.Requests, res.Targets-res.Done, res.Targets, res.Verb, strings.Join(failures, "\n"))
-		if res.Hint != "" {
-			msg += "\n" + res.Hint
-		}
-		if res.Soft {
-			r.Warning(res.FailureTitle, msg+"\non-error: warn, so the step does not fail.")
-		} else {
-			r.Error(res.FailureTitle, msg)
-		}
-	} else {
+	if res.Failed == 0 {
 		r.Infof("%s %d target(s) of %s in %d request(s), %s.", capitalize(res.Verb), res.Done, res.Scope, res.Requests, res.Took.Round(time.Millisecond))
 	}
-
 	var md strings.Builder
 	// The heading says how the step ended.
 	status := "succeeded"
@@ -222,7 +202,45 @@ func (r *Reporter) Finish(res Result) bool {
 	}
 	md.WriteString(r.checksMarkdown(res.Checks))
 	r.AddSummary(md.String())
-	return (res.Failed == 0 || res.Soft) && outputsOK
+	return outputsOK
+}
+
+// Failure is the problem of a run whose requests failed, or nil: titled
+// FailureTitle, one line per distinct error, and the hint.
+func (res Result) Failure() *problem.Error {
+	if res.Failed == 0 || res.NotSent != "" {
+		return nil
+	}
+	// Each failure is one line of the message, whatever line breaks the
+	// server's text held (the reporter redacts, then cuts each line).
+	failures := make([]string, len(res.Failures))
+	for i, f := range res.Failures {
+		failures[i] = strings.Join(strings.FieldsFunc(f, func(r rune) bool { return r == '\n' || r == '\r' }), " ")
+	}
+	msg := fmt.Sprintf("%d of %d request(s) failed; %d of %d target(s) not %s.\n%s",
+		res.Failed, res.Requests, res.Targets-res.Done, res.Targets, res.Verb, strings.Join(failures, "\n"))
+	if res.Hint != "" {
+		msg += "\n" + res.Hint
+	}
+	return &problem.Error{Kind: problem.PurgeFailed, Problems: []problem.Problem{{Input: "purge", Title: res.FailureTitle, Message: msg}}}
+}
+
+// Failed writes the annotations of a run that failed after its inputs
+// were accepted (a purge, the checks, a wait-for), its outputs and
+// summary already written: errors, or with soft (on-error: warn)
+// warnings that say the step does not fail.
+func (r *Reporter) Failed(problems []problem.Problem, soft bool) {
+	for _, p := range problems {
+		title := p.Title
+		if title == "" {
+			title = p.Input
+		}
+		if soft {
+			r.Warning(title, p.Message+"\non-error: warn, so the step does not fail.")
+			continue
+		}
+		r.Error(title, p.Message)
+	}
 }
 
 // idList shows the first fifty IDs in code spans, then how many more.

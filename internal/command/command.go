@@ -21,9 +21,13 @@ import (
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/action"
+	"github.com/cfpurge/cloudflare-purge-action/internal/changed"
+	"github.com/cfpurge/cloudflare-purge-action/internal/checks"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
+	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/report"
 	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
 	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 	"github.com/cfpurge/cloudflare-purge-action/internal/site"
@@ -60,125 +64,222 @@ func Run(ctx context.Context, env Env) int {
 		return ExitFailure
 	}
 	flags, err := config.ParseFlags(env.Args, spec, env.Stderr)
-	if errors.Is(err, config.ErrHelp) {
+	switch {
+	case errors.Is(err, config.ErrHelp):
 		return ExitOK
-	}
-	if errors.Is(err, config.ErrVersion) { // a bug report's first line
+	case errors.Is(err, config.ErrVersion): // a bug report's first line
 		fmt.Fprintf(env.Stdout, "cloudflare-purge-action %s\n", env.Version)
 		return ExitOK
-	}
-	if err != nil {
+	case err != nil:
 		fmt.Fprintf(env.Stderr, "error: %v\nRun with --help to see the flags.\n", err)
 		return ExitUsage
 	}
-
-	rep := action.New(env.Stdout, env.Stderr, env.Getenv)
-	in, err := config.ReadInputs(ctx, flags, env.Getenv, spec)
-	// Secrets are masked before anything else is printed, errors included.
-	rep.Mask(in.Secrets(env.Getenv))
-	// And no request carries one: each client is given them all.
-	known := newSecrets(in.Secrets(env.Getenv))
-	if err != nil {
-		reportInvalid(rep, err)
-		return ExitFailure
-	}
-	// The timeout bounds the whole run from here, reading targets-file
-	// included; an invalid one is reported by validation, and meanwhile
-	// action.yml's default bounds the reading.
-	timeout, ok := config.ParseTimeout(in.Timeout)
-	if !ok {
-		timeout, _ = config.ParseTimeout(spec.Default("timeout"))
-	}
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cfg, err := validate(ctx, in, config.Env{Getenv: env.Getenv, WorkDir: env.WorkDir, Spec: spec})
-	if err != nil {
-		reportInvalid(rep, err)
-		return ExitFailure
-	}
-	client := cloudflare.NewClient(cfg.APIURL, cfg.Credentials, httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version, known.values...)
-	client.OnWarnings(warnOnce(rep))
-	newBackOff := env.NewBackOff
-	if newBackOff == nil {
-		newBackOff = purge.DefaultBackOff
-	}
-	if cfg.Changed != nil { // purge-type changed: files, everything or nothing
-		if code, done := resolveChanged(ctx, cfg, env, rep, newBackOff, known); done {
-			return code
-		}
-	}
-	if !known.withholdFromConfig(cfg, rep) {
-		code, _ := nothingToPurge(cfg, rep, "Every target holds a secret, so none was sent (the warning lists them).")
-		return code
-	}
-	resolved, err := resolve.Resolve(ctx, cfg, client, resolve.Options{MaxRetries: cfg.MaxRetries, NewBackOff: newBackOff})
-	if err != nil {
-		return reportUnresolved(rep, err, cfg.OnErrorWarn)
-	}
-	p := &plan{Plan: resolved, cfg: cfg, words: wordsFor(cfg.Operation)}
-	// The checks around the purge (pipeline.go) take their share of the
-	// timeout first; the purge's budget is what is left.
-	pl := newPipeline(cfg, p, rep, site.NewClient(httpClient(env.HTTPClient, cfg.Concurrency, rep), "cloudflare-purge-action/"+env.Version, cfg.Concurrency, known.values...), client)
-	budget, err := pl.budget(cfg.Timeout)
-	if err != nil {
-		reportInvalid(rep, err)
-		return ExitFailure
-	}
-	if err := purge.CheckBudget(p.Jobs, cfg.Plan.Limits(), budget); err != nil {
-		reportInvalid(rep, pl.budgetProblem(err))
-		return ExitFailure
-	}
-	rep.Debugf("version %s; %s; mode %s; purge type %s; %d target(s); batch size %d; concurrency %d; max retries %d; timeout %s; plan %q; auth %s; api-url %s",
-		env.Version, p.scope(), strings.TrimSuffix(string(cfg.Operation), "_cache"), cfg.PurgeType, len(cfg.Targets), cfg.BatchSize, cfg.Concurrency, cfg.MaxRetries, cfg.Timeout, cfg.Plan, authKind(cfg), cfg.APIURL)
-
-	if cfg.DryRun {
-		d := p.dryRun()
-		d.GetCount, d.Gets = pl.dryGets()
-		if !rep.DryRun(d) {
-			return ExitFailure
-		}
-		return ExitOK
-	}
-
-	if !pl.wait(ctx, start.Add(pl.waitTime(timeout))) {
-		if !rep.Finish(pl.notSent()) || !cfg.OnErrorWarn {
-			return ExitFailure
-		}
-		return ExitOK
-	}
-
-	out := purgeAll(ctx, p, pl.sent, client, rep, start.Add(timeout), newBackOff)
-	res := p.summarize(out.Results, time.Since(start))
-	res.Soft = cfg.OnErrorWarn
-	checksOK := pl.after(ctx, &res)
-	if !rep.Finish(res) || !checksOK {
-		return ExitFailure
-	}
-	return ExitOK
+	r := &run{env: env, spec: spec, rep: action.New(env.Stdout, env.Stderr, env.Getenv)}
+	end, err := r.run(ctx, flags)
+	return exit(r.rep, end, err)
 }
 
-// purgeAll sends every job of the plan through sender in a log group,
-// a line for each batch as it ends, and warns once of a batch size that
-// Cloudflare refused and a smaller one that worked.
-func purgeAll(ctx context.Context, p *plan, sender purge.Sender, client *cloudflare.Client, rep *action.Reporter,
-	deadline time.Time, newBackOff func() purge.BackOff) purge.Outcome {
-	cfg := p.cfg
+// run is one run of the action: its environment, and what it has made so
+// far.
+type run struct {
+	env  Env
+	spec config.Spec
+	rep  *action.Reporter
+	cfg  *config.Config
+}
+
+// ending is what exit needs of a run besides its error.
+type ending struct {
+	outputsOK   bool          // the outputs were written
+	reported    bool          // the outputs and summary are written: only an annotation is left
+	zones       []action.Zone // the results output's objects, when they are not
+	onErrorWarn bool
+}
+
+// run reads the inputs, resolves them, waits for the new build, purges
+// and checks: the pipeline's steps, each of which ends the run with a
+// *problem.Error when it cannot go on.
+func (r *run) run(ctx context.Context, flags map[string]string) (ending, error) {
+	in, err := config.ReadInputs(ctx, flags, r.env.Getenv, r.spec)
+	// Secrets are masked before anything else is printed, errors included.
+	r.rep.Mask(in.Secrets(r.env.Getenv))
+	if err != nil {
+		return ending{}, notRead(err)
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, r.timeout(in))
+	defer cancel()
+	if r.cfg, err = validate(ctx, in, config.Env{Getenv: r.env.Getenv, WorkDir: r.env.WorkDir, Spec: r.spec}); err != nil {
+		return ending{}, notRead(err)
+	}
+	known := in.Secrets(r.env.Getenv) // no request carries one: each client is given them all
+	client := cloudflare.NewClient(r.cfg.APIURL, r.cfg.Credentials, r.httpClient(), r.userAgent(), known...)
+	client.OnWarnings(report.WarnOnce(r.rep))
+	secrets := resolve.NewSecrets(known...)
+	resolved, err := resolve.Resolve(ctx, r.cfg, client, resolve.Options{MaxRetries: r.cfg.MaxRetries, NewBackOff: r.newBackOff(), Compare: r.compare(known), Secrets: secrets})
+	p := report.New(resolved, r.cfg)
+	p.Changes(r.rep, secrets)
+	p.Withheld(r.rep)
+	end := ending{zones: p.ZoneResults(), onErrorWarn: r.cfg.OnErrorWarn}
+	if err != nil || p.Nothing != "" {
+		return r.nothing(p, end, err)
+	}
+	c := checks.New(r.cfg, p, r.rep, site.NewClient(r.httpClient(), r.userAgent(), r.cfg.Concurrency, known...))
+	budget, err := c.Budget(r.cfg.Timeout)
+	if err != nil {
+		return end, err
+	}
+	r.debugLine(p)
+	if r.cfg.DryRun {
+		return r.dryRun(p, c, end)
+	}
+	if err := c.Wait(ctx, start.Add(budget.Wait)); err != nil {
+		end.outputsOK, end.reported = r.rep.Finish(c.NotSent()), true
+		return end, err
+	}
+	out := r.purge(ctx, p, client, start.Add(r.cfg.Timeout))
+	res := p.Summarize(out.Results, time.Since(start))
+	checkErr := c.After(ctx, out.Results, &res)
+	end.outputsOK, end.reported = r.rep.Finish(res), true
+	if failure := res.Failure(); failure != nil {
+		return end, errors.Join(failure, checkErr)
+	}
+	return end, checkErr
+}
+
+// exit reports how the run ended and turns it into the exit code: the
+// one place where on-error applies. Bad input always fails; anything
+// else that went wrong is an error and exit 1, or with on-error: warn a
+// warning and exit 0 (when the outputs could be written).
+func exit(rep *action.Reporter, end ending, err error) int {
+	if err == nil {
+		if end.outputsOK {
+			return ExitOK
+		}
+		return ExitFailure
+	}
+	var problems []problem.Problem
+	kind := problem.Invalid
+	for _, e := range flatten(err) {
+		pe, ok := errors.AsType[*problem.Error](e)
+		if !ok { // not a run's end but a bug: said as it is
+			pe = problem.New(problem.PurgeFailed, "action", "%v", e)
+		}
+		if kind == problem.Invalid || pe.Kind != problem.Invalid {
+			kind = pe.Kind
+		}
+		problems = append(problems, pe.Problems...)
+	}
+	soft := end.onErrorWarn && kind != problem.Invalid
+	switch {
+	case kind == problem.Invalid:
+		rep.InvalidInputs(problems)
+		return ExitFailure
+	case kind == problem.Stopped && !end.reported:
+		end.outputsOK = rep.StoppedBeforePurge(problems, soft, end.zones)
+	default:
+		rep.Failed(problems, soft)
+	}
+	if soft && end.outputsOK {
+		return ExitOK
+	}
+	return ExitFailure
+}
+
+// notRead is err as bad input: a *problem.Error of validation as it is,
+// any other error of reading the inputs titled "Invalid inputs".
+func notRead(err error) error {
+	if _, ok := errors.AsType[*problem.Error](err); ok {
+		return err
+	}
+	return &problem.Error{Kind: problem.Invalid, Problems: []problem.Problem{{Input: "inputs", Title: "Invalid inputs", Message: err.Error()}}}
+}
+
+// flatten lists the errors err joins (errors.Join), or err alone.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// nothing ends a run that sends nothing: stopped before the purge (a
+// lookup, the changes: err), or with nothing to purge (p.Nothing).
+func (r *run) nothing(p *report.Plan, end ending, err error) (ending, error) {
+	if err != nil {
+		return end, err
+	}
+	end.outputsOK, end.reported = r.rep.Nothing("Nothing to purge", p.Nothing, end.zones), true
+	return end, nil
+}
+
+// dryRun prints every request the run would send, to Cloudflare and to
+// the site, and sends none.
+func (r *run) dryRun(p *report.Plan, c *checks.Checks, end ending) (ending, error) {
+	d := p.DryRun()
+	d.GetCount, d.Gets = c.DryGets()
+	end.outputsOK, end.reported = r.rep.DryRun(d), true
+	return end, nil
+}
+
+// timeout is the bound of the whole run from reading targets-file on;
+// an invalid one is reported by validation, and meanwhile action.yml's
+// default bounds the reading.
+func (r *run) timeout(in config.Inputs) time.Duration {
+	timeout, ok := config.ParseTimeout(in.Timeout)
+	if !ok {
+		timeout, _ = config.ParseTimeout(r.spec.Default("timeout"))
+	}
+	return timeout
+}
+
+func (r *run) userAgent() string { return "cloudflare-purge-action/" + r.env.Version }
+
+func (r *run) newBackOff() func() purge.BackOff {
+	if r.env.NewBackOff == nil {
+		return purge.DefaultBackOff
+	}
+	return r.env.NewBackOff
+}
+
+// compare is GitHub's compare API for purge-type changed, or nil.
+func (r *run) compare(secrets []string) resolve.Compare {
+	c := r.cfg.Changed
+	if c == nil {
+		return nil
+	}
+	return &changed.GitHub{
+		BaseURL: c.GitHubAPIURL, Repository: c.Repository, Token: c.GitHubToken, OtherSecrets: secrets,
+		HTTP: r.httpClientOf(2), UserAgent: r.userAgent(), MaxRetries: r.cfg.MaxRetries, NewBackOff: r.newBackOff(),
+	}
+}
+
+func (r *run) debugLine(p *report.Plan) {
+	cfg := r.cfg
+	r.rep.Debugf("version %s; %s; mode %s; purge type %s; %d target(s); batch size %d; concurrency %d; max retries %d; timeout %s; plan %q; auth %s; api-url %s",
+		r.env.Version, p.Scope(), strings.TrimSuffix(string(cfg.Operation), "_cache"), p.PurgeType, len(p.Targets), cfg.BatchSize, cfg.Concurrency, cfg.MaxRetries, cfg.Timeout, cfg.Plan, authKind(cfg), cfg.APIURL)
+}
+
+// purge sends every job of the plan in a log group, a line for each batch
+// as it ends, and warns once of a batch size that Cloudflare refused and
+// a smaller one that worked.
+func (r *run) purge(ctx context.Context, p *report.Plan, client *cloudflare.Client, deadline time.Time) purge.Outcome {
+	cfg := r.cfg
 	total := 0
 	for _, j := range p.Jobs {
 		total += len(j.Batches)
 	}
-	rep.Group(p.title())
+	r.rep.Group(p.Title())
 	done := 0
-	out := purge.Run(ctx, sender, p.Jobs, purge.Options{
+	out := purge.Run(ctx, client, p.Jobs, purge.Options{
 		Concurrency: cfg.Concurrency,
 		MaxRetries:  cfg.MaxRetries,
 		Limits:      cfg.Plan.Limits(),
 		Deadline:    deadline,
-		NewBackOff:  newBackOff,
+		NewBackOff:  r.newBackOff(),
 		OnDone: func(res purge.BatchResult) { // called one at a time
 			done++
-			rep.Infof("%s", p.progress(res, done, total))
+			r.rep.Infof("%s", p.Progress(res, done, total))
 		},
 		// Without a plan, the zone's plan paces the rest of the run, when
 		// the token may read it (Zone Read); else the pacer keeps learning.
@@ -190,11 +291,11 @@ func purgeAll(ctx context.Context, p *plan, sender purge.Sender, client *cloudfl
 			z, err := client.Zone(ctx, id)
 			return cloudflare.Plan(z.Plan.LegacyID), err
 		},
-		Debugf: rep.Debugf,
+		Debugf: r.rep.Debugf,
 	})
-	rep.EndGroup()
+	r.rep.EndGroup()
 	if out.LearnedBatchSize > 0 {
-		rep.Warning("Set batch-size: "+fmt.Sprint(out.LearnedBatchSize),
+		r.rep.Warning("Set batch-size: "+fmt.Sprint(out.LearnedBatchSize),
 			fmt.Sprintf("Cloudflare refused requests of %d targets from this account and took %d: the rest went %d a request. Set batch-size: %d to skip the refused requests next time.",
 				cfg.BatchSize, out.LearnedBatchSize, out.LearnedBatchSize, out.LearnedBatchSize))
 	}
@@ -224,11 +325,14 @@ func validate(ctx context.Context, in config.Inputs, env config.Env) (*config.Co
 }
 
 // httpClient is the client requests go through: the given one or a new
-// one, with every request logged as a debug line.
-func httpClient(given *http.Client, concurrency int, rep *action.Reporter) *http.Client {
+// one, with every request logged as a debug line, and one idle connection
+// kept per worker (concurrency).
+func (r *run) httpClient() *http.Client { return r.httpClientOf(r.cfg.Concurrency) }
+
+func (r *run) httpClientOf(concurrency int) *http.Client {
 	hc := &http.Client{}
-	if given != nil {
-		copied := *given
+	if r.env.HTTPClient != nil {
+		copied := *r.env.HTTPClient
 		hc = &copied
 	}
 	next := hc.Transport
@@ -240,50 +344,8 @@ func httpClient(given *http.Client, concurrency int, rep *action.Reporter) *http
 		t.MaxIdleConnsPerHost = concurrency
 		next = t
 	}
-	hc.Transport = cloudflare.DebugTransport{Next: next, Logf: rep.Debugf}
+	hc.Transport = cloudflare.DebugTransport{Next: next, Logf: r.rep.Debugf}
 	return hc
-}
-
-// reportUnresolved reports why the resolve step stopped the run, and
-// returns the exit code: targets no zone owns are invalid inputs, which
-// always fail; a lookup that was refused, found nothing or too much,
-// failed or was stopped is said as what it is, titled with the input
-// that asked for it, and with on-error: warn (soft) is a warning.
-func reportUnresolved(rep *action.Reporter, err error, soft bool) int {
-	resErr, ok := errors.AsType[*resolve.Error](err)
-	if !ok {
-		rep.Error("Lookup failed", err.Error())
-		return ExitFailure
-	}
-	var invalid, failed []action.Problem
-	for _, p := range resErr.Problems {
-		if p.Kind == resolve.Unowned {
-			invalid = append(invalid, action.Problem{Input: p.Input, Message: p.Message})
-		} else {
-			failed = append(failed, action.Problem{Input: p.Input, Message: p.Message})
-		}
-	}
-	if len(invalid) > 0 {
-		rep.InvalidInputs(invalid)
-		return ExitFailure
-	}
-	if !rep.StoppedBeforePurge(failed, soft, nil) || !soft {
-		return ExitFailure
-	}
-	return ExitOK
-}
-
-func reportInvalid(rep *action.Reporter, err error) {
-	invalid, ok := errors.AsType[*config.InvalidError](err)
-	if !ok {
-		rep.Error("Invalid inputs", err.Error())
-		return
-	}
-	problems := make([]action.Problem, len(invalid.Problems))
-	for i, p := range invalid.Problems {
-		problems[i] = action.Problem{Input: p.Input, Message: p.Message}
-	}
-	rep.InvalidInputs(problems)
 }
 
 func authKind(cfg *config.Config) string {

@@ -28,6 +28,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
+	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
@@ -120,23 +121,6 @@ func (in Inputs) Secrets(getenv func(string) string) []string {
 	return out
 }
 
-// Problem is one invalid input.
-type Problem struct {
-	Input   string
-	Message string
-}
-
-// InvalidError lists every invalid input.
-type InvalidError struct{ Problems []Problem }
-
-func (e *InvalidError) Error() string {
-	msgs := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		msgs[i] = fmt.Sprintf("input %s: %s", p.Input, p.Message)
-	}
-	return strings.Join(msgs, "\n")
-}
-
 // Env is what loading reads from outside the inputs.
 type Env struct {
 	Getenv func(string) string
@@ -148,7 +132,7 @@ type Env struct {
 }
 
 // Validate checks every input and builds the Config. The error, if any,
-// is an *InvalidError naming each bad input.
+// is a *problem.Error of kind Invalid naming each bad input.
 func Validate(in Inputs, env Env) (*Config, error) {
 	v := &validator{}
 	cfg := &Config{
@@ -179,15 +163,15 @@ func Validate(in Inputs, env Env) (*Config, error) {
 		v.add("api-token", "is needed to look up zones and environments by name, even in a dry run (lookups only read); give api-token, or give zone-id and environment-id")
 	}
 	if len(v.problems) > 0 {
-		return nil, &InvalidError{Problems: v.problems}
+		return nil, &problem.Error{Kind: problem.Invalid, Problems: v.problems}
 	}
 	return cfg, nil
 }
 
-type validator struct{ problems []Problem }
+type validator struct{ problems []problem.Problem }
 
 func (v *validator) add(input, format string, args ...any) {
-	v.problems = append(v.problems, Problem{Input: input, Message: fmt.Sprintf(format, args...)})
+	v.problems = append(v.problems, problem.Problem{Input: input, Message: fmt.Sprintf(format, args...)})
 }
 
 // idWant says what a valid zone or environment ID looks like.
@@ -488,7 +472,7 @@ func exampleTarget(typ cloudflare.PurgeType) string {
 }
 
 func (v *validator) has(input string) bool {
-	return slices.ContainsFunc(v.problems, func(p Problem) bool { return p.Input == input })
+	return slices.ContainsFunc(v.problems, func(p problem.Problem) bool { return p.Input == input })
 }
 
 func (v *validator) lines(input string, err error) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
+	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
 )
 
 // env builds a getenv over INPUT_ variables the way the runner sets them:
@@ -73,9 +74,9 @@ func load(t *testing.T, inputs, extra map[string]string, workdir string) (*confi
 
 func problems(t *testing.T, err error) map[string]string {
 	t.Helper()
-	invalid, ok := errors.AsType[*config.InvalidError](err)
+	invalid, ok := errors.AsType[*problem.Error](err)
 	if !ok {
-		t.Fatalf("err = %v (%T), want *config.InvalidError", err, err)
+		t.Fatalf("err = %v (%T), want *problem.Error", err, err)
 	}
 	out := map[string]string{}
 	for _, p := range invalid.Problems {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
+	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
 )
 
 // Markers that begin the fuzzed secrets: text no input would hold unless
@@ -55,7 +56,7 @@ func fuzzWorkspace(f *testing.F) string {
 
 // FuzzValidate feeds arbitrary inputs to Validate and checks properties,
 // not the rules again (the table tests pin those): it does not panic; it
-// returns either a Config or an *InvalidError whose every problem names an
+// returns either a Config or a *problem.Error whose every problem names an
 // input action.yml declares; no message quotes the token or key, or
 // anything read from outside the workspace; and a Config holds only what
 // is safe to use: IDs of 1-32 letters and digits, which cannot change the
@@ -143,9 +144,9 @@ func FuzzValidate(f *testing.F) {
 			if cfg != nil {
 				t.Errorf("Validate returned both a Config and an error: %v", err)
 			}
-			invalid, ok := errors.AsType[*config.InvalidError](err)
+			invalid, ok := errors.AsType[*problem.Error](err)
 			if !ok || len(invalid.Problems) == 0 {
-				t.Fatalf("error %q (%T) is not an *InvalidError with problems", err, err)
+				t.Fatalf("error %q (%T) is not a *problem.Error with problems", err, err)
 			}
 			for _, p := range invalid.Problems {
 				if !known[p.Input] {

@@ -1,6 +1,7 @@
 package purge
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/pace"
+	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
 )
 
 // BudgetError says a run cannot finish within its timeout, whatever the
@@ -189,4 +191,54 @@ func minutes(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// Budget is how a run's timeout is shared: the purge, and before it the
+// wait for the new build (wait-for), after the checks' need is set aside.
+type Budget struct {
+	// Purge is the time the purge may take: the timeout less the checks'.
+	Purge time.Duration
+	// Wait is the time wait-for may take: what the purge (its pacing's
+	// least time and WaitReserve) and the checks leave.
+	Wait time.Duration
+}
+
+// WaitReserve is the time a wait-for leaves the purge beyond what its
+// pacing needs: enough for its requests and a retry.
+const WaitReserve = 10 * time.Second
+
+// WaitLeast is the least time wait-for must have: a poll and its answer.
+const WaitLeast = 10 * time.Second
+
+// SplitTimeout shares timeout between the purge of jobs, the checks after
+// it (checks: the time their requests need) and, when waitFor, a wait
+// before it. A timeout that cannot hold them is bad input, named timeout,
+// refused before anything is sent: too short for the checks, for the
+// purge's pacing once the checks have theirs (CheckBudget), or leaving
+// wait-for no time (it would fail "never matched" before its first
+// poll). checkURLs and concurrency (how many URLs the checks request,
+// how many at a time) are for the words.
+func SplitTimeout(jobs []Job, limits cloudflare.Limits, timeout, checks time.Duration, checkURLs, concurrency int, waitFor bool) (Budget, error) {
+	invalid := func(format string, args ...any) (Budget, error) {
+		return Budget{}, problem.New(problem.Invalid, "timeout", format, args...)
+	}
+	if checks > 0 && checks >= timeout {
+		return invalid("%s is too short for the checks: %d URL(s) to check, %d at a time, take about %s; want a timeout over %s, or fewer verify-urls, or a higher concurrency",
+			timeout, checkURLs, concurrency, checks, checks+time.Minute)
+	}
+	b := Budget{Purge: timeout - checks, Wait: timeout - checks - WaitReserve}
+	if err := CheckBudget(jobs, limits, b.Purge); err != nil {
+		if checks > 0 {
+			return invalid("leaving %s of it for the checks of %d URL(s), %v", checks, checkURLs, err)
+		}
+		return invalid("%v", err)
+	}
+	if e, ok := errors.AsType[*BudgetError](CheckBudget(jobs, limits, 0)); ok {
+		b.Wait -= e.Least
+	}
+	if waitFor && b.Wait < WaitLeast {
+		return invalid("%s leaves wait-for no time: the purge and the checks after it need about %s of it; want a timeout over %s, or no wait-for",
+			timeout, timeout-b.Wait, timeout-b.Wait+WaitLeast+time.Minute)
+	}
+	return b, nil
 }

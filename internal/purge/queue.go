@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/pace"
@@ -127,6 +128,19 @@ func sequence(n int) []int {
 		seq[i] = i
 	}
 	return seq
+}
+
+// confirmed records that the targets at offs were confirmed at t.
+func (s *slot) confirmed(offs []int, t time.Time) {
+	if s.res.First.IsZero() {
+		s.res.First = t
+	}
+	if len(offs) > 0 && s.res.Confirmed == nil {
+		s.res.Confirmed = make([]time.Time, len(s.res.Batch.Targets))
+	}
+	for _, o := range offs {
+		s.res.Confirmed[o] = t
+	}
 }
 
 // work sends ln's pieces until none is left.
@@ -261,6 +275,7 @@ func (r *runner) end(pc piece, b Batch, attempts int, id string, err error) {
 		r.refusals = 0
 		s.ids = append(s.ids, placed[string]{pc.at(), id})
 		s.res.Purged += b.Count()
+		s.confirmed(pc.offs, time.Now())
 		if n := len(b.Targets); n > 0 {
 			r.okSizes[n] = true
 			r.maxOK = max(r.maxOK, n)

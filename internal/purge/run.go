@@ -100,6 +100,13 @@ type BatchResult struct {
 	// and pieces included (0: never sent).
 	Attempts int
 	Err      error
+	// Confirmed is when Cloudflare confirmed the request that carried
+	// each target (Confirmed[i] for Batch.Targets[i]; zero: never), and
+	// First when it first confirmed any request of the batch (for
+	// everything, which has no targets). Verify judges a copy as cached
+	// before or after this time.
+	Confirmed []time.Time
+	First     time.Time
 }
 
 // Outcome is what Run did.

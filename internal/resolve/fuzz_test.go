@@ -14,6 +14,7 @@ import (
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
+	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
 	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
@@ -67,8 +68,8 @@ func FuzzResolveAnswers(f *testing.F) {
 		client := cloudflare.NewClient(base, cloudflare.Credentials{Token: "cfut_Xq8e2Tk3mP9vLr4NcW7yHs1BdF6gJz0AaQeRtYuIoPl_4f2a"}, &http.Client{Transport: answers{list, zoneBody, envs}}, "fuzz")
 		p, err := resolve.Resolve(context.Background(), cfg, client, resolve.Options{})
 		if err != nil {
-			if resErr, ok := errors.AsType[*resolve.Error](err); !ok || len(resErr.Problems) == 0 {
-				t.Fatalf("error %v is not a *resolve.Error with problems", err)
+			if resErr, ok := errors.AsType[*problem.Error](err); !ok || len(resErr.Problems) == 0 {
+				t.Fatalf("error %v is not a *problem.Error with problems", err)
 			}
 			return
 		}

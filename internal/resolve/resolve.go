@@ -33,6 +33,7 @@ import (
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
+	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
@@ -61,6 +62,11 @@ type Options struct {
 	MaxRetries int
 	// NewBackOff gives each lookup its own retry delays.
 	NewBackOff func() backoff.BackOff
+	// Compare reads the changes of purge-type changed (nil otherwise).
+	Compare Compare
+	// Secrets are the run's known secrets: targets that hold one are left
+	// out (nil: none).
+	Secrets *Secrets
 }
 
 // Zone is one zone of the run.
@@ -104,7 +110,9 @@ func (e Environment) Label() string {
 	return fmt.Sprintf("environment %s (%s)", e.Name, e.ID)
 }
 
-// Plan is what the run will purge.
+// Plan is what the run will purge. It is made from the validated Config,
+// which it never changes: what purge-type changed resolves to, and the
+// targets left once those holding a secret are out, are the Plan's.
 type Plan struct {
 	Zones []Zone
 	// Environment is the one environment of the one zone, nil for the
@@ -112,69 +120,59 @@ type Plan struct {
 	Environment *Environment
 	// Jobs are one a zone: Jobs[i] is Zones[i]'s.
 	Jobs []purge.Job
+	// PurgeType is what the run purges: the input's, or for purge-type
+	// changed files or everything.
+	PurgeType cloudflare.PurgeType
+	// Targets are every target of the run, before routing (none for
+	// everything); VerifyURLs the verify-urls to check (nil when none
+	// were given). Neither holds a secret.
+	Targets, VerifyURLs []cloudflare.Target
+	// NotPurged and NotChecked are the targets and URLs to check left
+	// out because they held a secret, quoted and redacted.
+	NotPurged, NotChecked []string
+	// Changes says how purge-type changed was resolved; nil for other
+	// purge types.
+	Changes *Changes
+	// Nothing, when not "", says why there is nothing to purge: the run
+	// ends there, with Zones as the inputs give them (not looked up).
+	Nothing string
 }
 
-// Kind is what went wrong in the resolve step.
-type Kind int
-
-// The kinds of problem.
-const (
-	// Failed: a lookup got no usable answer (5xx after retries, a network
-	// error, an answer that breaks the rules above).
-	Failed Kind = iota
-	// Refused: Cloudflare refused a lookup, for want of a permission.
-	Refused
-	// NotFound: nothing has the name.
-	NotFound
-	// Ambiguous: the name fits more than one thing equally.
-	Ambiguous
-	// Stopped: the run's timeout passed, or the run was cancelled,
-	// during the lookups.
-	Stopped
-	// Unowned: targets that no zone of the run owns; a problem of the
-	// input they came from, listed by line.
-	Unowned
-)
-
-// Problem is one thing that stops the run before anything is purged.
-type Problem struct {
-	// Input is the input that asked for what failed: zone, zone-id,
-	// environment, targets or targets-file.
-	Input   string
-	Kind    Kind
-	Message string
-}
-
-// Error lists every problem of the resolve step.
-type Error struct{ Problems []Problem }
-
-func (e *Error) Error() string {
-	msgs := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		msgs[i] = p.Input + ": " + p.Message
-	}
-	return strings.Join(msgs, "\n")
-}
-
-// Resolve looks up what cfg names by name, checks every answer, routes
-// the targets to their zones and makes one job a zone. Its error, if any,
-// is an *Error; then nothing may be purged.
+// Resolve turns the validated inputs into one job a zone, for every
+// purge type: it resolves purge-type changed (Changes), leaves out the
+// targets that hold a secret, looks up what cfg names by name, checks
+// every answer and routes the targets to their zones. Its error, if any,
+// is a *problem.Error (Stopped: a lookup failed or the changes could not
+// be read; Invalid: targets no zone owns); then nothing may be purged.
+// A Plan with Nothing set has nothing to purge.
 func Resolve(ctx context.Context, cfg *config.Config, api Lookups, opts Options) (*Plan, error) {
-	r := &resolver{api: api, opts: opts}
-	p := &Plan{Zones: r.zones(ctx, cfg)}
+	r := &resolver{api: api, opts: opts, secrets: opts.Secrets}
+	// On an error the plan is still returned, its zones as the inputs
+	// give them: the results output names them, nothing done.
+	stopped := func(err error) (*Plan, error) {
+		return &Plan{Zones: zonesAsGiven(cfg), PurgeType: cfg.PurgeType}, err
+	}
+	p, sources := r.targets(ctx, cfg)
 	if err := r.err(); err != nil {
-		return nil, err
+		return stopped(err)
+	}
+	if p.Nothing != "" {
+		return p, nil
+	}
+	p.Zones = r.zones(ctx, cfg, p.PurgeType)
+	if err := r.err(); err != nil {
+		return stopped(err)
 	}
 	if cfg.WantsEnvironment() {
 		env, ok := r.environment(ctx, cfg, p.Zones[0])
 		if !ok {
-			return nil, r.err()
+			return stopped(r.err())
 		}
 		p.Environment = &env
 	}
-	perZone, err := route(cfg, p.Zones)
+	perZone, err := route(p.PurgeType, p.Targets, sources, p.Zones)
 	if err != nil {
-		return nil, err
+		return stopped(err)
 	}
 	// Zones of one account share its purge buckets. Each zone is paced
 	// with its account's only when every account is known: a zone whose
@@ -182,7 +180,7 @@ func Resolve(ctx context.Context, cfg *config.Config, api Lookups, opts Options)
 	// paced as one account.
 	known := !slices.ContainsFunc(p.Zones, func(z Zone) bool { return z.Account == "" })
 	for i, z := range p.Zones {
-		job := purge.NewJob(p.scope(z), cfg.Operation, cfg.PurgeType, perZone[i], cfg.BatchSize)
+		job := purge.NewJob(p.scope(z), cfg.Operation, p.PurgeType, perZone[i], cfg.BatchSize)
 		if known {
 			job.Account = z.Account
 		}
@@ -196,6 +194,51 @@ func Resolve(ctx context.Context, cfg *config.Config, api Lookups, opts Options)
 	return p, nil
 }
 
+// targets are what the run purges and checks, before any lookup: the
+// inputs' targets, or what purge-type changed resolves to, less those
+// that hold a secret; and the sources a target no zone owns is named by.
+// A Plan with Nothing set ends the run.
+func (r *resolver) targets(ctx context.Context, cfg *config.Config) (*Plan, []config.Source) {
+	p := &Plan{PurgeType: cfg.PurgeType}
+	ts, sources := cfg.Targets, cfg.Sources
+	if cfg.Changed != nil {
+		typ, mapped, ch, nothing, ok := r.changes(ctx, cfg, r.opts.Compare)
+		if !ok {
+			return nil, nil
+		}
+		p.Changes, p.PurgeType, ts = ch, typ, mapped
+		// Routing names the source of a URL no zone owns.
+		sources = []config.Source{{Input: "url-map", Text: joinURLs(mapped)}}
+		p.Nothing = nothing
+	} else {
+		var held []string
+		ts, held = r.secrets.withhold(ts)
+		r.notPurged = append(r.notPurged, held...)
+	}
+	p.VerifyURLs, p.NotChecked = r.secrets.withhold(cfg.VerifyURLs)
+	p.Targets, p.NotPurged = ts, r.notPurged
+	if p.Nothing == "" && p.PurgeType != cloudflare.Everything && len(ts) == 0 {
+		p.Nothing = "Every target holds a secret, so none was sent (the warning lists them)."
+	}
+	if p.Nothing != "" {
+		p.Zones = zonesAsGiven(cfg)
+	}
+	return p, sources
+}
+
+// zonesAsGiven are the zones as the inputs give them (IDs, then names),
+// not looked up: a run that ends before any lookup needs no more.
+func zonesAsGiven(cfg *config.Config) []Zone {
+	zones := make([]Zone, 0, cfg.Zones())
+	for _, id := range cfg.ZoneIDs {
+		zones = append(zones, Zone{ID: id})
+	}
+	for _, name := range cfg.ZoneNames {
+		zones = append(zones, Zone{Name: name})
+	}
+	return zones
+}
+
 // scope is where z's requests go: its environment when one was asked for,
 // else the zone. Resolve gives a plan an Environment exactly when the
 // inputs ask for one, and an Environment's ID is always a parsed one.
@@ -207,20 +250,22 @@ func (p *Plan) scope(z Zone) cloudflare.Scope {
 }
 
 type resolver struct {
-	api      Lookups
-	opts     Options
-	problems []Problem
+	api       Lookups
+	opts      Options
+	secrets   *Secrets
+	notPurged []string // targets left out for holding a secret, quoted
+	problems  []problem.Problem
 }
 
-func (r *resolver) add(input string, kind Kind, format string, args ...any) {
-	r.problems = append(r.problems, Problem{Input: input, Kind: kind, Message: fmt.Sprintf(format, args...)})
+func (r *resolver) add(input string, format string, args ...any) {
+	r.problems = append(r.problems, problem.Problem{Input: input, Message: fmt.Sprintf(format, args...)})
 }
 
 func (r *resolver) err() error {
 	if len(r.problems) == 0 {
 		return nil
 	}
-	return &Error{Problems: r.problems}
+	return &problem.Error{Kind: problem.Stopped, Problems: r.problems}
 }
 
 // failed records a lookup that got no usable answer, by what kept it.
@@ -228,17 +273,17 @@ func (r *resolver) failed(input, what string, err error, permission string) {
 	apiErr, isAPI := errors.AsType[*cloudflare.APIError](err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		r.add(input, Stopped, "stopped while looking up %s: %v; nothing was purged", what, retry.Why(err))
+		r.add(input, "stopped while looking up %s: %v; nothing was purged", what, retry.Why(err))
 	case isAPI && apiErr.AuthFailure():
-		r.add(input, Refused, "looking up %s was refused (%v): give the token the %s permission", what, err, permission)
+		r.add(input, "looking up %s was refused (%v): give the token the %s permission", what, err, permission)
 	default:
-		r.add(input, Failed, "looking up %s failed: %v", what, err)
+		r.add(input, "looking up %s failed: %v", what, err)
 	}
 }
 
 // zones returns the run's zones in input order (zone-id, then zone),
 // each once, with the names routing needs.
-func (r *resolver) zones(ctx context.Context, cfg *config.Config) []Zone {
+func (r *resolver) zones(ctx context.Context, cfg *config.Config, typ cloudflare.PurgeType) []Zone {
 	var zones []Zone
 	addZone := func(z Zone) {
 		if i := slices.IndexFunc(zones, func(o Zone) bool { return o.ID == z.ID }); i >= 0 {
@@ -257,13 +302,13 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []Zone {
 			addZone(z)
 		}
 	}
-	if len(zones) > 1 && cfg.PurgeType.ByHost() {
+	if len(zones) > 1 && typ.ByHost() {
 		// Routing needs every zone's name.
 		for i, z := range zones {
 			if z.Name != "" {
 				continue
 			}
-			what := fmt.Sprintf("zone %s (its name decides which %s go to it)", z.ID, cfg.PurgeType)
+			what := fmt.Sprintf("zone %s (its name decides which %s go to it)", z.ID, typ)
 			found, err := lookup(ctx, r, func(ctx context.Context) (cloudflare.Zone, error) { return r.api.Zone(ctx, z.ID) })
 			if err != nil {
 				r.failed("zone-id", what, err, ZoneReadPermission+"; or purge each zone in a step of its own")
@@ -273,9 +318,9 @@ func (r *resolver) zones(ctx context.Context, cfg *config.Config) []Zone {
 			account, accountOK := accountID(found)
 			switch {
 			case !nameOK:
-				r.add("zone-id", Failed, "Cloudflare gave zone %s the name %s, which is not a domain name; nothing was purged", z.ID, safetext.Quote(found.Name))
+				r.add("zone-id", "Cloudflare gave zone %s the name %s, which is not a domain name; nothing was purged", z.ID, safetext.Quote(found.Name))
 			case !accountOK:
-				r.add("zone-id", Failed, "Cloudflare gave zone %s the account ID %s, which is not an ID (%s); nothing was purged", z.ID, safetext.Quote(found.Account.ID), cloudflare.IDRule)
+				r.add("zone-id", "Cloudflare gave zone %s the account ID %s, which is not an ID (%s); nothing was purged", z.ID, safetext.Quote(found.Account.ID), cloudflare.IDRule)
 			default:
 				zones[i].Name, zones[i].Account, zones[i].AccountName, zones[i].Plan = name, account, found.Account.Name, plan(found)
 			}
@@ -293,7 +338,7 @@ func (r *resolver) sameNames(zones []Zone) {
 	for i, z := range zones {
 		for _, o := range zones[i+1:] {
 			if z.Name != "" && z.Name == o.Name {
-				r.add("zone-id", Ambiguous, "zones %s (account %s) and %s (account %s) are both named %s, so no host of it can be routed to one of them; list only the one meant",
+				r.add("zone-id", "zones %s (account %s) and %s (account %s) are both named %s, so no host of it can be routed to one of them; list only the one meant",
 					z.ID, safetext.Quote(z.AccountName), o.ID, safetext.Quote(o.AccountName), z.Name)
 			}
 		}
@@ -318,20 +363,20 @@ func (r *resolver) zoneByName(ctx context.Context, name string) (Zone, bool) {
 	}
 	switch {
 	case len(found) == 0:
-		r.add("zone", NotFound, "%s matches no zone this token can read; check the name, or give the token the %s permission on it", what, ZoneReadPermission)
+		r.add("zone", "%s matches no zone this token can read; check the name, or give the token the %s permission on it", what, ZoneReadPermission)
 		return Zone{}, false
 	case len(found) > 1:
-		r.add("zone", Ambiguous, "%s matches %d zones (%s); give the one meant by its zone-id", what, len(found), describeZones(found))
+		r.add("zone", "%s matches %d zones (%s); give the one meant by its zone-id", what, len(found), describeZones(found))
 		return Zone{}, false
 	}
 	id, err := cloudflare.ParseID(found[0].ID)
 	if err != nil {
-		r.add("zone", Failed, "Cloudflare answered %s with the zone ID %s, which is not an ID (%s); nothing was purged", what, safetext.Quote(found[0].ID), cloudflare.IDRule)
+		r.add("zone", "Cloudflare answered %s with the zone ID %s, which is not an ID (%s); nothing was purged", what, safetext.Quote(found[0].ID), cloudflare.IDRule)
 		return Zone{}, false
 	}
 	account, ok := accountID(found[0])
 	if !ok {
-		r.add("zone", Failed, "Cloudflare answered %s with the account ID %s, which is not an ID (%s); nothing was purged", what, safetext.Quote(found[0].Account.ID), cloudflare.IDRule)
+		r.add("zone", "Cloudflare answered %s with the account ID %s, which is not an ID (%s); nothing was purged", what, safetext.Quote(found[0].Account.ID), cloudflare.IDRule)
 		return Zone{}, false
 	}
 	return Zone{ID: id, Name: name, Account: account, AccountName: found[0].Account.Name, Plan: plan(found[0])}, true
@@ -407,17 +452,17 @@ func (r *resolver) environment(ctx context.Context, cfg *config.Config, z Zone) 
 		if len(names) > 0 {
 			listed = quoteNames(names)
 		}
-		r.add("environment", NotFound, "%s has no environment named %s; it has %s", z.Label(), name, listed)
+		r.add("environment", "%s has no environment named %s; it has %s", z.Label(), name, listed)
 		return Environment{}, false
 	case len(matches) > 1:
-		r.add("environment", Ambiguous, "%s has %d environments named %s, differing only in letter case or ref (%s); rename one in the dashboard, or give the one meant by its environment-id", z.Label(), len(matches), name, describeEnvironments(matches))
+		r.add("environment", "%s has %d environments named %s, differing only in letter case or ref (%s); rename one in the dashboard, or give the one meant by its environment-id", z.Label(), len(matches), name, describeEnvironments(matches))
 		return Environment{}, false
 	}
 	id, err := cloudflare.ParseID(matches[0].Ref)
 	if err != nil {
 		// Empty, null, blank or missing included: purging the zone
 		// instead would purge production and every environment.
-		r.add("environment", Failed, "Cloudflare listed environment %s of %s with the ref %s, which is not an environment ID (%s); nothing was purged", name, z.Label(), safetext.Quote(matches[0].Ref), cloudflare.IDRule)
+		r.add("environment", "Cloudflare listed environment %s of %s with the ref %s, which is not an environment ID (%s); nothing was purged", name, z.Label(), safetext.Quote(matches[0].Ref), cloudflare.IDRule)
 		return Environment{}, false
 	}
 	return Environment{ID: id, Name: cfg.EnvironmentName}, true

@@ -1,30 +1,36 @@
-package command
+// Package checks runs the requests to the user's site around a purge,
+// over a resolved plan: wait-for before it (the new build is served),
+// verify and warm after it, every step optional, all inside timeout. It
+// decides what to request (verify-urls, else the targets of a files
+// purge), when each URL was purged (purge.BatchResult.Confirmed) and in
+// which zone's results it counts (resolve.Owner), and reports what it
+// found; package site makes the requests and judges the answers.
+//
+// It imports action, cloudflare, config, problem, purge, report, resolve,
+// retry, site and targets.
+package checks
 
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/action"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
+	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
+	"github.com/cfpurge/cloudflare-purge-action/internal/report"
 	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
 	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 	"github.com/cfpurge/cloudflare-purge-action/internal/site"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
-
-// This file wires the checks around the purge (package site) into a run:
-// wait-for before it, verify and warm after it. The pipeline is
-// wait → purge → verify → warm, every step optional, all inside timeout.
 
 // maxRows is how many URLs the verify table of the summary shows.
 const maxRows = 50
@@ -34,75 +40,41 @@ const maxRows = 50
 // URL's retries.
 const siteRequestTime = time.Second
 
-// purgeReserve is the time a wait-for leaves the purge beyond what its
-// pacing needs: enough for its requests and a retry.
-const purgeReserve = 10 * time.Second
-
-// pipeline is one run's checks: what to request and what came of it.
-type pipeline struct {
+// Checks are one run's checks: what to request and what came of it.
+type Checks struct {
 	cfg   *config.Config
-	plan  *plan
+	plan  *report.Plan
 	rep   *action.Reporter
 	site  *site.Client
-	sent  *confirmations
 	steps action.Checks
 }
 
-func newPipeline(cfg *config.Config, p *plan, rep *action.Reporter, client *site.Client, sender purge.Sender) *pipeline {
-	return &pipeline{cfg: cfg, plan: p, rep: rep, site: client, sent: &confirmations{next: sender, byTarget: map[string]time.Time{}, byZone: map[string]time.Time{}}}
+// New makes the checks of plan, requested through client.
+func New(cfg *config.Config, plan *report.Plan, rep *action.Reporter, client *site.Client) *Checks {
+	return &Checks{cfg: cfg, plan: plan, rep: rep, site: client}
 }
 
 // checking reports whether verify or warm will request the URLs to check.
-func (pl *pipeline) checking() bool { return pl.cfg.Verify != config.VerifyNone || pl.cfg.Warm }
+func (pl *Checks) checking() bool { return pl.cfg.Verify != config.VerifyNone || pl.cfg.Warm }
 
 // checkList is the URLs verify and warm request: verify-urls, else the
 // targets of a files purge.
-func (pl *pipeline) checkList() []cloudflare.Target {
+func (pl *Checks) checkList() []cloudflare.Target {
 	switch {
 	case !pl.checking():
 		return nil
-	case pl.cfg.VerifyURLs != nil:
-		return pl.cfg.VerifyURLs
-	case pl.cfg.PurgeType == cloudflare.Files:
-		return pl.cfg.Targets
+	case pl.plan.VerifyURLs != nil:
+		return pl.plan.VerifyURLs
+	case pl.plan.PurgeType == cloudflare.Files:
+		return pl.plan.Targets
 	}
 	return nil
 }
 
-// budget is the time left for the purge once the checks' requests are
-// set aside: one request a URL, Concurrency at a time, once for verify
-// and once for warm. A timeout that cannot hold the checks at all is
-// refused as bad input.
-func (pl *pipeline) budget(timeout time.Duration) (time.Duration, error) {
-	need := pl.checksNeed()
-	if need > 0 && need >= timeout {
-		return 0, &config.InvalidError{Problems: []config.Problem{{Input: "timeout", Message: fmt.Sprintf(
-			"%s is too short for the checks: %d URL(s) to check, %d at a time, take about %s; want a timeout over %s, or fewer verify-urls, or a higher concurrency",
-			timeout, len(pl.checkList()), pl.cfg.Concurrency, need, need+time.Minute)}}}
-	}
-	if left := pl.waitTime(timeout); pl.cfg.WaitFor != "" && left < waitLeast {
-		// Else wait-for would fail "never matched" at once, without a poll.
-		return 0, &config.InvalidError{Problems: []config.Problem{{Input: "timeout", Message: fmt.Sprintf(
-			"%s leaves wait-for no time: the purge and the checks after it need about %s of it; want a timeout over %s, or no wait-for",
-			timeout, timeout-left, timeout-left+waitLeast+time.Minute)}}}
-	}
-	return timeout - need, nil
-}
-
-// waitLeast is the least time wait-for must have: a poll and its answer.
-const waitLeast = 10 * time.Second
-
-// waitTime is what wait-for may take of timeout: what the purge (its
-// pacing's least time and purgeReserve) and the checks after it leave.
-func (pl *pipeline) waitTime(timeout time.Duration) time.Duration {
-	left := timeout - pl.checksNeed() - purgeReserve
-	if e, ok := errors.AsType[*purge.BudgetError](purge.CheckBudget(pl.plan.Jobs, pl.cfg.Plan.Limits(), 0)); ok {
-		left -= e.Least
-	}
-	return left
-}
-
-func (pl *pipeline) checksNeed() time.Duration {
+// Budget shares timeout between wait-for, the purge and the checks
+// (purge.SplitTimeout): the checks need one request a URL, Concurrency at
+// a time, once for verify and once for warm.
+func (pl *Checks) Budget(timeout time.Duration) (purge.Budget, error) {
 	passes := 0
 	if pl.cfg.Verify != config.VerifyNone {
 		passes++
@@ -112,26 +84,17 @@ func (pl *pipeline) checksNeed() time.Duration {
 	}
 	n := len(pl.checkList())
 	rounds := (n + pl.cfg.Concurrency - 1) / pl.cfg.Concurrency
-	return time.Duration(rounds*passes) * siteRequestTime
+	need := time.Duration(rounds*passes) * siteRequestTime
+	return purge.SplitTimeout(pl.plan.Jobs, pl.cfg.Plan.Limits(), timeout, need, n, pl.cfg.Concurrency, pl.cfg.WaitFor != "")
 }
 
-// budgetProblem words a purge budget error when the checks took part of
-// the timeout.
-func (pl *pipeline) budgetProblem(err error) error {
-	msg := err.Error()
-	if need := pl.checksNeed(); need > 0 {
-		msg = fmt.Sprintf("leaving %s of it for the checks of %d URL(s), %s", need, len(pl.checkList()), msg)
-	}
-	return &config.InvalidError{Problems: []config.Problem{{Input: "timeout", Message: msg}}}
-}
-
-// wait polls wait-for until it serves the new build, until deadline
-// (the run's start plus waitTime). It reports whether the run may go on;
-// when not, the outputs and summary are written and the annotation says
-// why.
-func (pl *pipeline) wait(ctx context.Context, deadline time.Time) bool {
+// Wait polls wait-for until it serves the new build, until deadline
+// (the run's start plus Budget's Wait). Its error, when it never did, is
+// a problem.Stopped naming wait-for; the outputs and summary are then
+// NotSent's.
+func (pl *Checks) Wait(ctx context.Context, deadline time.Time) error {
 	if pl.cfg.WaitFor == "" {
-		return true
+		return nil
 	}
 	what := "a 2xx answer"
 	if pl.cfg.WaitForText != "" {
@@ -149,71 +112,50 @@ func (pl *pipeline) wait(ctx context.Context, deadline time.Time) bool {
 	}
 	pl.rep.EndGroup()
 	if err == nil {
-		return true
+		return nil
 	}
 	why := "the time left for waiting ran out (timeout, less the purge's and the checks' needs)"
 	if err := ctx.Err(); err != nil {
 		why = retry.Interrupted(err).Error()
 	}
-	msg := fmt.Sprintf("%s did not serve %s: %s after %d poll(s) in %s; the last answer: %s. Nothing was purged.",
-		pl.cfg.WaitFor, what, why, res.Polls, res.Took.Round(time.Second), res.Last)
-	pl.annotate(true, "wait-for", msg, "Check that the deploy finished and that the URL serves wait-for-text, or raise timeout.")
-	return false
+	return problem.New(problem.Stopped, "wait-for", "%s did not serve %s: %s after %d poll(s) in %s; the last answer: %s. Nothing was purged.\n%s",
+		pl.cfg.WaitFor, what, why, res.Polls, res.Took.Round(time.Second), res.Last,
+		"Check that the deploy finished and that the URL serves wait-for-text, or raise timeout.")
 }
 
-// notSent is the result of a run that wait-for stopped: nothing sent.
-func (pl *pipeline) notSent() action.Result {
+// NotSent is the result of a run that wait-for stopped: nothing sent.
+func (pl *Checks) NotSent() action.Result {
 	p := pl.plan
-	return action.Result{Noun: p.words.noun, Verb: p.words.ed, Scope: p.scope(), PurgeType: string(p.cfg.PurgeType), Zones: p.zoneResults(),
-		NotSent: "wait-for never served the new build within the time left for it, so nothing was " + p.words.ed + ".", Checks: pl.steps}
+	return action.Result{Noun: p.Words.Noun, Verb: p.Words.Ed, Scope: p.Scope(), PurgeType: string(p.PurgeType), Zones: p.ZoneResults(),
+		NotSent: "wait-for never served the new build within the time left for it, so nothing was " + p.Words.Ed + ".", Checks: pl.steps}
 }
 
-// annotate writes a failure: an error, or with on-error: warn a warning.
-// fail false makes it a warning whatever on-error says.
-func (pl *pipeline) annotate(fail bool, title, msg, hint string) {
-	if hint != "" {
-		msg += "\n" + hint
-	}
-	if fail && !pl.cfg.OnErrorWarn {
-		pl.rep.Error(title, msg)
-		return
-	}
-	if fail {
-		msg += "\non-error: warn, so the step does not fail."
-	}
-	pl.rep.Warning(title, msg)
-}
-
-// confirmations is the purge's Sender with a memory: when Cloudflare
-// confirmed each request, by target and by zone. It is T for the
-// targets the request carried.
+// confirmations are when Cloudflare confirmed the purge of each target,
+// by zone ID and target key, and the earliest of each zone, read from
+// the purge's results.
 type confirmations struct {
-	next purge.Sender
-
-	mu       sync.Mutex
 	byTarget map[string]time.Time // zone ID + target key -> T
 	byZone   map[string]time.Time // zone ID -> the earliest T
 }
 
-func (c *confirmations) Send(ctx context.Context, r cloudflare.Request) (cloudflare.Result, error) {
-	res, err := c.next.Send(ctx, r)
-	if err != nil {
-		return res, err
-	}
-	now := time.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	zone := r.Scope.Zone().String()
-	if t, ok := c.byZone[zone]; !ok || now.Before(t) {
-		c.byZone[zone] = now
-	}
-	for _, f := range r.Body.Files {
-		k := zone + "\x00" + targetKey(f)
-		if _, ok := c.byTarget[k]; !ok {
-			c.byTarget[k] = now
+func (pl *Checks) confirmations(results []purge.BatchResult) confirmations {
+	c := confirmations{byTarget: map[string]time.Time{}, byZone: map[string]time.Time{}}
+	for _, r := range results {
+		if r.First.IsZero() {
+			continue
+		}
+		zone := pl.plan.Zones[r.Job].ID.String()
+		if t, ok := c.byZone[zone]; !ok || r.First.Before(t) {
+			c.byZone[zone] = r.First
+		}
+		for i, at := range r.Confirmed {
+			k := zone + "\x00" + targetKey(r.Batch.Targets[i])
+			if _, ok := c.byTarget[k]; !ok && !at.IsZero() {
+				c.byTarget[k] = at
+			}
 		}
 	}
-	return res, nil
+	return c
 }
 
 // targetKey names a files target with its cache-key headers; header
@@ -232,7 +174,7 @@ func targetKey(t cloudflare.Target) string {
 // whichever zone purged it; or -1, a host no listed zone owns, counted
 // in the totals alone. A single zone whose name is unknown (given by ID,
 // not looked up) counts every URL: nothing says a host is not its own.
-func (pl *pipeline) zoneOf(t cloudflare.Target) int {
+func (pl *Checks) zoneOf(t cloudflare.Target) int {
 	if len(pl.plan.Zones) == 1 && pl.plan.Zones[0].Name == "" {
 		return 0
 	}
@@ -241,17 +183,15 @@ func (pl *pipeline) zoneOf(t cloudflare.Target) int {
 
 // toCheck is every URL to check with its T and zone; a URL whose purge
 // Cloudflare did not confirm has no T, and is not requested.
-func (pl *pipeline) toCheck() (checked []site.Target, notPurged []cloudflare.Target) {
-	pl.sent.mu.Lock()
-	defer pl.sent.mu.Unlock()
+func (pl *Checks) toCheck(sent confirmations) (checked []site.Target, notPurged []cloudflare.Target) {
 	purged := map[string]bool{} // the targets of a files purge
-	if pl.cfg.PurgeType == cloudflare.Files {
-		for _, t := range pl.cfg.Targets {
+	if pl.plan.PurgeType == cloudflare.Files {
+		for _, t := range pl.plan.Targets {
 			purged[targetKey(t)] = true
 		}
 	}
 	var earliest time.Time
-	for _, t := range pl.sent.byZone {
+	for _, t := range sent.byZone {
 		if earliest.IsZero() || t.Before(earliest) {
 			earliest = t
 		}
@@ -260,11 +200,11 @@ func (pl *pipeline) toCheck() (checked []site.Target, notPurged []cloudflare.Tar
 		zone := pl.zoneOf(t)
 		// Only the headers a request sends: what the log and summary
 		// show of a URL is what the site was asked.
-		sent, _ := site.SplitHeaders(t.Headers)
-		st := site.Target{URL: t.Value, Headers: sent, Zone: zone}
+		headers, _ := site.SplitHeaders(t.Headers)
+		st := site.Target{URL: t.Value, Headers: headers, Zone: zone}
 		found := false
 		for _, z := range pl.plan.Zones {
-			if at, ok := pl.sent.byTarget[z.ID.String()+"\x00"+targetKey(t)]; ok {
+			if at, ok := sent.byTarget[z.ID.String()+"\x00"+targetKey(t)]; ok {
 				st.Purged, found = at, true
 				break
 			}
@@ -275,7 +215,7 @@ func (pl *pipeline) toCheck() (checked []site.Target, notPurged []cloudflare.Tar
 			notPurged = append(notPurged, t) // its request failed
 			continue
 		case zone >= 0:
-			st.Purged = pl.sent.byZone[pl.plan.Zones[zone].ID.String()]
+			st.Purged = sent.byZone[pl.plan.Zones[zone].ID.String()]
 		default:
 			st.Purged = earliest
 		}
@@ -288,34 +228,35 @@ func (pl *pipeline) toCheck() (checked []site.Target, notPurged []cloudflare.Tar
 	return checked, notPurged
 }
 
-// after runs verify and warm once the purge is done, adds what they
-// found to res, and reports whether verify: fail found no stale URL.
-func (pl *pipeline) after(ctx context.Context, res *action.Result) bool {
+// After runs verify and warm once the purge is done (results say when
+// each target's purge was confirmed), adds what they found to res, and
+// returns a problem.ChecksFailed when verify: fail found stale URLs.
+func (pl *Checks) After(ctx context.Context, results []purge.BatchResult, res *action.Result) error {
 	if !pl.checking() {
-		return true
+		return nil
 	}
 	pl.noteWithheld()
-	list, notPurged := pl.toCheck()
+	list, notPurged := pl.toCheck(pl.confirmations(results))
 	if len(notPurged) > 0 {
 		pl.rep.Warning("Not checked: not purged", fmt.Sprintf("%d URL(s) to check were not checked, because Cloudflare did not confirm their purge: %s",
-			len(notPurged), strings.Join(capLines(values(notPurged), maxFailureLines), ", ")))
+			len(notPurged), strings.Join(report.CapLines(values(notPurged), report.MaxFailureLines), ", ")))
 	}
-	ok := true
+	var err error
 	if pl.cfg.Verify != config.VerifyNone {
-		ok = pl.verify(ctx, list, res)
+		err = pl.verify(ctx, list, res)
 	}
 	if pl.cfg.Warm {
 		pl.warm(ctx, list, res)
 	}
 	res.Checks = pl.steps
-	res.ChecksFailed = !ok
-	return ok
+	res.ChecksFailed = err != nil
+	return err
 }
 
 // noteWithheld says once, by name alone, which headers of the URLs to
 // check the requests to the site leave out (site.Withheld): a user who
 // put a credential there learns why the site did not see it.
-func (pl *pipeline) noteWithheld() {
+func (pl *Checks) noteWithheld() {
 	seen := map[string]bool{}
 	var names []string
 	for _, t := range pl.checkList() {
@@ -356,8 +297,8 @@ func label(t site.Target) string {
 	return t.URL + " (" + strings.Join(parts, ", ") + ")"
 }
 
-func (pl *pipeline) verify(ctx context.Context, list []site.Target, res *action.Result) bool {
-	pl.rep.Group(fmt.Sprintf("verify: requesting %d URL(s), %d at a time, to see that the edge no longer serves a copy cached before the %s", len(list), pl.site.Concurrency(), pl.plan.words.noun))
+func (pl *Checks) verify(ctx context.Context, list []site.Target, res *action.Result) error {
+	pl.rep.Group(fmt.Sprintf("verify: requesting %d URL(s), %d at a time, to see that the edge no longer serves a copy cached before the %s", len(list), pl.site.Concurrency(), pl.plan.Words.Noun))
 	checks := pl.site.Verify(ctx, list)
 	v := &action.Verify{}
 	// The summary shows stale URLs first, then those not checked, then
@@ -384,7 +325,7 @@ func (pl *pipeline) verify(ctx context.Context, list []site.Target, res *action.
 		case site.Stale:
 			v.Stale++
 			pl.count(res, c.Target.Zone, func(z *action.Zone) { z.Stale++ })
-			line := fmt.Sprintf("%s: %s, Age %s, %d request(s); %s %s ago", row.URL, row.Status, row.Age, c.Attempts, pl.plan.words.ed, c.Response.At.Sub(c.Target.Purged).Round(time.Second))
+			line := fmt.Sprintf("%s: %s, Age %s, %d request(s); %s %s ago", row.URL, row.Status, row.Age, c.Attempts, pl.plan.Words.Ed, c.Response.At.Sub(c.Target.Purged).Round(time.Second))
 			stale = append(stale, line)
 			pl.rep.Infof("STALE %s", line)
 			keep(0, row)
@@ -402,22 +343,24 @@ func (pl *pipeline) verify(ctx context.Context, list []site.Target, res *action.
 	pl.rep.EndGroup()
 	pl.steps.Verify = v
 	if len(unchecked) > 0 {
-		msg := fmt.Sprintf("%d URL(s) could not be judged: %s", len(unchecked), strings.Join(capLines(unchecked, maxFailureLines), "\n"))
+		msg := fmt.Sprintf("%d URL(s) could not be judged: %s", len(unchecked), strings.Join(report.CapLines(unchecked, report.MaxFailureLines), "\n"))
 		msg += stoppedWhile(ctx, "verify")
 		pl.rep.Warning("verify: not checked", msg)
 	}
 	if len(stale) == 0 {
-		return true
+		return nil
 	}
-	fail := pl.cfg.Verify == config.VerifyFail
 	msg := fmt.Sprintf("%d of %d URL(s) are still served from a copy cached before the %s (HIT or STALE with an Age older than the %s):\n%s",
-		len(stale), len(checks), pl.plan.words.noun, pl.plan.words.noun, strings.Join(capLines(stale, maxFailureLines), "\n"))
-	pl.annotate(fail, "verify: stale URLs", msg,
-		"A purge of a URL with other cache-key variants (headers, query strings) removes only the one it names; purge each variant, or use tags or prefixes.")
-	return !fail || pl.cfg.OnErrorWarn
+		len(stale), len(checks), pl.plan.Words.Noun, pl.plan.Words.Noun, strings.Join(report.CapLines(stale, report.MaxFailureLines), "\n"))
+	msg += "\nA purge of a URL with other cache-key variants (headers, query strings) removes only the one it names; purge each variant, or use tags or prefixes."
+	if pl.cfg.Verify != config.VerifyFail {
+		pl.rep.Warning("verify: stale URLs", msg)
+		return nil
+	}
+	return &problem.Error{Kind: problem.ChecksFailed, Problems: []problem.Problem{{Input: "verify", Title: "verify: stale URLs", Message: msg}}}
 }
 
-func (pl *pipeline) warm(ctx context.Context, list []site.Target, res *action.Result) {
+func (pl *Checks) warm(ctx context.Context, list []site.Target, res *action.Result) {
 	pl.rep.Group(fmt.Sprintf("warm: requesting %d URL(s), %d at a time, so that the edge holds the new copy", len(list), pl.site.Concurrency()))
 	out := pl.site.Warm(ctx, list)
 	w := &action.Warm{Requested: len(out)}
@@ -439,7 +382,7 @@ func (pl *pipeline) warm(ctx context.Context, list []site.Target, res *action.Re
 	pl.rep.EndGroup()
 	pl.steps.Warm = w
 	if len(failed) > 0 {
-		msg := fmt.Sprintf("%d of %d URL(s) did not answer 2xx or 3xx:\n%s", len(failed), len(out), strings.Join(capLines(failed, maxFailureLines), "\n"))
+		msg := fmt.Sprintf("%d of %d URL(s) did not answer 2xx or 3xx:\n%s", len(failed), len(out), strings.Join(report.CapLines(failed, report.MaxFailureLines), "\n"))
 		msg += stoppedWhile(ctx, "warm")
 		pl.rep.Warning("warm: not warmed", msg)
 	}
@@ -456,16 +399,16 @@ func stoppedWhile(ctx context.Context, step string) string {
 }
 
 // count adds to the results object of a zone, when the URL has one.
-func (pl *pipeline) count(res *action.Result, zone int, add func(*action.Zone)) {
+func (pl *Checks) count(res *action.Result, zone int, add func(*action.Zone)) {
 	if zone >= 0 && zone < len(res.Zones) {
 		add(&res.Zones[zone])
 	}
 }
 
-// dryGets are the requests to the site a dry run prints: nothing was
+// DryGets are the requests to the site a dry run prints: nothing was
 // purged, so every URL to check is listed, with the headers it would
 // send. The headers it would leave out are noted first (noteWithheld).
-func (pl *pipeline) dryGets() (int, iter.Seq[action.DryGet]) {
+func (pl *Checks) DryGets() (int, iter.Seq[action.DryGet]) {
 	pl.noteWithheld()
 	list := pl.checkList()
 	n := 0

@@ -1,4 +1,4 @@
-package command
+package report
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func TestGroupFailuresOneLinePerErrorAndCapped(t *testing.T) {
 		failed = append(failed, purge.BatchResult{Batch: purge.Batch{Index: i}, Err: same})
 	}
 	failed = append(failed, purge.BatchResult{Batch: purge.Batch{Index: 5}, Err: errors.New("HTTP 400: other")})
-	p := &plan{Plan: &resolve.Plan{Zones: []resolve.Zone{{ID: cloudflare.MustParseID("z1")}}, Jobs: []purge.Job{{Batches: make([]purge.Batch, 6)}}}}
+	p := &Plan{Plan: &resolve.Plan{Zones: []resolve.Zone{{ID: cloudflare.MustParseID("z1")}}, Jobs: []purge.Job{{Batches: make([]purge.Batch, 6)}}}}
 	got := p.groupFailures(failed)
 	want := []string{"request 1-3 of 6: HTTP 500: boom", "request 6 of 6: HTTP 400: other"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
@@ -47,8 +47,8 @@ func TestGroupFailuresOneLinePerErrorAndCapped(t *testing.T) {
 	}
 	p.Jobs[0].Batches = make([]purge.Batch, 50)
 	got = p.groupFailures(failed)
-	if len(got) != maxFailureLines || got[len(got)-1] != "and 31 more different errors" {
-		t.Errorf("%d lines, last %q; want %d ending with the count of the rest", len(got), got[len(got)-1], maxFailureLines)
+	if len(got) != MaxFailureLines || got[len(got)-1] != "and 31 more different errors" {
+		t.Errorf("%d lines, last %q; want %d ending with the count of the rest", len(got), got[len(got)-1], MaxFailureLines)
 	}
 }
 
@@ -74,7 +74,7 @@ func TestExplainNamesTheCause(t *testing.T) {
 
 func TestGroupFailuresNamesTheZone(t *testing.T) {
 	t.Parallel()
-	p := &plan{Plan: &resolve.Plan{
+	p := &Plan{Plan: &resolve.Plan{
 		Zones: []resolve.Zone{{ID: cloudflare.MustParseID("z1"), Name: "example.com"}, {ID: cloudflare.MustParseID("z2")}},
 		Jobs:  []purge.Job{{Batches: make([]purge.Batch, 2)}, {Batches: make([]purge.Batch, 3)}},
 	}}

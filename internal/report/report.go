@@ -1,4 +1,13 @@
-package command
+// Package report turns what a run resolved and did into what the user
+// reads: the words of the run's mode, the log group's title and each
+// batch's line, the results output's objects, the dry run's requests, the
+// summary of the purge and why it failed, the table of changed paths, and
+// the warnings of targets left out or answers that confirmed with
+// errors. It says what to say; package action says it (log, annotations,
+// outputs, summary).
+//
+// It imports action, cloudflare, config, purge, resolve and safetext.
+package report
 
 import (
 	"context"
@@ -12,38 +21,42 @@ import (
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/action"
+	"github.com/cfpurge/cloudflare-purge-action/internal/changed"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/config"
+	"github.com/cfpurge/cloudflare-purge-action/internal/outbound"
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 )
 
-// This file turns jobs and results into the plain values the reporter
-// prints: what to say, not how to print it.
-
-// plan is what a run will do, as resolved (one job a zone), and how to
+// Plan is what a run will do, as resolved (one job a zone), and how to
 // say it.
-type plan struct {
+type Plan struct {
 	*resolve.Plan
 	cfg   *config.Config
-	words words
+	Words Words
 }
 
-// words are what the log says for the run's mode.
-type words struct {
-	ing, ed, noun string // "Purging", "purged", "purge"
+// New says p, resolved from cfg.
+func New(p *resolve.Plan, cfg *config.Config) *Plan {
+	return &Plan{Plan: p, cfg: cfg, Words: wordsFor(cfg.Operation)}
 }
 
-func wordsFor(op cloudflare.Operation) words {
+// Words are what the log says for the run's mode.
+type Words struct {
+	Ing, Ed, Noun string // "Purging", "purged", "purge"
+}
+
+func wordsFor(op cloudflare.Operation) Words {
 	if op == cloudflare.Invalidate {
-		return words{"Invalidating", "invalidated", "invalidation"}
+		return Words{"Invalidating", "invalidated", "invalidation"}
 	}
-	return words{"Purging", "purged", "purge"}
+	return Words{"Purging", "purged", "purge"}
 }
 
-// scope says where the run acts: one zone or environment, or how many.
-func (p *plan) scope() string {
+// Scope says where the run acts: one zone or environment, or how many.
+func (p *Plan) Scope() string {
 	if len(p.Zones) != 1 {
 		return fmt.Sprintf("%d zones", len(p.Zones))
 	}
@@ -53,17 +66,17 @@ func (p *plan) scope() string {
 	return p.Zones[0].Label()
 }
 
-// title heads the log group of a run.
-func (p *plan) title() string {
-	if p.cfg.PurgeType == cloudflare.Everything {
-		return fmt.Sprintf("%s everything cached for %s", p.words.ing, p.scope())
+// Title heads the log group of a run.
+func (p *Plan) Title() string {
+	if p.PurgeType == cloudflare.Everything {
+		return fmt.Sprintf("%s everything cached for %s", p.Words.Ing, p.Scope())
 	}
 	targets, requests := 0, 0
 	for _, j := range p.Jobs {
 		targets += j.Count()
 		requests += len(j.Batches)
 	}
-	return fmt.Sprintf("%s %s of %s in %d request(s)", p.words.ing, countOf(targets, p.cfg.PurgeType), p.scope(), requests)
+	return fmt.Sprintf("%s %s of %s in %d request(s)", p.Words.Ing, countOf(targets, p.PurgeType), p.Scope(), requests)
 }
 
 // countOf counts targets of a purge type: "1 tag", "2 tags", "1 prefix".
@@ -78,12 +91,12 @@ func countOf(n int, typ cloudflare.PurgeType) string {
 	return "1 " + one
 }
 
-// progress is the log line of one finished batch: n/N, the zone when
+// Progress is the log line of one finished batch: n/N, the zone when
 // there are several, items, attempts, and the ID or why it failed.
-func (p *plan) progress(res purge.BatchResult, n, total int) string {
+func (p *Plan) Progress(res purge.BatchResult, n, total int) string {
 	var parts []string
 	if res.Purged > 0 {
-		parts = append(parts, fmt.Sprintf("%s, ID %s", p.words.ed, strings.Join(res.IDs, ", ")))
+		parts = append(parts, fmt.Sprintf("%s, ID %s", p.Words.Ed, strings.Join(res.IDs, ", ")))
 	}
 	if len(res.Rejected) > 0 {
 		parts = append(parts, fmt.Sprintf("%d rejected by Cloudflare", len(res.Rejected)))
@@ -99,9 +112,9 @@ func (p *plan) progress(res purge.BatchResult, n, total int) string {
 	return fmt.Sprintf("[%d/%d] %s%d item(s), %s: %s", n, total, where, res.Batch.Count(), plural(res.Attempts, "attempt"), status)
 }
 
-// zoneResults are the results output's objects, before any request.
-func (p *plan) zoneResults() []action.Zone {
-	envID := ""
+// ZoneResults are the results output's objects, before any request.
+func (p *Plan) ZoneResults() []action.Zone {
+	envID := p.cfg.EnvironmentID.String() // "" for the zone, or a name not looked up
 	if p.Environment != nil {
 		envID = p.Environment.ID.String()
 	}
@@ -112,8 +125,8 @@ func (p *plan) zoneResults() []action.Zone {
 	return out
 }
 
-func (p *plan) dryRun() action.DryRun {
-	d := action.DryRun{Noun: p.words.noun, Zones: p.zoneResults(), Scope: p.scope(), PurgeType: string(p.cfg.PurgeType)}
+func (p *Plan) DryRun() action.DryRun {
+	d := action.DryRun{Noun: p.Words.Noun, Zones: p.ZoneResults(), Scope: p.Scope(), PurgeType: string(p.PurgeType)}
 	for _, j := range p.Jobs {
 		d.Targets += j.Count()
 		d.Count += len(j.Batches)
@@ -138,16 +151,16 @@ func (p *plan) dryRun() action.DryRun {
 	return d
 }
 
-// summarize counts what the results say, zone by zone. A batch counts
+// Summarize counts what the results say, zone by zone. A batch counts
 // as failed when any of its targets was not purged: rejected on its own
 // by Cloudflare, or in a part that failed for another reason.
-func (p *plan) summarize(results []purge.BatchResult, took time.Duration) action.Result {
+func (p *Plan) Summarize(results []purge.BatchResult, took time.Duration) action.Result {
 	res := action.Result{
-		Noun:      p.words.noun,
-		Verb:      p.words.ed,
-		Scope:     p.scope(),
-		PurgeType: string(p.cfg.PurgeType),
-		Zones:     p.zoneResults(),
+		Noun:      p.Words.Noun,
+		Verb:      p.Words.Ed,
+		Scope:     p.Scope(),
+		PurgeType: string(p.PurgeType),
+		Zones:     p.ZoneResults(),
 		Requests:  len(results),
 		Took:      took,
 	}
@@ -172,7 +185,7 @@ func (p *plan) summarize(results []purge.BatchResult, took time.Duration) action
 			res.Failed++
 		}
 	}
-	res.Failures = append(p.groupFailures(failed), capLines(rejected, maxFailureLines)...)
+	res.Failures = append(p.groupFailures(failed), CapLines(rejected, MaxFailureLines)...)
 	switch {
 	case len(failed) > 0:
 		why, hint := explain(stoppedBy(failed))
@@ -180,25 +193,25 @@ func (p *plan) summarize(results []purge.BatchResult, took time.Duration) action
 			why = "the invalidate_cache endpoint was not found (HTTP 404)"
 			hint = "This API has no invalidation route for this zone or environment: use mode: purge."
 		}
-		res.FailureTitle = fmt.Sprintf("Cloudflare %s failed: %s", p.words.noun, why)
+		res.FailureTitle = fmt.Sprintf("Cloudflare %s failed: %s", p.Words.Noun, why)
 		res.Hint = hint
 	case len(rejected) > 0:
-		res.FailureTitle = fmt.Sprintf("Cloudflare %s failed: %d target(s) rejected", p.words.noun, len(rejected))
-		res.Hint = fmt.Sprintf("Every other target was %s. Fix or remove the rejected ones.", p.words.ed)
+		res.FailureTitle = fmt.Sprintf("Cloudflare %s failed: %d target(s) rejected", p.Words.Noun, len(rejected))
+		res.Hint = fmt.Sprintf("Every other target was %s. Fix or remove the rejected ones.", p.Words.Ed)
 	}
 	return res
 }
 
 // where names a job's zone, when there are several, followed by sep.
-func (p *plan) where(job int, sep string) string {
+func (p *Plan) where(job int, sep string) string {
 	if len(p.Zones) < 2 {
 		return ""
 	}
 	return p.Zones[job].Label() + sep
 }
 
-// capLines keeps the first max-1 lines and says how many more there were.
-func capLines(lines []string, max int) []string {
+// CapLines keeps the first max-1 lines and says how many more there were.
+func CapLines(lines []string, max int) []string {
 	if len(lines) <= max {
 		return lines
 	}
@@ -208,7 +221,7 @@ func capLines(lines []string, max int) []string {
 // groupFailures lists failed batches, one line per distinct error (and
 // zone), so a hundred batches stopped for one reason make one line, not a
 // hundred.
-func (p *plan) groupFailures(failed []purge.BatchResult) []string {
+func (p *Plan) groupFailures(failed []purge.BatchResult) []string {
 	type key struct {
 		job  int
 		kind string // the message with its durations blanked
@@ -225,9 +238,9 @@ func (p *plan) groupFailures(failed []purge.BatchResult) []string {
 		}
 		batches[k] = append(batches[k], f.Batch.Index+1)
 	}
-	lines := make([]string, 0, min(len(order), maxFailureLines))
+	lines := make([]string, 0, min(len(order), MaxFailureLines))
 	for i, k := range order {
-		if i == maxFailureLines-1 && len(order) > maxFailureLines {
+		if i == MaxFailureLines-1 && len(order) > MaxFailureLines {
 			lines = append(lines, fmt.Sprintf("and %d more different errors", len(order)-i))
 			break
 		}
@@ -246,10 +259,10 @@ func (p *plan) groupFailures(failed []purge.BatchResult) []string {
 // apart.
 var numbers = regexp.MustCompile(`\b([0-9]+(\.[0-9]+)?(ns|µs|ms|h|m|s))+\b|after ([0-9]+ attempts|1 attempt)`)
 
-// maxFailureLines bounds the failure lines of the annotation and summary:
+// MaxFailureLines bounds the failure lines of the annotation and summary:
 // the runner shows 4,096 characters of an annotation, and a purge of
 // thousands of requests could fail in as many different ways.
-const maxFailureLines = 20
+const MaxFailureLines = 20
 
 // ranges writes ascending numbers compactly: 1-3, 5, 7-9.
 func ranges(ns []int) string {
@@ -286,6 +299,7 @@ func stoppedBy(failed []purge.BatchResult) error {
 // what to do about the most common failures.
 func explain(err error) (why, hint string) {
 	apiErr, isAPI := errors.AsType[*cloudflare.APIError](err)
+	_, isRefused := errors.AsType[*outbound.RefusedError](err)
 	switch {
 	case isAPI && apiErr.AuthFailure():
 		return fmt.Sprintf("authentication error (HTTP %d)", apiErr.Status),
@@ -299,7 +313,7 @@ func explain(err error) (why, hint string) {
 		return "cancelled", "The run was stopped (the job was cancelled, or the runner sent SIGTERM)."
 	case isAPI:
 		return fmt.Sprintf("HTTP %d", apiErr.Status), ""
-	case isRefused(err):
+	case isRefused:
 		return "a request held a secret",
 			"Its targets were not sent: together they hold a secret (api-token, api-key, CLOUDFLARE_API_TOKEN or github-token). Roll the secret, and change the targets."
 	}
@@ -314,12 +328,12 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// warnOnce says, as a warning, the errors[] of an answer that confirmed
+// WarnOnce says, as a warning, the errors[] of an answer that confirmed
 // all the same ("success": true): what was asked stands, and what
 // Cloudflare said beside it is the user's to read. Each distinct set of
 // errors is said once, however many answers carry it; the Reporter
 // redacts and escapes it.
-func warnOnce(rep *action.Reporter) func(string, []cloudflare.ErrorItem) {
+func WarnOnce(rep *action.Reporter) func(string, []cloudflare.ErrorItem) {
 	var mu sync.Mutex
 	said := map[string]bool{}
 	return func(request string, errs []cloudflare.ErrorItem) {
@@ -336,4 +350,69 @@ func warnOnce(rep *action.Reporter) func(string, []cloudflare.ErrorItem) {
 			rep.Warning("Cloudflare answered with errors", fmt.Sprintf("Cloudflare confirmed %s but its answer also lists errors: %s", request, text))
 		}
 	}
+}
+
+// maxTableRows bounds the log's table of changed paths; the rest are
+// counted.
+const maxTableRows = 1000
+
+// Changes logs how purge-type changed was resolved: every changed path
+// and what it purges, each line starting with the quoted path (redacted
+// first), so no file name can start a workflow command; and, when
+// everything is purged instead, a notice saying why.
+func (p *Plan) Changes(rep *action.Reporter, secrets *resolve.Secrets) {
+	ch := p.Plan.Changes
+	if ch == nil {
+		return
+	}
+	if ch.Walked > 0 {
+		rep.Infof("GitHub's comparison lists %d files, its most, so its %d commits were read one by one.", changed.CompareFilesCap, ch.Walked)
+	}
+	if len(ch.Rows) > 0 {
+		skipped := 0
+		for _, row := range ch.Rows {
+			if row.Skipped != "" {
+				skipped++
+			}
+		}
+		rep.Group(fmt.Sprintf("Changed files (%s): %d path(s), %d not purged", ch.Source, len(ch.Rows), skipped))
+		for i, row := range ch.Rows {
+			if i == maxTableRows {
+				rep.Infof("and %d more path(s)", len(ch.Rows)-i)
+				break
+			}
+			what := "not purged: " + row.Skipped
+			if row.Skipped == "" {
+				what = strings.Join(row.URLs, " ")
+			}
+			rep.Infof("%s -> %s", secrets.Quote(row.Path), what)
+		}
+		rep.EndGroup()
+	}
+	if ch.Everything != "" && p.Nothing == "" {
+		title := "Purging everything"
+		if p.cfg.DryRun {
+			title = "Dry run: would purge everything"
+		}
+		rep.Notice(title, "purge-type changed purges everything instead of the changed files: "+ch.Everything)
+	}
+}
+
+// Withheld lists, in one warning, the targets not purged and the URLs
+// not checked because they held a secret.
+func (p *Plan) Withheld(rep *action.Reporter) {
+	if len(p.NotPurged)+len(p.NotChecked) == 0 {
+		return
+	}
+	var lines []string
+	for _, v := range p.NotPurged {
+		lines = append(lines, "not purged: "+v)
+	}
+	for _, v := range p.NotChecked {
+		lines = append(lines, "not checked: "+v)
+	}
+	rep.Warning("Not sent: held a secret", fmt.Sprintf(
+		"%d target(s) and %d URL(s) to check hold a secret (api-token, api-key, CLOUDFLARE_API_TOKEN or github-token), so no request carries them; the rest go on.\n%s\n"+
+			"A secret in a file name, a target or an input is no longer secret: rename the file, and roll the secret.",
+		len(p.NotPurged), len(p.NotChecked), strings.Join(CapLines(lines, MaxFailureLines), "\n")))
 }
