@@ -279,6 +279,22 @@ func TestWaitForMatchesTextReadBeforeAReset(t *testing.T) {
 	}
 }
 
+// A plain http:// URL to a host that is not loopback, named in
+// verify-urls, is a check that can never be made: bad input, refused
+// before anything is sent. (A files target of that shape is purged, and
+// only its check is skipped: TestVerifySaysOnceWhichURLsWereNotCheckable.)
+func TestVerifyURLsOverPlainHTTPAreBadInput(t *testing.T) {
+	t.Parallel()
+	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "tags", "targets", "blog", "verify", "warn",
+		"verify-urls", edgeURL+"/\nhttp://www.example.com/plain")}, pages("/"))
+	if r.Code != 1 || len(r.requests) != 0 || len(r.edge) != 0 {
+		t.Fatalf("exit %d, %d purge(s), %d site request(s); want 1 and nothing sent\n%s", r.Code, len(r.requests), len(r.edge), r.Stdout)
+	}
+	if !r.HasAnnotation("error", "Invalid input verify-urls", `"http://www.example.com/plain" uses plain http:// to a host that is not loopback`) {
+		t.Errorf("errors: %+v", r.Annotations("error"))
+	}
+}
+
 func TestWaitForThatNeverMatchesPurgesNothing(t *testing.T) {
 	t.Parallel()
 	for _, onError := range []string{"fail", "warn"} {

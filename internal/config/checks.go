@@ -65,10 +65,27 @@ func (v *validator) checks(in Inputs, typ cloudflare.PurgeType) Checks {
 			v.add("verify-urls", "%v", err)
 		}
 		c.VerifyURLs = list.Targets()
+		v.verifyURLsSecure(c.VerifyURLs)
 	case checking && typ != "" && typ != cloudflare.Files:
 		v.add("verify-urls", "is needed with verify or warm when purge-type is %s: only a files purge names the URLs to check; give them one a line, like https://www.example.com/", typ)
 	}
 	return c
+}
+
+// verifyURLsSecure refuses a plain http:// URL to a host that is not
+// loopback among the verify-urls given: it could be answered by anything
+// on the way, and is never requested, so a user who names one asks for a
+// check that cannot be made. (URLs taken from a files purge's targets are
+// not refused: those are purged, and only their check is skipped, said
+// once.)
+func (v *validator) verifyURLsSecure(urls []cloudflare.Target) {
+	for _, t := range urls {
+		u, err := url.Parse(t.Value)
+		if err == nil && u.Scheme == "http" && !targets.IsLoopback(u.Hostname()) {
+			v.add("verify-urls", "%s uses plain http:// to a host that is not loopback, which is never requested; want https:// URLs like https://www.example.com/", safetext.Quote(t.Value))
+			return
+		}
+	}
 }
 
 // maxWaitForText is the most of a wait-for body read (site.MaxWaitBody):
