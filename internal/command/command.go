@@ -1,14 +1,37 @@
-// Package command is the action's whole run, from inputs to exit code:
-// flags and inputs -> config (the inputs alone) -> resolve (lookups,
-// answers checked, targets routed to one job a zone) -> purge -> report.
-// Every outside dependency (environment, output, HTTP client, backoff) is
-// passed in, so tests drive it with a map and a buffer.
+// Package command is the action's whole run, from inputs to exit code,
+// and only its wiring: Run reads the flags; run's steps are the pipeline
+// (read and validate the inputs, resolve them into one job a zone, wait
+// for the new build, purge, check), each ending the run with a
+// *problem.Error when it cannot go on; exit turns how the run ended into
+// the exit code, the one place where on-error applies. Every outside
+// dependency (environment, output, HTTP client, backoff) is passed in
+// Env, so tests drive it with a map and a buffer.
 //
-// It is the one package that wires the others together. Below it the
-// dependencies go one way: resolve imports config and purge; config,
-// purge (through pace), site and changed import cloudflare at most, which
-// imports none of them; action (the runner side) imports none of config,
-// resolve, purge or cloudflare.
+// Where each input goes, one hop from here:
+//
+//   - every input is read by config.ReadInputs (config/inputs.go, named as
+//     in action.yml) and validated by config.Validate (config/config.go;
+//     the checks' inputs wait-for, wait-for-text, verify, verify-urls,
+//     warm and on-error in config/checks.go; purge-type changed's
+//     changed-since, changed-files, github-token, url-map,
+//     purge-everything-when and max-changed in config/changed.go).
+//   - zone, zone-id, environment, environment-id, targets, targets-file
+//     and purge-type changed's inputs are resolved by resolve.Resolve
+//     (resolve/resolve.go, resolve/changed.go: changed-since is compared
+//     there through changed.GitHub, github-token sent only to it).
+//   - the purge (mode, batch-size, concurrency, max-retries, plan,
+//     timeout, api-url, the credentials) is sent by purge.Run through
+//     cloudflare.Client; the timeout is shared by purge.SplitTimeout.
+//   - wait-for, verify, verify-urls and warm are requested by package
+//     checks through site.Client.
+//   - what happened is said by package report (the words) and package
+//     action (log, annotations, outputs, summary).
+//
+// Below command the dependencies go one way: resolve imports config,
+// changed and purge; config, purge (through pace), site and changed
+// import cloudflare at most, which imports none of them; action (the
+// runner side) imports none of config, resolve, purge or cloudflare;
+// problem and retry import nothing of this module.
 package command
 
 import (

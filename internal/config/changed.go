@@ -52,7 +52,7 @@ func (c *Changed) NewBranch() bool { return strings.Trim(c.Since, "0") == "" }
 // isChangedType reports whether purge-type names changed.
 func isChangedType(s string) bool { return strings.EqualFold(strings.TrimSpace(s), PurgeChanged) }
 
-// GitHubToken is the github-token to use: the input, unless it is the
+// gitHubToken is the github-token to use: the input, unless it is the
 // default's expression unexpanded (a run outside Actions reads
 // action.yml's default as text), then GITHUB_TOKEN.
 func (in Inputs) gitHubToken(getenv func(string) string) string {
