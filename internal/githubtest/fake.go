@@ -84,10 +84,9 @@ type Server struct {
 	hidden    bool
 	forbidden bool
 	script    []Response
-	// repeating and listed make the comparison's pages hostile: see
-	// WithRepeatingPages and WithListedCommits.
-	repeating bool
-	listed    int // -1: every commit
+	// listed makes the comparison's count disagree with its files: see
+	// WithListedCommits.
+	listed int // -1: every commit
 	// truncated, gone and treeBytes change the tree answers of commits:
 	// see WithTruncatedTree, WithTreeNotFound and WithTreeBytes.
 	truncated map[string]bool
@@ -121,11 +120,6 @@ func WithHiddenRepository() Option { return func(s *Server) { s.hidden = true } 
 // WithForbidden answers 403 to everything, as GitHub does for a token
 // without contents: read.
 func WithForbidden() Option { return func(s *Server) { s.forbidden = true } }
-
-// WithRepeatingPages makes the pages of a comparison after the first list
-// as many commits as they should, but commits of the first page again: a
-// paging that repeats, so some commits are on no page.
-func WithRepeatingPages() Option { return func(s *Server) { s.repeating = true } }
 
 // WithListedCommits makes a comparison count and list only its first n
 // commits (total_commits and ahead_by say n), while its files stay those
@@ -249,8 +243,6 @@ func (s *Server) answer(n int, r *http.Request) Response {
 		return ok200(map[string]any{"full_name": s.repo, "private": true})
 	case strings.HasPrefix(rest, "/compare/"):
 		return s.compare(strings.TrimPrefix(rest, "/compare/"), r)
-	case strings.HasPrefix(rest, "/commits/"):
-		return s.commit(strings.TrimPrefix(rest, "/commits/"), r)
 	case strings.HasPrefix(rest, "/git/trees/"):
 		return s.tree(strings.TrimPrefix(rest, "/git/trees/"), r)
 	}
@@ -330,11 +322,7 @@ func (s *Server) compare(basehead string, r *http.Request) Response {
 	}
 	list := []map[string]any{}
 	for k := (page - 1) * perPage; k < min(page*perPage, len(commits)); k++ {
-		at := k
-		if s.repeating {
-			at = k % perPage
-		}
-		list = append(list, map[string]any{"sha": commits[at].SHA, "commit": map[string]any{"message": "commit " + strconv.Itoa(at)}})
+		list = append(list, map[string]any{"sha": commits[k].SHA, "commit": map[string]any{"message": "commit " + strconv.Itoa(k)}})
 	}
 	mergeBase := base
 	if status == "behind" {
@@ -345,25 +333,6 @@ func (s *Server) compare(basehead string, r *http.Request) Response {
 		"base_commit": map[string]any{"sha": base}, "merge_base_commit": map[string]any{"sha": mergeBase},
 		"commits": list, "files": files,
 	})
-}
-
-func (s *Server) commit(sha string, r *http.Request) Response {
-	i := s.index(sha)
-	if i < 0 {
-		return fail(404, "Not Found")
-	}
-	all := s.commits[i].Files[:min(len(s.commits[i].Files), 3000)]
-	perPage, page := paging(r, 300)
-	files := []map[string]any{}
-	for k := (page - 1) * perPage; k < min(page*perPage, len(all)); k++ {
-		files = append(files, fileJSON(all[k]))
-	}
-	resp := ok200(map[string]any{"sha": sha, "files": files})
-	if page*perPage < len(all) {
-		// A next link to another host: a client must never follow it.
-		resp.Header = map[string]string{"Link": fmt.Sprintf(`<https://elsewhere.invalid/next?page=%d>; rel="next"`, page+1)}
-	}
-	return resp
 }
 
 // object is a tree entry's: a blob or a submodule's commit.
