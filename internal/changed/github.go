@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,31 +22,30 @@ import (
 
 // Bounds on what one comparison may cost. GitHub's compare API lists at
 // most 300 files for a whole comparison (its diff limits; the files come
-// on the first page only, however the commits are paged), and the
-// single-commit endpoint pages its own files, up to 3,000 a commit
-// (docs.github.com/rest/commits: "Compare two commits" and "Get a
-// commit"). A list of 300 may be cut, so the comparison is then walked
-// commit by commit, within these bounds, or everything is purged.
+// on the first page only, however the commits are paged:
+// docs.github.com/rest/commits, "Compare two commits"). A list of 300 may
+// be cut, so the trees of the base and the head are then read, each in
+// one answer (docs.github.com/rest/git/trees, "Get a tree", recursive: at
+// most 100,000 entries and 7 MB, truncated beyond), and diffed; a tree
+// cut or larger than these bounds purges everything.
 const (
 	// CompareFilesCap is the most files the compare API lists.
 	CompareFilesCap = 300
-	// CommitFilesCap is the most files the single-commit endpoint lists.
-	CommitFilesCap = 3000
-	// MaxWalkedCommits bounds the commits walked one by one.
-	MaxWalkedCommits = 150
-	// MaxRequests bounds the requests of one comparison (the token's
-	// budget is 1,000 an hour per repository).
+	// MaxRequests bounds the requests of one comparison, retries
+	// included (the token's budget is 1,000 an hour per repository).
 	MaxRequests = 250
 	// MaxPaths bounds the distinct changed paths kept.
 	MaxPaths = 50000
-	// DefaultMaxAnswerBytes bounds one answer: 300 files with their
-	// patches.
+	// DefaultMaxAnswerBytes bounds one answer of the compare API: 300
+	// files with their patches.
 	DefaultMaxAnswerBytes = 32 << 20
-	// perPage is the page size asked for, commits or files: the most
-	// GitHub gives.
+	// MaxTreeBytes bounds one tree answer: GitHub's 7 MB, read as MiB so
+	// that a tree GitHub sends whole is never refused for the JSON
+	// around it; past it everything is purged.
+	MaxTreeBytes = 7 << 20
+	// perPage is the page size of commits asked for (a comparison's
+	// files all come on its first page): the most GitHub gives.
 	perPage = 100
-	// maxFilePages bounds the pages of one commit's files.
-	maxFilePages = CommitFilesCap/perPage + 1
 	// MaxRateLimitWait is the longest wait for GitHub's rate limit to
 	// reset; a longer one fails the step rather than hold the job.
 	MaxRateLimitWait = 60 * time.Second
@@ -71,7 +71,9 @@ type GitHub struct {
 	// answers and network errors, as Cloudflare requests are.
 	MaxRetries int
 	NewBackOff func() backoff.BackOff
-	// MaxAnswerBytes bounds one answer; 0 means DefaultMaxAnswerBytes.
+	// MaxAnswerBytes bounds one answer of the compare API; 0 means
+	// DefaultMaxAnswerBytes. A tree answer has its own bound,
+	// MaxTreeBytes.
 	MaxAnswerBytes int
 }
 
@@ -79,16 +81,19 @@ type GitHub struct {
 type Comparison struct {
 	// Status is GitHub's: ahead, identical, behind or diverged.
 	Status string
-	// Paths are the changed paths, in GitHub's order, once each: added,
-	// modified, removed, renamed and copied files (a rename gives its
-	// old and its new path, a copy only its new one).
+	// Paths are the changed paths, once each: added, modified, removed,
+	// renamed and copied files (a rename gives its old and its new path,
+	// a copy only its new one). In GitHub's order from the compare API's
+	// list; in byte order from the trees.
 	Paths []string
 	// Everything, when not "", is why the changes cannot be known
 	// exactly, so everything must be purged.
 	Everything string
-	// Walked says the compare API's list was cut and the commits were
-	// walked one by one: how many.
-	Walked   int
+	// FromTrees says the compare API listed CompareFilesCap files, so its
+	// list may have been cut, and Paths come from the trees of the base
+	// and the head instead.
+	FromTrees bool
+	// Requests counts the requests attempted, retries included.
 	Requests int
 }
 
@@ -134,26 +139,27 @@ func (e *APIError) retryable() bool {
 	return false
 }
 
-// errNotFound is a 404 of the compare API: an unknown commit, or a
-// repository the token cannot see.
+// errNotFound is a 404: of the compare API, an unknown commit or a
+// repository the token cannot see; of a tree, a commit gone since the
+// comparison named it.
 var errNotFound = errors.New("not found")
 
-// Compare lists the paths changed from base to head. An unknown base
-// (a force-push removed it), a base that is not an ancestor of head, a
-// comparison too large to list exactly, and one whose pages do not list
-// the commits it counts give Everything with the reason; a refusal or a
-// failure is an error.
+// Compare lists the paths changed from base to head (a commit SHA). An
+// unknown base (a force-push removed it), a base that is not an ancestor
+// of head, a comparison too large to list exactly, and a commit whose
+// tree is gone by the time it is read give Everything with the reason; a
+// refusal or a failure is an error.
 func (g *GitHub) Compare(ctx context.Context, base, head string) (Comparison, error) {
-	w := &walk{g: g, seen: map[string]bool{}}
+	w := &comparing{g: g, seen: map[string]bool{}}
 	var first compareAnswer
-	err := w.get(ctx, w.compareURL(base, head, 1), &first)
+	err := w.get(ctx, w.compareURL(base, head), &first, 0)
 	if errors.Is(err, errNotFound) {
 		// 404 for an unknown commit and for a repository the token
 		// cannot see alike: reading the repository tells them apart.
 		var repo struct {
 			FullName string `json:"full_name"`
 		}
-		switch err := w.get(ctx, g.BaseURL+"/repos/"+g.Repository, &repo); {
+		switch err := w.get(ctx, g.BaseURL+"/repos/"+g.Repository, &repo, 0); {
 		case errors.Is(err, errNotFound):
 			return w.result(), &APIError{Status: http.StatusNotFound, Message: "Not Found", RepositoryHidden: true}
 		case err != nil:
@@ -176,49 +182,41 @@ func (g *GitHub) Compare(ctx context.Context, base, head string) (Comparison, er
 	default:
 		return w.result(), fmt.Errorf("GitHub's comparison has status %s; want ahead, identical, behind or diverged", safetext.Quote(first.Status))
 	}
-	w.add(first.Files)
-	if len(first.Files) < CompareFilesCap || w.everything != "" {
+	if len(first.Files) < CompareFilesCap {
+		w.add(first.Files)
 		return w.result(), nil
 	}
-	// The list may be cut at GitHub's 300, whatever else the answer
-	// says: walk the commits.
-	switch {
-	case first.TotalCommits < 1:
-		w.everything = fmt.Sprintf("GitHub's comparison lists %d changed files, the most it lists, so its list may be cut, and it counts no commit to read one by one", len(first.Files))
-		return w.result(), nil
-	case first.TotalCommits > MaxWalkedCommits:
-		w.everything = fmt.Sprintf("GitHub lists at most %d changed files for a comparison, and this one has %d commits, more than the %d walked one by one", CompareFilesCap, first.TotalCommits, MaxWalkedCommits)
-		return w.result(), nil
+	// The list may be cut at GitHub's 300, whatever else the answer says
+	// (total_commits included): the trees say what it left out. The base
+	// tree is the merge base's, the commit GitHub's list diffs from; the
+	// SHAs go into a URL's path, so they must be SHAs.
+	from := first.MergeBaseCommit.SHA
+	if !IsSHA(from) {
+		return w.result(), fmt.Errorf("%w: GitHub's comparison names its merge base %s, which is not a commit SHA", errAnswer, safetext.Quote(from))
 	}
-	shas, err := w.commits(ctx, base, head, first)
-	if err != nil || w.everything != "" {
-		return w.result(), err
+	if !IsSHA(head) {
+		return w.result(), fmt.Errorf("the head %s is not a commit SHA, so its tree cannot be read", safetext.Quote(head))
 	}
-	for _, sha := range shas {
-		if err := w.commitFiles(ctx, sha); err != nil || w.everything != "" {
-			return w.result(), err
-		}
-		w.walked++
-	}
-	return w.result(), nil
+	err = w.diffTrees(ctx, strings.ToLower(from), strings.ToLower(head))
+	return w.result(), err
 }
 
-// walk is one comparison under way.
-type walk struct {
+// comparing is one comparison under way.
+type comparing struct {
 	g          *GitHub
 	status     string
 	paths      []string
 	seen       map[string]bool
 	everything string
-	walked     int
+	fromTrees  bool
 	requests   int
 }
 
-func (w *walk) result() Comparison {
+func (w *comparing) result() Comparison {
 	if w.everything != "" {
-		w.paths = nil
+		w.paths, w.fromTrees = nil, false
 	}
-	return Comparison{Status: w.status, Paths: w.paths, Everything: w.everything, Walked: w.walked, Requests: w.requests}
+	return Comparison{Status: w.status, Paths: w.paths, Everything: w.everything, FromTrees: w.fromTrees, Requests: w.requests}
 }
 
 type fileEntry struct {
@@ -228,111 +226,141 @@ type fileEntry struct {
 }
 
 type compareAnswer struct {
-	Status       string `json:"status"`
-	TotalCommits int    `json:"total_commits"`
-	Commits      []struct {
+	Status          string `json:"status"`
+	MergeBaseCommit struct {
 		SHA string `json:"sha"`
-	} `json:"commits"`
+	} `json:"merge_base_commit"`
 	Files []fileEntry `json:"files"`
 }
 
 // add keeps the paths of files: every status counts (a removed page must
 // stop being served from cache), and a rename its old path too (gone
 // from the site). A copy's source did not change: only the copy counts.
-func (w *walk) add(files []fileEntry) {
+func (w *comparing) add(files []fileEntry) {
 	for _, f := range files {
 		paths := []string{f.Filename}
 		if f.Status == "renamed" {
 			paths = []string{f.PreviousFilename, f.Filename}
 		}
 		for _, p := range paths {
-			if p == "" || w.seen[p] {
-				continue
-			}
-			if len(w.paths) >= MaxPaths {
-				w.everything = fmt.Sprintf("more than %d changed paths", MaxPaths)
+			if !w.addPath(p) {
 				return
 			}
-			w.seen[p] = true
-			w.paths = append(w.paths, p)
 		}
 	}
 }
 
-// commits lists the comparison's commits, page by page (the first page
-// is already read; first.TotalCommits is at most MaxWalkedCommits). Only
-// pages that list exactly the distinct commits the comparison counts
-// give every commit: a page that lists a commit again, or pages that
-// list more or fewer than counted, leave some commits unread, so they
-// set w.everything instead.
-func (w *walk) commits(ctx context.Context, base, head string, first compareAnswer) ([]string, error) {
-	var shas []string
-	listed := map[string]bool{}
-	answer := first
-	for page := 1; len(shas) < first.TotalCommits; page++ {
-		if page > 1 {
-			answer = compareAnswer{}
-			if err := w.get(ctx, w.compareURL(base, head, page), &answer); err != nil {
-				return nil, notFound(err, fmt.Sprintf("page %d of the comparison", page))
-			}
-		}
-		if len(answer.Commits) == 0 {
-			break
-		}
-		for _, c := range answer.Commits {
-			if !IsSHA(c.SHA) {
-				return nil, fmt.Errorf("GitHub's comparison lists commit %s, which is not a commit SHA", safetext.Quote(c.SHA))
-			}
-			sha := strings.ToLower(c.SHA) // in capitals it names the same commit
-			if listed[sha] {
-				w.everything = fmt.Sprintf("page %d of GitHub's comparison lists commit %s again, so some of its %d commits may be on no page", page, c.SHA, first.TotalCommits)
-				return nil, nil
-			}
-			listed[sha] = true
-			shas = append(shas, c.SHA)
-		}
+// addPath keeps p once, and reports false when it is one path too many
+// (w.everything then says so).
+func (w *comparing) addPath(p string) bool {
+	if p == "" || w.seen[p] {
+		return true
 	}
-	if len(shas) != first.TotalCommits {
-		w.everything = fmt.Sprintf("the pages of GitHub's comparison list %d commits, not the %d it counts", len(shas), first.TotalCommits)
-		return nil, nil
+	if len(w.paths) >= MaxPaths {
+		w.everything = fmt.Sprintf("more than %d changed paths", MaxPaths)
+		return false
 	}
-	return shas, nil
+	w.seen[p] = true
+	w.paths = append(w.paths, p)
+	return true
 }
 
-// commitFiles adds the files of one commit, page by page.
-func (w *walk) commitFiles(ctx context.Context, sha string) error {
-	count := 0
-	for page := 1; page <= maxFilePages; page++ {
-		var answer struct {
-			Files []fileEntry `json:"files"`
+// treeAnswer is a tree as GET /git/trees/{sha}?recursive=1 gives it.
+type treeAnswer struct {
+	Tree []struct {
+		Path string `json:"path"`
+		Type string `json:"type"`
+		SHA  string `json:"sha"`
+	} `json:"tree"`
+	Truncated bool `json:"truncated"`
+}
+
+// unknownObject is a tree entry's object when the answer does not name
+// one plainly (no SHA, or a path listed twice with two objects): its
+// path always counts as changed.
+const unknownObject = "?"
+
+// diffTrees sets the paths to those whose object differs between the
+// trees of commits base and head: added, modified and removed files, a
+// rename being both. Files and submodules count, each by its object
+// (a submodule's path is what the compare API lists when it moves);
+// folders do not: their files do. Two requests at most, base then head,
+// each one answer within MaxTreeBytes; a tree cut, too large, or gone
+// sets w.everything instead.
+func (w *comparing) diffTrees(ctx context.Context, base, head string) error {
+	from, err := w.tree(ctx, base, "base")
+	if err != nil || w.everything != "" {
+		return err
+	}
+	to, err := w.tree(ctx, head, "head")
+	if err != nil || w.everything != "" {
+		return err
+	}
+	var changed []string
+	for p, obj := range from {
+		if now, ok := to[p]; !ok || now != obj || obj == unknownObject {
+			changed = append(changed, p)
 		}
-		u := fmt.Sprintf("%s/repos/%s/commits/%s?per_page=%d&page=%d", w.g.BaseURL, w.g.Repository, sha, perPage, page)
-		next, err := w.getPage(ctx, u, &answer)
-		if err != nil {
-			return notFound(err, "commit "+sha)
+	}
+	for p := range to {
+		if _, ok := from[p]; !ok {
+			changed = append(changed, p)
 		}
-		w.add(answer.Files)
-		count += len(answer.Files)
-		if w.everything != "" {
-			return nil
-		}
-		if count >= CommitFilesCap {
-			w.everything = fmt.Sprintf("commit %s changes %d files or more, the most GitHub lists for a commit", sha, CommitFilesCap)
-			return nil
-		}
-		if !next || len(answer.Files) == 0 {
+	}
+	slices.Sort(changed)
+	for _, p := range changed {
+		if !w.addPath(p) {
 			return nil
 		}
 	}
-	w.everything = fmt.Sprintf("commit %s lists its files in more than %d pages", sha, maxFilePages)
+	w.fromTrees = true
 	return nil
 }
 
-// compareURL is the compare API's URL for one page. The refs are checked
-// by the caller and escaped anyway, segment by segment (a branch name may
-// hold slashes).
-func (w *walk) compareURL(base, head string, page int) string {
-	return fmt.Sprintf("%s/repos/%s/compare/%s...%s?per_page=%d&page=%d", w.g.BaseURL, w.g.Repository, escapeRef(base), escapeRef(head), perPage, page)
+// tree reads the tree of commit sha (the comparison's base or head, as
+// which says; a commit SHA names its root tree, as a branch name would),
+// in one answer: its files' and submodules' objects by path.
+func (w *comparing) tree(ctx context.Context, sha, which string) (map[string]string, error) {
+	var answer treeAnswer
+	u := fmt.Sprintf("%s/repos/%s/git/trees/%s?recursive=1", w.g.BaseURL, w.g.Repository, sha)
+	err := w.get(ctx, u, &answer, MaxTreeBytes)
+	cut := fmt.Sprintf("so which files changed beyond the %d its comparison lists cannot be known", CompareFilesCap)
+	_, tooLarge := errors.AsType[*tooLargeError](err)
+	switch {
+	case errors.Is(err, errNotFound):
+		// The comparison named the commit a moment ago: it is gone
+		// since, as after a force-push during the run.
+		w.everything = fmt.Sprintf("GitHub finds no tree for the %s commit %s that its comparison named (a force-push during the run may have removed it), %s", which, sha, cut)
+		return nil, nil
+	case tooLarge:
+		w.everything = fmt.Sprintf("GitHub's tree of the %s commit %s is larger than 7 MiB (%d bytes), the most read for one tree, %s", which, sha, MaxTreeBytes, cut)
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case answer.Truncated:
+		w.everything = fmt.Sprintf("GitHub's tree of the %s commit %s is truncated (GitHub lists at most 100,000 entries and 7 MB of a tree), %s", which, sha, cut)
+		return nil, nil
+	}
+	objects := make(map[string]string, len(answer.Tree))
+	for _, e := range answer.Tree {
+		if e.Type != "blob" && e.Type != "commit" {
+			continue // a folder: its files are listed
+		}
+		obj := e.Type + " " + strings.ToLower(e.SHA)
+		if had, ok := objects[e.Path]; !IsSHA(e.SHA) || ok && had != obj {
+			obj = unknownObject
+		}
+		objects[e.Path] = obj
+	}
+	return objects, nil
+}
+
+// compareURL is the compare API's URL: its first page, the one that
+// lists the files (the commits on later pages are not read). The refs are
+// checked by the caller and escaped anyway, segment by segment (a branch
+// name may hold slashes).
+func (w *comparing) compareURL(base, head string) string {
+	return fmt.Sprintf("%s/repos/%s/compare/%s...%s?per_page=%d&page=1", w.g.BaseURL, w.g.Repository, escapeRef(base), escapeRef(head), perPage)
 }
 
 func escapeRef(ref string) string {
@@ -352,23 +380,17 @@ func IsSHA(s string) bool {
 	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
 }
 
-func (w *walk) get(ctx context.Context, u string, into any) error {
-	_, err := w.getPage(ctx, u, into)
-	return err
-}
-
-// getPage reads one answer into into, retrying as Cloudflare requests
-// are, and reports whether the answer links a next page (its Link
-// header is read for rel="next" only; its URLs are never followed).
-func (w *walk) getPage(ctx context.Context, u string, into any) (next bool, err error) {
-	return backoff.Retry(ctx, func() (bool, error) {
+// get reads one answer of at most limit bytes (0: MaxAnswerBytes) into
+// into, retrying as Cloudflare requests are.
+func (w *comparing) get(ctx context.Context, u string, into any, limit int) error {
+	_, err := backoff.Retry(ctx, func() (bool, error) {
 		if w.requests >= MaxRequests {
 			return false, backoff.Permanent(fmt.Errorf("the comparison needs more than %d requests to GitHub", MaxRequests))
 		}
 		w.requests++
-		next, err := w.g.once(ctx, u, into)
+		err := w.g.once(ctx, u, into, limit)
 		if err == nil {
-			return next, nil
+			return true, nil
 		}
 		apiErr, isAPI := errors.AsType[*APIError](err)
 		_, refused := errors.AsType[*outbound.RefusedError](err)
@@ -381,26 +403,25 @@ func (w *walk) getPage(ctx context.Context, u string, into any) (next bool, err 
 		}
 		return false, err
 	}, backoff.WithBackOff(w.g.NewBackOff()), backoff.WithMaxTries(uint(max(w.g.MaxRetries, 0))+1), backoff.WithMaxElapsedTime(0))
-}
-
-// notFound words a 404 where only an answer makes sense.
-func notFound(err error, what string) error {
-	if errors.Is(err, errNotFound) {
-		return &APIError{Status: http.StatusNotFound, Message: "Not Found (" + what + ")"}
-	}
 	return err
 }
 
 // errAnswer marks an answer that is not what the API documents.
 var errAnswer = errors.New("unexpected answer from GitHub")
 
-// once sends one GET.
-func (g *GitHub) once(ctx context.Context, u string, into any) (next bool, err error) {
+// tooLargeError is an answer past its bound; it is an errAnswer too.
+type tooLargeError struct{ limit int }
+
+func (e *tooLargeError) Error() string { return fmt.Sprintf("an answer larger than %d bytes", e.limit) }
+
+// once sends one GET, and reads at most limit bytes of its answer (0:
+// MaxAnswerBytes, or DefaultMaxAnswerBytes).
+func (g *GitHub) once(ctx context.Context, u string, into any, limit int) error {
 	ctx, cancel := context.WithTimeout(ctx, retry.CompareAttempt)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return false, fmt.Errorf("%w: building the request: %w", errAnswer, err)
+		return fmt.Errorf("%w: building the request: %w", errAnswer, err)
 	}
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
@@ -417,31 +438,33 @@ func (g *GitHub) once(ctx context.Context, u string, into any) (next bool, err e
 			err = ue.Err // the URL is in the log already (or held a secret)
 		}
 		if _, refused := errors.AsType[*outbound.RefusedError](err); refused {
-			return false, err // nothing was sent: not a failure to answer
+			return err // nothing was sent: not a failure to answer
 		}
-		return false, fmt.Errorf("GitHub did not answer: %w", err)
+		return fmt.Errorf("GitHub did not answer: %w", err)
 	}
 	defer resp.Body.Close()
-	limit := g.MaxAnswerBytes
+	if limit <= 0 {
+		limit = g.MaxAnswerBytes
+	}
 	if limit <= 0 {
 		limit = DefaultMaxAnswerBytes
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
-		return false, fmt.Errorf("reading GitHub's answer: %w", err)
+		return fmt.Errorf("reading GitHub's answer: %w", err)
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return false, errNotFound
+		return errNotFound
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return false, apiError(resp, body, time.Now())
+		return apiError(resp, body, time.Now())
 	case len(body) > limit:
-		return false, fmt.Errorf("%w: an answer larger than %d bytes", errAnswer, limit)
+		return fmt.Errorf("%w: %w", errAnswer, &tooLargeError{limit})
 	}
 	if err := json.Unmarshal(body, into); err != nil {
-		return false, fmt.Errorf("%w: not the JSON the API documents (%w)", errAnswer, err)
+		return fmt.Errorf("%w: not the JSON the API documents (%w)", errAnswer, err)
 	}
-	return hasNext(resp.Header.Values("Link")), nil
+	return nil
 }
 
 // apiError reads a failed answer: GitHub's message, and how long to wait
@@ -477,18 +500,4 @@ func apiError(resp *http.Response, body []byte, now time.Time) *APIError {
 		e.RateLimitReset, e.hasRetryAfter = now.Add(e.retryAfter), false
 	}
 	return e
-}
-
-// hasNext reports whether a Link header has rel="next".
-func hasNext(links []string) bool {
-	for _, l := range links {
-		for part := range strings.SplitSeq(l, ",") {
-			for param := range strings.SplitSeq(part, ";") {
-				if strings.EqualFold(strings.ReplaceAll(strings.TrimSpace(param), " ", ""), `rel="next"`) {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }

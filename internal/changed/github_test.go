@@ -75,8 +75,8 @@ func TestCompareListsEveryKindOfChange(t *testing.T) {
 	if err != nil || c.Everything != "" || c.Status != "ahead" || !slices.Equal(c.Paths, want) {
 		t.Fatalf("Compare = %+v, %v; want paths %q", c, err, want)
 	}
-	if len(reqs) != 1 || c.Requests != 1 || c.Walked != 0 {
-		t.Errorf("%d requests (%d counted), %d walked; want one compare", len(reqs), c.Requests, c.Walked)
+	if len(reqs) != 1 || c.Requests != 1 || c.FromTrees {
+		t.Errorf("%d requests (%d counted), from trees %v; want one compare", len(reqs), c.Requests, c.FromTrees)
 	}
 	r := reqs[0]
 	if r.Path != "/api/v3/repos/octo-org/site/compare/"+githubtest.SHA(0)+"..."+githubtest.SHA(3)+"?per_page=100&page=1" ||
@@ -208,46 +208,6 @@ func TestRateLimitTooFarOffFails(t *testing.T) {
 	})
 }
 
-func TestThreeHundredFilesAreWalkedCommitByCommit(t *testing.T) {
-	t.Parallel()
-	// 3 commits, 320 files in all, one commit of 250 files (three pages).
-	h := history(files(250, "public/a%03d.html"), files(40, "public/b%03d.html"), files(30, "public/c%03d.css"))
-	c, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(3), githubtest.WithCommits(h...))
-	if err != nil || c.Everything != "" || len(c.Paths) != 320 || c.Walked != 3 {
-		t.Fatalf("Compare = %d paths, walked %d, everything %q, %v; want 320 paths from 3 commits", len(c.Paths), c.Walked, c.Everything, err)
-	}
-	for _, p := range []string{"public/a249.html", "public/b039.html", "public/c029.css"} {
-		if !slices.Contains(c.Paths, p) {
-			t.Errorf("%s missing", p)
-		}
-	}
-	// compare, then commit 1 (3 pages of 100), 2, 3; never the Link's host.
-	if len(reqs) != 6 {
-		t.Errorf("%d requests; want 6", len(reqs))
-	}
-	for _, r := range reqs {
-		if r.Host != "127.0.0.2:9" || !strings.HasPrefix(r.Path, "/api/v3/repos/octo-org/site/") {
-			t.Errorf("request to %s%s", r.Host, r.Path)
-		}
-	}
-}
-
-func TestComparisonsTooLargeToWalkPurgeEverything(t *testing.T) {
-	t.Parallel()
-	many := make([][]githubtest.File, changed.MaxWalkedCommits+1)
-	for i := range many {
-		many[i] = files(2, fmt.Sprintf("c%d/f%%d", i))
-	}
-	c, reqs, err := compare(t, githubtest.SHA(0), githubtest.SHA(len(many)), githubtest.WithCommits(history(many...)...))
-	if err != nil || !strings.Contains(c.Everything, "has 151 commits, more than the 150 walked") || len(reqs) != 1 {
-		t.Errorf("many commits: %q, %v, %d requests", c.Everything, err, len(reqs))
-	}
-	c, _, err = compare(t, githubtest.SHA(0), githubtest.SHA(1), githubtest.WithCommits(history(files(3000, "f%d"))...))
-	if err != nil || !strings.Contains(c.Everything, "changes 3000 files or more") {
-		t.Errorf("huge commit: %q, %v", c.Everything, err)
-	}
-}
-
 func TestUntrustedAnswersAreRefused(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -255,18 +215,21 @@ func TestUntrustedAnswersAreRefused(t *testing.T) {
 	}{
 		{"not JSON", "<html>", "not the JSON the API documents"},
 		{"odd status", `{"status":"sideways","files":[]}`, `status "sideways"`},
-		{"bad SHA", `{"status":"ahead","total_commits":1,"commits":[{"sha":"../../x"}],"files":` + fileList(300) + `}`, `commit "../../x", which is not a commit SHA`},
+		{"bad merge base", `{"status":"ahead","merge_base_commit":{"sha":"../../x"},"files":` + fileList(300) + `}`, `its merge base "../../x", which is not a commit SHA`},
+		{"no merge base", `{"status":"ahead","files":` + fileList(300) + `}`, `its merge base "", which is not a commit SHA`},
 		{"too large", `{"status":"ahead","files":[],"pad":"` + strings.Repeat("x", 1<<20) + `"}`, "an answer larger than 1048576 bytes"},
 	} {
 		var err error
+		var sent int
 		synctest.Test(t, func(t *testing.T) {
 			fake := githubtest.NewInMemory(repo, githubtest.WithScript(githubtest.Response{Status: 200, Body: tc.body}))
 			gh := client(fake, fake.Client())
 			gh.MaxAnswerBytes = 1 << 20
 			_, err = gh.Compare(t.Context(), githubtest.SHA(0), githubtest.SHA(1))
+			sent = len(fake.Requests())
 		})
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v; want %q", tc.name, err, tc.want)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || sent != 1 {
+			t.Errorf("%s: err = %v after %d requests; want %q after the compare alone", tc.name, err, sent, tc.want)
 		}
 	}
 }
@@ -277,38 +240,4 @@ func fileList(n int) string {
 		parts[i] = fmt.Sprintf(`{"filename":"f%d","status":"added"}`, i)
 	}
 	return "[" + strings.Join(parts, ",") + "]"
-}
-
-// A comparison whose list may be cut is walked only when its pages list
-// exactly the distinct commits it counts; else some commits would go
-// unread, and everything is purged.
-func TestCommitPagesMustListExactlyTheCountedCommits(t *testing.T) {
-	t.Parallel()
-	compareOf := func(total int, shas ...string) githubtest.Response {
-		commits := make([]string, len(shas))
-		for i, sha := range shas {
-			commits[i] = `{"sha":"` + sha + `"}`
-		}
-		return githubtest.Response{Status: 200, Body: fmt.Sprintf(`{"status":"ahead","total_commits":%d,"commits":[%s],"files":%s}`,
-			total, strings.Join(commits, ","), fileList(300))}
-	}
-	one, two := githubtest.SHA(1), githubtest.SHA(2)
-	for _, tc := range []struct {
-		name  string
-		pages []githubtest.Response
-		want  string
-	}{
-		{"fewer", []githubtest.Response{compareOf(3, one, two), compareOf(3)}, "the pages of GitHub's comparison list 2 commits, not the 3 it counts"},
-		{"more", []githubtest.Response{compareOf(1, one, two)}, "the pages of GitHub's comparison list 2 commits, not the 1 it counts"},
-		{"again, in capitals", []githubtest.Response{compareOf(2, one, strings.ToUpper(one))},
-			"page 1 of GitHub's comparison lists commit " + strings.ToUpper(one) + " again, so some of its 2 commits may be on no page"},
-	} {
-		c, reqs, err := compare(t, githubtest.SHA(0), two, githubtest.WithScript(tc.pages...))
-		if err != nil || c.Everything != tc.want || c.Paths != nil || c.Walked != 0 {
-			t.Errorf("%s: Compare = %+v, %v; want everything because %q", tc.name, c, err, tc.want)
-		}
-		if len(reqs) != len(tc.pages) {
-			t.Errorf("%s: %d requests; want the %d page(s) of the comparison only", tc.name, len(reqs), len(tc.pages))
-		}
-	}
 }

@@ -1,9 +1,11 @@
 // Package changed turns the files a deploy changed into the URLs to
-// purge: it reads the changes from GitHub's compare API (or a list the
-// user gives), maps each path to its URLs through the url-map rules, and
-// matches the purge-everything-when patterns. Every file name is
-// untrusted text: one that could change a URL's meaning (a control
-// character, a .. segment, a backslash) is never mapped, only listed.
+// purge: it reads the changes from GitHub's compare API, or from the
+// trees of the two commits when the compare API's list may be cut (or
+// from a list the user gives), maps each path to its URLs through the
+// url-map rules, and matches the purge-everything-when patterns. Every
+// file name is untrusted text: one that could change a URL's meaning (a
+// control character, a .. segment, a backslash) is never mapped, only
+// listed.
 //
 // It knows nothing of Cloudflare, the inputs or the runner: it imports
 // only safetext (to quote what it cannot use), targets (the one reader of

@@ -1,24 +1,30 @@
 // Package githubtest is a fake of the parts of GitHub's REST API that
-// purge-type changed reads: the compare API, the single-commit endpoint
-// and the repository itself. It models one repository with a linear
-// history of commits and answers as GitHub documents: the compare API
-// lists at most 300 files for the whole comparison, on the first page
-// only, and pages the commits; a commit pages its files, up to 3,000. It
-// records every request, serves in memory (Client, for a
-// testing/synctest bubble) or on loopback (New), can answer the first
-// requests from a script (failures, rate limits), and can page a
-// comparison as a hostile server would (WithRepeatingPages,
-// WithListedCommits).
+// purge-type changed reads: the compare API, a commit's tree and the
+// repository itself. It models one repository with a linear history of
+// commits and answers as GitHub documents: the compare API lists at most
+// 300 files for the whole comparison, on the first page only, and pages
+// the commits; the tree of a commit lists every entry under it, blobs,
+// trees and submodules' commits, when asked with recursive, and says
+// whether it cut the list (truncated). It records every request, serves
+// in memory (Client, for a testing/synctest bubble) or on loopback (New),
+// can answer the first requests from a script (failures, rate limits),
+// and can answer as a hostile or changing server would: a comparison
+// whose count disagrees with its files (WithListedCommits), a cut tree
+// (WithTruncatedTree), a tree gone after a force-push
+// (WithTreeNotFound), a tree answer padded past a size (WithTreeBytes).
 //
 // It imports only the standard library: it speaks the wire format, so it
 // checks the client rather than mirroring it.
 package githubtest
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,11 +35,22 @@ import (
 // /api/v3 path of GitHub Enterprise Server.
 const InMemoryBaseURL = "http://127.0.0.2:9/api/v3"
 
-// File is one changed file of a commit, as GitHub lists it.
+// File is one changed file of a commit, as GitHub lists it. The trees
+// of the history follow from the files: a file a commit modifies,
+// removes or renames before any commit added it was there from the
+// start, so a history need not add what it changes.
 type File struct {
 	Name     string // filename
 	Status   string // added, modified, removed, renamed, ...
 	Previous string // previous_filename, for a rename or a copy
+	// Content names what the file holds after the commit: the same
+	// Content is the same blob SHA, so a file changed back to an earlier
+	// Content is unchanged. "" is content new at this commit, or, for a
+	// rename or a copy, its source's.
+	Content string
+	// Submodule makes the entry a submodule (type "commit" in a tree,
+	// mode 160000), Content naming the commit it points at.
+	Submodule bool
 }
 
 // Commit is one commit of the repository's history.
@@ -42,7 +59,8 @@ type Commit struct {
 	Files []File
 }
 
-// Response is a scripted answer.
+// Response is a scripted answer. The zero Response lets the fake answer
+// as it would without a script.
 type Response struct {
 	Status int
 	Header map[string]string
@@ -66,10 +84,14 @@ type Server struct {
 	hidden    bool
 	forbidden bool
 	script    []Response
-	// repeating and listed make the comparison's pages hostile: see
-	// WithRepeatingPages and WithListedCommits.
-	repeating bool
-	listed    int // -1: every commit
+	// listed makes the comparison's count disagree with its files: see
+	// WithListedCommits.
+	listed int // -1: every commit
+	// truncated, gone and treeBytes change the tree answers of commits:
+	// see WithTruncatedTree, WithTreeNotFound and WithTreeBytes.
+	truncated map[string]bool
+	gone      map[string]bool
+	treeBytes map[string]int
 	srv       *httptest.Server
 
 	mu       sync.Mutex
@@ -99,23 +121,34 @@ func WithHiddenRepository() Option { return func(s *Server) { s.hidden = true } 
 // without contents: read.
 func WithForbidden() Option { return func(s *Server) { s.forbidden = true } }
 
-// WithRepeatingPages makes the pages of a comparison after the first list
-// as many commits as they should, but commits of the first page again: a
-// paging that repeats, so some commits are on no page.
-func WithRepeatingPages() Option { return func(s *Server) { s.repeating = true } }
-
 // WithListedCommits makes a comparison count and list only its first n
 // commits (total_commits and ahead_by say n), while its files stay those
 // of every commit: an answer whose count disagrees with its files.
 func WithListedCommits(n int) Option { return func(s *Server) { s.listed = n } }
 
-// WithScript answers the first requests with these, in order.
+// WithScript answers the first requests with these, in order; a zero
+// Response answers as the fake would.
 func WithScript(rs ...Response) Option { return func(s *Server) { s.script = append(s.script, rs...) } }
+
+// WithTruncatedTree makes the tree of commit sha come cut, as GitHub
+// cuts one past 100,000 entries or 7 MB: it lists the first half of its
+// entries and says truncated: true.
+func WithTruncatedTree(sha string) Option { return func(s *Server) { s.truncated[sha] = true } }
+
+// WithTreeNotFound answers 404 for the tree of commit sha while the
+// comparison still lists the commit: a force-push during the run, after
+// which GitHub no longer has it.
+func WithTreeNotFound(sha string) Option { return func(s *Server) { s.gone[sha] = true } }
+
+// WithTreeBytes pads the tree answer of commit sha with white space, a
+// valid JSON answer still, to n bytes when it is shorter.
+func WithTreeBytes(sha string, n int) Option { return func(s *Server) { s.treeBytes[sha] = n } }
 
 // NewInMemory makes a fake of repository repo (owner/name) that only
 // Client reaches.
 func NewInMemory(repo string, opts ...Option) *Server {
-	s := &Server{repo: repo, diverged: map[string]bool{}, listed: -1}
+	s := &Server{repo: repo, diverged: map[string]bool{}, listed: -1,
+		truncated: map[string]bool{}, gone: map[string]bool{}, treeBytes: map[string]int{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -167,6 +200,17 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// TreeRequests counts the requests for a tree received so far.
+func (s *Server) TreeRequests() int {
+	n := 0
+	for _, r := range s.Requests() {
+		if strings.Contains(r.Path, "/git/trees/") {
+			n++
+		}
+	}
+	return n
+}
+
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
@@ -177,7 +221,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answer(n int, r *http.Request) Response {
-	if n < len(s.script) {
+	if n < len(s.script) && s.script[n].Status != 0 {
 		return s.script[n]
 	}
 	if s.token != "" && r.Header.Get("Authorization") != "Bearer "+s.token {
@@ -199,8 +243,8 @@ func (s *Server) answer(n int, r *http.Request) Response {
 		return ok200(map[string]any{"full_name": s.repo, "private": true})
 	case strings.HasPrefix(rest, "/compare/"):
 		return s.compare(strings.TrimPrefix(rest, "/compare/"), r)
-	case strings.HasPrefix(rest, "/commits/"):
-		return s.commit(strings.TrimPrefix(rest, "/commits/"), r)
+	case strings.HasPrefix(rest, "/git/trees/"):
+		return s.tree(strings.TrimPrefix(rest, "/git/trees/"), r)
 	}
 	return fail(404, "Not Found")
 }
@@ -244,9 +288,14 @@ func (s *Server) compare(basehead string, r *http.Request) Response {
 	if i < j && status == "ahead" {
 		commits = s.commits[i+1 : j+1]
 	}
-	// Files: the net change by name, at most 300, on the first page only.
+	// Files: the net change by name, at most 300, on the first page only;
+	// a file changed back to what it was is no change.
 	files := []map[string]any{}
 	at := map[string]int{}
+	var before, after map[string]object
+	if len(commits) > 0 {
+		before, after = s.treeAt(i), s.treeAt(j)
+	}
 	for _, c := range commits {
 		for _, f := range c.Files {
 			if k, ok := at[f.Name]; ok {
@@ -257,6 +306,12 @@ func (s *Server) compare(basehead string, r *http.Request) Response {
 			files = append(files, fileJSON(f))
 		}
 	}
+	files = slices.DeleteFunc(files, func(f map[string]any) bool {
+		name := f["filename"].(string)
+		b, inBase := before[name]
+		a, inHead := after[name]
+		return inBase && inHead && a == b && f["status"] != "renamed"
+	})
 	files = files[:min(len(files), 300)]
 	perPage, page := paging(r, 250)
 	if page > 1 {
@@ -267,33 +322,125 @@ func (s *Server) compare(basehead string, r *http.Request) Response {
 	}
 	list := []map[string]any{}
 	for k := (page - 1) * perPage; k < min(page*perPage, len(commits)); k++ {
-		at := k
-		if s.repeating {
-			at = k % perPage
-		}
-		list = append(list, map[string]any{"sha": commits[at].SHA, "commit": map[string]any{"message": "commit " + strconv.Itoa(at)}})
+		list = append(list, map[string]any{"sha": commits[k].SHA, "commit": map[string]any{"message": "commit " + strconv.Itoa(k)}})
+	}
+	mergeBase := base
+	if status == "behind" {
+		mergeBase = head
 	}
 	return ok200(map[string]any{
 		"status": status, "ahead_by": len(commits), "behind_by": 0, "total_commits": len(commits),
+		"base_commit": map[string]any{"sha": base}, "merge_base_commit": map[string]any{"sha": mergeBase},
 		"commits": list, "files": files,
 	})
 }
 
-func (s *Server) commit(sha string, r *http.Request) Response {
+// object is a tree entry's: a blob or a submodule's commit.
+type object struct {
+	sha       string
+	submodule bool
+}
+
+// hash is a made-up object SHA for text.
+func hash(text string) string {
+	sum := sha1.Sum([]byte(text))
+	return hex.EncodeToString(sum[:])
+}
+
+// treeAt is every file of the tree of commit i, by path. A file changed
+// before anything added it was there from the first commit.
+func (s *Server) treeAt(i int) map[string]object {
+	t := map[string]object{}
+	seen := map[string]bool{}
+	for _, c := range s.commits {
+		for _, f := range c.Files {
+			old := f.Name
+			if f.Status == "renamed" || f.Status == "copied" {
+				old = f.Previous
+			}
+			if old != "" && !seen[old] && f.Status != "added" {
+				t[old] = object{sha: hash("initial\x00" + old), submodule: f.Submodule && old == f.Name}
+			}
+			seen[old], seen[f.Name] = true, true
+		}
+	}
+	for _, c := range s.commits[:i+1] {
+		for _, f := range c.Files {
+			if f.Status == "removed" {
+				delete(t, f.Name)
+				continue
+			}
+			obj, ok := t[f.Previous]
+			if !ok || f.Previous == "" || (f.Status != "renamed" && f.Status != "copied") {
+				obj = object{sha: hash(c.SHA + "\x00" + f.Name)}
+			}
+			if f.Content != "" {
+				obj.sha = hash("content\x00" + f.Content)
+			}
+			obj.submodule = f.Submodule
+			if f.Status == "renamed" {
+				delete(t, f.Previous)
+			}
+			t[f.Name] = obj
+		}
+	}
+	return t
+}
+
+// tree answers GET /git/trees/{sha} for the commit sha, as GitHub does
+// for a commit SHA: its root tree. The entries are every blob and
+// submodule, and every folder as a tree whose SHA follows from what it
+// holds; only the root's own entries without recursive.
+func (s *Server) tree(sha string, r *http.Request) Response {
 	i := s.index(sha)
-	if i < 0 {
+	if i < 0 || s.gone[sha] {
 		return fail(404, "Not Found")
 	}
-	all := s.commits[i].Files[:min(len(s.commits[i].Files), 3000)]
-	perPage, page := paging(r, 300)
-	files := []map[string]any{}
-	for k := (page - 1) * perPage; k < min(page*perPage, len(all)); k++ {
-		files = append(files, fileJSON(all[k]))
+	files := s.treeAt(i)
+	folders := map[string][]string{} // folder -> "path sha" lines below it
+	for p, o := range files {
+		for k := range len(p) {
+			if p[k] == '/' {
+				folders[p[:k]] = append(folders[p[:k]], p[k:]+" "+o.sha)
+			}
+		}
+		folders[""] = append(folders[""], p+" "+o.sha)
 	}
-	resp := ok200(map[string]any{"sha": sha, "files": files})
-	if page*perPage < len(all) {
-		// A next link to another host: a client must never follow it.
-		resp.Header = map[string]string{"Link": fmt.Sprintf(`<https://elsewhere.invalid/next?page=%d>; rel="next"`, page+1)}
+	treeSHA := func(folder string) string {
+		lines := folders[folder]
+		slices.Sort(lines)
+		return hash("tree\x00" + strings.Join(lines, "\n"))
+	}
+	var entries []map[string]any
+	for p, o := range files {
+		e := map[string]any{"path": p, "mode": "100644", "type": "blob", "sha": o.sha, "size": len(p),
+			"url": "https://elsewhere.invalid/git/blobs/" + o.sha}
+		if o.submodule {
+			e = map[string]any{"path": p, "mode": "160000", "type": "commit", "sha": o.sha}
+		}
+		entries = append(entries, e)
+	}
+	for f := range folders {
+		if f != "" {
+			entries = append(entries, map[string]any{"path": f, "mode": "040000", "type": "tree", "sha": treeSHA(f),
+				"url": "https://elsewhere.invalid/git/trees/" + treeSHA(f)})
+		}
+	}
+	slices.SortFunc(entries, func(a, b map[string]any) int { return strings.Compare(a["path"].(string), b["path"].(string)) })
+	if !r.URL.Query().Has("recursive") {
+		entries = slices.DeleteFunc(entries, func(e map[string]any) bool { return strings.Contains(e["path"].(string), "/") })
+	}
+	truncated := s.truncated[sha]
+	if truncated {
+		entries = entries[:len(entries)/2]
+	}
+	if entries == nil {
+		entries = []map[string]any{}
+	}
+	resp := ok200(map[string]any{"sha": treeSHA(""), "url": "https://elsewhere.invalid/git/trees/" + treeSHA(""),
+		"tree": entries, "truncated": truncated})
+	if n := s.treeBytes[sha]; len(resp.Body) < n {
+		resp.Body = "{" + strings.Repeat(" ", n-len(resp.Body)) + resp.Body[1:]
 	}
 	return resp
 }
