@@ -320,7 +320,11 @@ func TestChangedDryRunReadsGitHubButSendsNothing(t *testing.T) {
 	}
 }
 
-func TestChangedWalksComparisonsOfThreeHundredFilesOrMore(t *testing.T) {
+// GitHub's comparison lists at most 300 files: past that, the trees of
+// changed-since and GITHUB_SHA are compared, which gives the exact change
+// in three requests whatever the commits, files changed and changed back
+// inside the push included.
+func TestChangedComparisonsOfThreeHundredFilesOrMoreAreReadFromTheTrees(t *testing.T) {
 	t.Parallel()
 	var commits []githubtest.Commit
 	commits = append(commits, githubtest.Commit{SHA: before})
@@ -338,20 +342,45 @@ func TestChangedWalksComparisonsOfThreeHundredFilesOrMore(t *testing.T) {
 	if r.Code != 0 || len(urls) != 320 || !slices.Contains(urls, "https://www.example.com/c3/f79.css") || r.Outputs["count"] != "320" {
 		t.Errorf("exit %d, %d URLs purged; want all 320 files' URLs\n%s", r.Code, len(urls), r.Stdout)
 	}
-	if len(r.github) != 5 || !strings.Contains(r.Stdout, "GitHub's comparison lists 300 files, its most, so its 4 commits were read one by one") {
-		t.Errorf("%d GitHub requests; want the comparison and 4 commits, and the log to say so\n%s", len(r.github), r.Stdout)
+	if len(r.github) != 3 || !strings.Contains(r.Stdout, "GitHub's comparison lists 300 files, its most, so the trees of changed-since and GITHUB_SHA were compared instead") {
+		t.Errorf("%d GitHub requests; want the comparison and the two trees, and the log to say so\n%s", len(r.github), r.Stdout)
 	}
 
-	// Too many commits to walk: everything, saying why.
+	// 450 files in one push, and one more added and removed again inside
+	// it: the tree diff purges exactly the 450 files' URLs.
 	commits = commits[:1]
-	for c := range 151 {
-		commits = append(commits, githubtest.Commit{SHA: githubtest.SHA(c + 1), Files: []githubtest.File{
-			{Name: fmt.Sprintf("public/x%d.css", c), Status: "added"}, {Name: fmt.Sprintf("public/y%d.css", c), Status: "added"}}})
+	var files []githubtest.File
+	for i := range 450 {
+		files = append(files, githubtest.File{Name: fmt.Sprintf("public/p%03d.css", i), Status: "added"})
 	}
-	r = runChanged(t, actiontest.Step{Inputs: changedInputs(), Env: map[string]string{"GITHUB_SHA": githubtest.SHA(151)}},
+	commits = append(commits, githubtest.Commit{SHA: githubtest.SHA(1), Files: append(files, githubtest.File{Name: "public/index.html", Status: "added"})},
+		githubtest.Commit{SHA: githubtest.SHA(2), Files: []githubtest.File{{Name: "public/index.html", Status: "removed"}}})
+	r = runChanged(t, actiontest.Step{Inputs: changedInputs("max-changed", "1000"), Env: map[string]string{"GITHUB_SHA": githubtest.SHA(2)}},
 		[]githubtest.Option{githubtest.WithCommits(commits...)})
-	if r.Code != 0 || !everything(r.requests, zone) || !r.HasAnnotation("notice", "Purging everything", "GitHub lists at most 300 changed files for a comparison, and this one has 151 commits") {
-		t.Errorf("exit %d, requests %q, notices %+v", r.Code, paths(r.requests), r.Annotations("notice"))
+	urls = purged(t, r.requests)[zone]
+	if r.Code != 0 || len(urls) != 450 || slices.Contains(urls, "https://www.example.com/index.html") {
+		t.Errorf("exit %d, %d URLs purged (index.html among them: %v); want the 450 added files' URLs alone\n%s", r.Code, len(urls), slices.Contains(urls, "https://www.example.com/index.html"), r.Stdout)
+	}
+}
+
+// A tree GitHub cuts, or one it no longer has (a force-push during the
+// run), leaves the change unknown: everything is purged, and the notice
+// says why; the run does not fail.
+func TestChangedTreesThatCannotBeReadPurgeEverything(t *testing.T) {
+	t.Parallel()
+	history, last := push(4, 80) // 320 files, listed as 300
+	for _, tc := range []struct {
+		name string
+		opt  githubtest.Option
+		want string
+	}{
+		{"truncated", githubtest.WithTruncatedTree(last), "is truncated"},
+		{"gone", githubtest.WithTreeNotFound(last), "force-push"},
+	} {
+		r := runChanged(t, actiontest.Step{Inputs: changedInputs(), Env: map[string]string{"GITHUB_SHA": last}}, []githubtest.Option{history, tc.opt})
+		if r.Code != 0 || !everything(r.requests, zone) || !r.HasAnnotation("notice", "Purging everything", tc.want) {
+			t.Errorf("%s: exit %d, requests %q, notices %+v", tc.name, r.Code, paths(r.requests), r.Annotations("notice"))
+		}
 	}
 }
 
@@ -450,40 +479,15 @@ func push(n, filesEach int) (githubtest.Option, string) {
 	return githubtest.WithCommits(commits...), githubtest.SHA(n)
 }
 
-// When the comparison's second page repeats commits of its first, the
-// commits it should have listed are read by no walk: everything is
-// purged, and the notice says why.
-func TestChangedCommitPagesThatRepeatPurgeEverything(t *testing.T) {
-	t.Parallel()
-	history, last := push(120, 3) // 360 files, listed as 300; 120 commits, two pages
-	r := runChanged(t, actiontest.Step{Inputs: changedInputs(), Env: map[string]string{"GITHUB_SHA": last}},
-		[]githubtest.Option{history, githubtest.WithRepeatingPages()})
-	if r.Code != 0 || !everything(r.requests, zone) || r.Outputs["count"] != "1" {
-		t.Errorf("exit %d, requests %q, count %s; want one purge of everything\n%s", r.Code, paths(r.requests), r.Outputs["count"], r.Stdout)
-	}
-	want := "page 2 of GitHub's comparison lists commit " + githubtest.SHA(1) + " again, so some of its 120 commits may be on no page"
-	if !r.HasAnnotation("notice", "Purging everything", want) {
-		t.Errorf("notices %+v; want one saying %q", r.Annotations("notice"), want)
-	}
-	if len(r.github) != 2 {
-		t.Errorf("%d GitHub requests; want the comparison's two pages, and no commit read", len(r.github))
-	}
-}
-
 // A list of 300 files may be cut whatever total_commits says: a
-// comparison that counts no commit to walk purges everything rather than
-// take the 300 as the whole change.
-func TestChangedThreeHundredFilesAndNoCommitCountedPurgeEverything(t *testing.T) {
+// comparison that counts no commit is read from the trees all the same.
+func TestChangedThreeHundredFilesAndNoCommitCountedAreReadFromTheTrees(t *testing.T) {
 	t.Parallel()
 	history, last := push(4, 80) // 320 files, listed as 300
 	r := runChanged(t, actiontest.Step{Inputs: changedInputs(), Env: map[string]string{"GITHUB_SHA": last}},
 		[]githubtest.Option{history, githubtest.WithListedCommits(0)})
-	if r.Code != 0 || !everything(r.requests, zone) || r.Outputs["count"] != "1" {
-		t.Errorf("exit %d, requests %q, count %s; want one purge of everything\n%s", r.Code, paths(r.requests), r.Outputs["count"], r.Stdout)
-	}
-	want := "GitHub's comparison lists 300 changed files, the most it lists, so its list may be cut, and it counts no commit to read one by one"
-	if !r.HasAnnotation("notice", "Purging everything", want) {
-		t.Errorf("notices %+v; want one saying %q", r.Annotations("notice"), want)
+	if urls := purged(t, r.requests)[zone]; r.Code != 0 || len(urls) != 320 || len(r.github) != 3 {
+		t.Errorf("exit %d, %d URLs purged, %d GitHub requests; want the 320 URLs from the trees\n%s", r.Code, len(urls), len(r.github), r.Stdout)
 	}
 }
 

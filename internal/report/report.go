@@ -365,8 +365,8 @@ func (p *Plan) Changes(rep *action.Reporter, secrets *resolve.Secrets) {
 	if ch == nil {
 		return
 	}
-	if ch.Walked > 0 {
-		rep.Infof("GitHub's comparison lists %d files, its most, so its %d commits were read one by one.", changed.CompareFilesCap, ch.Walked)
+	if ch.FromTrees {
+		rep.Infof("GitHub's comparison lists %d files, its most, so the trees of changed-since and GITHUB_SHA were compared instead.", changed.CompareFilesCap)
 	}
 	if len(ch.Rows) > 0 {
 		skipped := 0

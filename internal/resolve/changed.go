@@ -34,9 +34,9 @@ type Changes struct {
 	// Everything, when not "", says why everything is purged instead of
 	// the changed files.
 	Everything string
-	// Walked is how many commits were read one by one when the
-	// comparison's list was cut (0: it was not).
-	Walked int
+	// FromTrees says the comparison's list was possibly cut (300 files),
+	// so the changed paths are the difference of the two commits' trees.
+	FromTrees bool
 }
 
 // changes turns purge-type changed into what it purges: the targets of a
@@ -60,7 +60,7 @@ func (r *resolver) changes(ctx context.Context, cfg *config.Config, gh Compare) 
 			r.add("changed-since", "%s", compareFailure(ctx, c, err))
 			return "", nil, nil, "", false
 		}
-		paths, ch.Source, ch.Everything, ch.Walked = cmp.Paths, fmt.Sprintf("changed since %s", c.Since), cmp.Everything, cmp.Walked
+		paths, ch.Source, ch.Everything, ch.FromTrees = cmp.Paths, fmt.Sprintf("changed since %s", c.Since), cmp.Everything, cmp.FromTrees
 		if ch.Everything == "" && cmp.Status == "identical" {
 			return "", nil, ch, fmt.Sprintf("GITHUB_SHA is the commit changed-since names (%s): no file changed.", safetext.Quote(c.Since)), true
 		}
