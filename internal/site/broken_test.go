@@ -20,7 +20,8 @@ func fakeClient(fake *cloudflaretest.Server, concurrency int) *site.Client {
 	return site.NewClient(fake.Client(), "cloudflare-purge-action/test", concurrency)
 }
 
-// purge has the fake API purge body's targets, as a confirmed purge does.
+// purge has the fake API purge body's targets, as a confirmed purge
+// does, a second ago: a copy stored from now on is younger than the purge.
 func purge(t *testing.T, fake *cloudflaretest.Server, body string) {
 	t.Helper()
 	resp, err := fake.Client().Post(fake.BaseURL()+"/zones/z/purge_cache", "application/json", strings.NewReader(body))
@@ -28,6 +29,7 @@ func purge(t *testing.T, fake *cloudflaretest.Server, body string) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	time.Sleep(time.Second)
 }
 
 // offsets are the times of the edge's requests for path, from start.

@@ -15,7 +15,11 @@ import (
 
 // Check is how one URL was judged.
 type Check struct {
-	Target   Target
+	Target Target
+	// Accept is the Accept header the check added for an image URL (the
+	// copy it checked, "image/avif,image/webp,*/*"), or "" when it added
+	// none: not an image URL, or one whose Target.Headers name the copy.
+	Accept   string
 	Response Response // the last answer (zero when the last request got none)
 	Verdict  Verdict
 	// Why says why the URL was not judged (no answer for a reason that is
@@ -43,7 +47,8 @@ func recheckBackOff() backoff.BackOff {
 // answer against the target's Purged time. A stale or broken URL is
 // requested again with backoff, while ctx's deadline allows; one that
 // gave no answer within AttemptTimeout is not (it took longer than all
-// the rechecks would). The checks are in the targets' order.
+// the rechecks would). An image URL is requested as a browser that takes
+// AVIF and WebP asks for it. The checks are in the targets' order.
 func (c *Client) Verify(ctx context.Context, targets []Target) []Check {
 	checks := make([]Check, len(targets))
 	c.each(ctx, len(targets), func(ctx context.Context, i int) {
@@ -58,9 +63,14 @@ func (c *Client) verifyOne(ctx context.Context, t Target) Check {
 		ch.Why = err.Error()
 		return ch
 	}
+	req := t
+	if accepts := imageAccepts(t); accepts != nil {
+		ch.Accept = accepts[0]
+		req = t.withAccept(ch.Accept)
+	}
 	b := recheckBackOff()
 	for {
-		resp, err := c.get(ctx, t, 0)
+		resp, err := c.get(ctx, req, 0)
 		unreachable, siteErr := errors.AsType[*unreachableError](err)
 		if err != nil && !siteErr && ch.Attempts > 0 {
 			// A recheck the run's end or a Retry-After past the deadline
@@ -94,6 +104,9 @@ func (c *Client) verifyOne(ctx context.Context, t Target) Check {
 // Warmed is how one warm request went.
 type Warmed struct {
 	Target Target
+	// Accept is the Accept header the request added for an image URL
+	// (one of the three copies it refills), or "" as for Check.Accept.
+	Accept string
 	Status int
 	Err    error // no answer, or the URL is not requested
 }
@@ -133,12 +146,28 @@ func CountBroken(warmed []Warmed) int {
 }
 
 // Warm requests every target once, Concurrency at a time, so that the
-// edge fetches and holds the new copy before visitors ask.
+// edge fetches and holds the new copy before visitors ask. An image URL
+// is requested three times, once for each copy Vary for Images keeps
+// (Accept "image/avif,image/webp,*/*", "image/webp,*/*", "*/*"), unless
+// its target names an Accept. The results are one a request, in the
+// targets' order, an image's three together.
 func (c *Client) Warm(ctx context.Context, targets []Target) []Warmed {
-	out := make([]Warmed, len(targets))
-	c.each(ctx, len(targets), func(ctx context.Context, i int) {
-		out[i].Target = targets[i]
-		resp, err := c.get(ctx, targets[i], 0)
+	var out []Warmed
+	for _, t := range targets {
+		accepts := imageAccepts(t)
+		if accepts == nil {
+			out = append(out, Warmed{Target: t})
+		}
+		for _, accept := range accepts {
+			out = append(out, Warmed{Target: t, Accept: accept})
+		}
+	}
+	c.each(ctx, len(out), func(ctx context.Context, i int) {
+		req := out[i].Target
+		if out[i].Accept != "" {
+			req = req.withAccept(out[i].Accept)
+		}
+		resp, err := c.get(ctx, req, 0)
 		out[i].Status, out[i].Err = resp.Status, err
 	})
 	return out

@@ -14,14 +14,20 @@
 // fetched since the purge is what the deploy asked for. Warm's broken
 // answers are counted apart among its failures (CountBroken).
 //
+// Cloudflare keeps a copy of an image for each format a browser's Accept
+// asks for (Vary for Images, images.go): Verify requests an image URL as
+// a browser taking AVIF and WebP does, and Warm requests all three
+// copies.
+//
 // Every request it sends follows the same rules (Client.get): no
 // credentials of any kind (Withheld), nor any secret anywhere in it (the
 // outbound.Guard NewClient installs), a User-Agent naming the action,
 // https only (plain http to loopback hosts alone), no redirects followed,
-// the target's cache-key headers, a bounded read of the body (Wait's
-// alone: Verify and Warm close it unread), Retry-After honoured on 429
-// and 503 for the whole host, at most Concurrency requests at once, and
-// nothing that would end past the context's deadline.
+// the target's cache-key headers (and an image's Accept), a bounded read
+// of the body (Wait's alone: Verify and Warm close it unread),
+// Retry-After honoured on 429 and 503 for the whole host, at most
+// Concurrency requests at once, and nothing that would end past the
+// context's deadline.
 //
 // It returns plain values and prints nothing: what it got from the site is
 // untrusted text, which the caller redacts and escapes (package action).
