@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -18,8 +21,10 @@ import (
 // serves it, sharing its state with the fake API. A page the API purged
 // answers MISS once (REVALIDATED after an invalidation), then HIT with a
 // growing Age; one it did not purge answers HIT with the Age of a copy
-// cached an hour before the fake started. Every path outside /client/v4
-// is the edge's, on the fake's own host: EdgeURL.
+// cached an hour before the fake started. A page whose status is 500–599
+// is never stored (Cloudflare caches no 5xx by default): it answers MISS
+// each time. Every path outside /client/v4 is the edge's, on the fake's
+// own host: EdgeURL.
 
 // Page is one path the edge serves.
 type Page struct {
@@ -45,8 +50,20 @@ type Page struct {
 	// not pass through Cloudflare's cache; Dynamic answers DYNAMIC, from
 	// the origin each time.
 	Uncached, Dynamic bool
+	// Variants are the image types the origin serves besides the page's
+	// own, as a Vary for Images rule lists them ("image/avif",
+	// "image/webp"): a request gets the first its Accept names, else the
+	// page's own. Each variant is a copy of its own in the cache, and a
+	// purge of the page removes every one, as Cloudflare's does.
+	Variants []string
+	// Refuse refuses every connection: the request never reaches the
+	// edge. In memory (Client) the client gets a dial error, "connection
+	// refused"; on loopback (New), where a refusal cannot be per path,
+	// the connection is closed before any answer. Either way the request
+	// is recorded, with Status 0.
+	Refuse bool
 	// Before are the first answers, before any from the cache: a 429 with
-	// Retry-After, a Hang.
+	// Retry-After, a 502 with CF-Cache-Status MISS, a Hang, a Reset.
 	Before []Response
 	// Hang makes every answer hang (until the client gives up).
 	Hang bool
@@ -103,17 +120,19 @@ type edge struct {
 type edgePage struct {
 	Page
 	n int // requests so far
-	// stored is when each copy (by cache key) was cached; a copy not in
-	// it was cached an hour before the fake started.
+	// stored is when each copy (by key, then variant) was cached; a
+	// copy not in it was cached an hour before the fake started.
 	stored map[string]time.Time
-	// purgedAt is when each copy was last purged, and all when every
-	// copy was; invalidated says the last purge was an invalidation.
+	// purgedAt is when the copies of each key were last purged, and all
+	// when every copy was; invalidated says the last purge was an
+	// invalidation.
 	purgedAt    map[string]time.Time
 	all         time.Time
 	invalidated bool
 }
 
-// key is a copy's cache key: the values of the page's key headers.
+// key is the part of a copy's cache key a purge names: the values of
+// the page's key headers (the image variant is not in it).
 func (p *edgePage) key(get func(string) string) string {
 	values := make([]string, len(p.KeyHeaders))
 	for i, h := range p.KeyHeaders {
@@ -133,6 +152,8 @@ func (e *edge) serve(w http.ResponseWriter, r *http.Request, hung <-chan struct{
 	switch {
 	case p == nil:
 		resp = Response{Status: http.StatusNotFound, Body: "not found"}
+	case p.Refuse:
+		resp = Response{Reset: true} // on loopback; in memory roundTrip refused it
 	case p.Hang:
 		resp = Response{Hang: true}
 	case p.n < len(p.Before):
@@ -145,13 +166,17 @@ func (e *edge) serve(w http.ResponseWriter, r *http.Request, hung <-chan struct{
 	}
 	e.requests[n].Status = resp.Status
 	e.mu.Unlock()
-	if resp.Hang {
+	switch {
+	case resp.Hang:
 		select {
 		case <-r.Context().Done():
 		case <-hung:
 		}
 		return
+	case resp.Reset:
+		panic(http.ErrAbortHandler) // the connection closes with no answer
 	}
+	w.Header().Set("Content-Type", "text/html") // an image variant's answer says its own
 	for k, v := range resp.Header {
 		w.Header().Set(k, v)
 	}
@@ -162,7 +187,6 @@ func (e *edge) serve(w http.ResponseWriter, r *http.Request, hung <-chan struct{
 			}
 		}
 	}
-	w.Header().Set("Content-Type", "text/html")
 	switch {
 	case p != nil && p.Drip > 0:
 		w.WriteHeader(resp.Status)
@@ -216,6 +240,9 @@ func (f *Server) serves(r *http.Request) bool {
 // serving it ends with the answer, or when the client closes the body or
 // gives up.
 func (e *edge) roundTrip(r *http.Request, hung <-chan struct{}) (*http.Response, error) {
+	if err := e.refused(r); err != nil {
+		return nil, err
+	}
 	body, pw := io.Pipe()
 	w := &streamWriter{header: http.Header{}, body: pw, wrote: make(chan struct{})}
 	done := make(chan struct{})
@@ -253,6 +280,22 @@ func (e *edge) roundTrip(r *http.Request, hung <-chan struct{}) (*http.Response,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: w.sent, Body: body, ContentLength: -1, Request: r,
 	}, nil
+}
+
+// refused records a request for a page that refuses connections and
+// returns the error a dialer gives for it, as a socket would: nil for
+// every other page.
+func (e *edge) refused(r *http.Request) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.pages[r.URL.RequestURI()]
+	if p == nil || !p.Refuse {
+		return nil
+	}
+	p.n++
+	e.requests = append(e.requests, Request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), At: time.Now()})
+	addr, _ := net.ResolveTCPAddr("tcp", r.URL.Host) // an IP literal: no lookup
+	return &net.OpError{Op: "dial", Net: "tcp", Addr: addr, Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
 }
 
 // streamWriter is the ResponseWriter of an edge request answered in
@@ -295,15 +338,28 @@ func (e *edge) answer(p *edgePage, r *http.Request, now time.Time) Response {
 	if resp.Status == 0 {
 		resp.Status = http.StatusOK
 	}
+	variant := p.variant(r.Header.Get("Accept"))
+	if len(p.Variants) > 0 {
+		resp.Header["Vary"] = "Accept"
+	}
+	if variant != "" {
+		resp.Header["Content-Type"] = variant
+	}
 	switch {
 	case p.Uncached:
 		return resp
 	case p.Dynamic:
 		resp.Header["CF-Cache-Status"] = "DYNAMIC"
 		return resp
+	case resp.Status >= 500 && resp.Status <= 599:
+		resp.Header["CF-Cache-Status"] = "MISS"
+		return resp
 	}
+	// A purge names the page (and its key headers), never a variant: it
+	// removes every variant's copy.
 	key := p.key(r.Header.Get)
-	stored, ok := p.stored[key]
+	copyKey := key + "\x00" + variant
+	stored, ok := p.stored[copyKey]
 	if !ok {
 		stored = e.created.Add(-time.Hour)
 	}
@@ -312,7 +368,7 @@ func (e *edge) answer(p *edgePage, r *http.Request, now time.Time) Response {
 		purged = p.all
 	}
 	if !p.Stuck && !purged.IsZero() && !stored.After(purged) {
-		p.stored[key] = now
+		p.stored[copyKey] = now
 		resp.Header["CF-Cache-Status"] = "MISS"
 		if p.invalidated {
 			resp.Header["CF-Cache-Status"] = "REVALIDATED"
@@ -322,6 +378,19 @@ func (e *edge) answer(p *edgePage, r *http.Request, now time.Time) Response {
 	resp.Header["CF-Cache-Status"] = "HIT"
 	resp.Header["Age"] = fmt.Sprint(int(now.Sub(stored) / time.Second))
 	return resp
+}
+
+// variant is the first of the page's Variants that accept names (by
+// media type, parameters and q-values aside), or "" for the page's own.
+func (p *edgePage) variant(accept string) string {
+	for _, v := range p.Variants {
+		for r := range strings.SplitSeq(accept, ",") {
+			if mediaType, _, _ := strings.Cut(r, ";"); strings.EqualFold(strings.TrimSpace(mediaType), v) {
+				return v
+			}
+		}
+	}
+	return ""
 }
 
 // purged applies a request the API confirmed to the edge's copies.

@@ -15,32 +15,43 @@ import (
 
 // Check is how one URL was judged.
 type Check struct {
-	Target   Target
-	Response Response // the last answer (zero when none came)
+	Target Target
+	// Accept is the Accept header the check added for an image URL (the
+	// copy it checked, "image/avif,image/webp,*/*"), or "" when it added
+	// none: not an image URL, or one whose Target.Headers name the copy.
+	Accept   string
+	Response Response // the last answer (zero when the last request got none)
 	Verdict  Verdict
-	// Why says why the URL was not judged: no answer (Err), a URL not
-	// requested, or an answer that does not show the cache.
-	Why      string
+	// Why says why the URL was not judged (no answer for a reason that is
+	// not the site's, a URL not requested, an answer that does not show
+	// the cache) or, when Broken, what broke: StatusText of a 5xx answer
+	// ("HTTP 526 (Cloudflare: invalid SSL certificate at the origin)"),
+	// or "no answer: " and the error.
+	Why string
+	// Err is the last request's error, when it got no answer.
 	Err      error
-	Attempts int
+	Attempts int // the requests judged
 }
 
-// staleRetries is how often a stale URL is requested again, after 1, 2, 4
-// and 8 s: a purge reaches every data center within seconds, so a copy
-// still served that long after it was not purged.
-const staleRetries = 4
+// rechecks is how often a stale or broken URL is requested again, after
+// 1, 2, 4 and 8 s: a purge reaches every data center within seconds, so
+// a copy still served that long after it was not purged; an origin that
+// still fails that long after the deploy is not settling.
+const rechecks = 4
 
-func staleBackOff() backoff.BackOff {
+func recheckBackOff() backoff.BackOff {
 	return &backoff.ExponentialBackOff{InitialInterval: time.Second, Multiplier: 2, MaxInterval: 8 * time.Second}
 }
 
 // Verify requests every target, Concurrency at a time, and judges each
-// answer against the target's Purged time. A stale URL is requested again
-// with backoff, while ctx's deadline allows. The checks are in the
-// targets' order.
+// answer against the target's Purged time. A stale or broken URL is
+// requested again with backoff, while ctx's deadline allows; one that
+// gave no answer within AttemptTimeout is not (it took longer than all
+// the rechecks would). An image URL is requested as a browser that takes
+// AVIF and WebP asks for it. The checks are in the targets' order.
 func (c *Client) Verify(ctx context.Context, targets []Target) []Check {
 	checks := make([]Check, len(targets))
-	c.each(ctx, targets, func(ctx context.Context, i int) {
+	c.each(ctx, len(targets), func(ctx context.Context, i int) {
 		checks[i] = c.verifyOne(ctx, targets[i])
 	})
 	return checks
@@ -52,17 +63,36 @@ func (c *Client) verifyOne(ctx context.Context, t Target) Check {
 		ch.Why = err.Error()
 		return ch
 	}
-	b := staleBackOff()
+	req := t
+	if accepts := imageAccepts(t); accepts != nil {
+		ch.Accept = accepts[0]
+		req = t.withAccept(ch.Accept)
+	}
+	b := recheckBackOff()
 	for {
-		ch.Attempts++
-		resp, err := c.get(ctx, t, 0)
-		if err != nil {
-			ch.Verdict, ch.Err, ch.Why = Unjudged, err, "no answer: "+err.Error()
+		resp, err := c.get(ctx, req, 0)
+		unreachable, siteErr := errors.AsType[*unreachableError](err)
+		if err != nil && !siteErr && ch.Attempts > 0 {
+			// A recheck the run's end or a Retry-After past the deadline
+			// kept from being answered says nothing new: the last
+			// judgement stands, as when there is no time to recheck.
 			return ch
 		}
-		ch.Response = resp
-		ch.Verdict, ch.Why = Judge(resp, t.Purged)
-		if ch.Verdict != Stale || ch.Attempts > staleRetries {
+		ch.Attempts++
+		ch.Response, ch.Err = resp, err
+		switch {
+		case siteErr:
+			ch.Verdict, ch.Why = Broken, "no answer: "+err.Error()
+			if unreachable.hung {
+				return ch
+			}
+		case err != nil:
+			ch.Verdict, ch.Why = Unjudged, "no answer: "+err.Error()
+			return ch
+		default:
+			ch.Verdict, ch.Why = Judge(resp, t.Purged)
+		}
+		if (ch.Verdict != Stale && ch.Verdict != Broken) || ch.Attempts > rechecks {
 			return ch
 		}
 		if !sleep(ctx, b.NextBackOff()) {
@@ -74,6 +104,9 @@ func (c *Client) verifyOne(ctx context.Context, t Target) Check {
 // Warmed is how one warm request went.
 type Warmed struct {
 	Target Target
+	// Accept is the Accept header the request added for an image URL
+	// (one of the three copies it refills), or "" as for Check.Accept.
+	Accept string
 	Status int
 	Err    error // no answer, or the URL is not requested
 }
@@ -81,13 +114,60 @@ type Warmed struct {
 // OK reports whether the edge answered 2xx or 3xx.
 func (w Warmed) OK() bool { return w.Err == nil && w.Status >= 200 && w.Status < 400 }
 
+// Broken reports whether visitors get an error there, as Verify's Broken
+// says: an answer of 500–599, or none for a reason that is the site's.
+// A broken request is not OK either.
+func (w Warmed) Broken() bool {
+	_, siteErr := errors.AsType[*unreachableError](w.Err)
+	return siteErr || (w.Err == nil && serverError(w.Status))
+}
+
+// Why words what a request that is not OK got: StatusText of its
+// answer, or the error; "" when it is OK.
+func (w Warmed) Why() string {
+	switch {
+	case w.OK():
+		return ""
+	case w.Err != nil:
+		return w.Err.Error()
+	}
+	return StatusText(w.Status)
+}
+
+// CountBroken is how many of the warm requests are Broken.
+func CountBroken(warmed []Warmed) int {
+	n := 0
+	for _, w := range warmed {
+		if w.Broken() {
+			n++
+		}
+	}
+	return n
+}
+
 // Warm requests every target once, Concurrency at a time, so that the
-// edge fetches and holds the new copy before visitors ask.
+// edge fetches and holds the new copy before visitors ask. An image URL
+// is requested three times, once for each copy Vary for Images keeps
+// (Accept "image/avif,image/webp,*/*", "image/webp,*/*", "*/*"), unless
+// its target names an Accept. The results are one a request, in the
+// targets' order, an image's three together.
 func (c *Client) Warm(ctx context.Context, targets []Target) []Warmed {
-	out := make([]Warmed, len(targets))
-	c.each(ctx, targets, func(ctx context.Context, i int) {
-		out[i].Target = targets[i]
-		resp, err := c.get(ctx, targets[i], 0)
+	var out []Warmed
+	for _, t := range targets {
+		accepts := imageAccepts(t)
+		if accepts == nil {
+			out = append(out, Warmed{Target: t})
+		}
+		for _, accept := range accepts {
+			out = append(out, Warmed{Target: t, Accept: accept})
+		}
+	}
+	c.each(ctx, len(out), func(ctx context.Context, i int) {
+		req := out[i].Target
+		if out[i].Accept != "" {
+			req = req.withAccept(out[i].Accept)
+		}
+		resp, err := c.get(ctx, req, 0)
 		out[i].Status, out[i].Err = resp.Status, err
 	})
 	return out
@@ -95,10 +175,10 @@ func (c *Client) Warm(ctx context.Context, targets []Target) []Warmed {
 
 // each runs do for every index, Concurrency at a time, and stops
 // starting new ones once ctx is done (do then sees it done at once).
-func (c *Client) each(ctx context.Context, targets []Target, do func(context.Context, int)) {
+func (c *Client) each(ctx context.Context, n int, do func(context.Context, int)) {
 	slots := make(chan struct{}, c.concurrency) // a place for each request in flight
 	var wg sync.WaitGroup
-	for i := range targets {
+	for i := range n {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()

@@ -3,6 +3,7 @@ package site
 import (
 	"cmp"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,14 +15,20 @@ type Verdict int
 
 // The verdicts.
 const (
-	// Unjudged: no answer, or one that did not pass through Cloudflare's
-	// cache as far as the check can tell (no CF-Cache-Status, or one it
-	// does not know), or a URL that is not requested.
+	// Unjudged: no answer for a reason that is not the site's (the run
+	// ended, the guard refused the request), an answer that did not pass
+	// through Cloudflare's cache as far as the check can tell (no
+	// CF-Cache-Status, or one it does not know), or a URL that is not
+	// requested.
 	Unjudged Verdict = iota
 	// Fresh: not served from a copy cached before the purge.
 	Fresh
 	// Stale: served from a copy older than the purge.
 	Stale
+	// Broken: visitors get an error, whatever the cache holds: an answer
+	// of 500–599, or none (no connection, a TLS or DNS failure, a reset,
+	// no answer within AttemptTimeout).
+	Broken
 )
 
 func (v Verdict) String() string {
@@ -30,25 +37,67 @@ func (v Verdict) String() string {
 		return "fresh"
 	case Stale:
 		return "stale"
+	case Broken:
+		return "broken"
 	}
 	return "not checked"
 }
+
+// cloudflareErrors name the 5xx statuses Cloudflare itself answers when
+// it cannot get a good answer from the origin: their numbers alone say
+// little to a reader who has not met them.
+var cloudflareErrors = map[int]string{
+	520: "the origin returned an unknown error",
+	521: "web server down",
+	522: "connection to the origin timed out",
+	523: "origin unreachable",
+	524: "a timeout occurred waiting for the origin",
+	525: "SSL handshake with the origin failed",
+	526: "invalid SSL certificate at the origin",
+	530: "origin DNS error or 1xxx error",
+}
+
+// StatusText words an HTTP status for a reader: "HTTP 526 (Cloudflare:
+// invalid SSL certificate at the origin)", "HTTP 502 (Bad Gateway)",
+// "HTTP 599" for a status no one named.
+func StatusText(status int) string {
+	if name, ok := cloudflareErrors[status]; ok {
+		return fmt.Sprintf("HTTP %d (Cloudflare: %s)", status, name)
+	}
+	if name := http.StatusText(status); name != "" {
+		return fmt.Sprintf("HTTP %d (%s)", status, name)
+	}
+	return fmt.Sprintf("HTTP %d", status)
+}
+
+// serverError reports whether a status is 500–599: the origin, or
+// Cloudflare on its behalf, failed.
+func serverError(status int) bool { return status >= 500 && status <= 599 }
 
 // ageSlack allows for Age's whole seconds, and for the edge having
 // stored the copy a moment before Cloudflare's answer reached the runner.
 const ageSlack = time.Second
 
 // Judge says whether an answer got at resp.At shows a copy stored after
-// purged (T). Statuses that fetched from the origin or did not use the
-// cache are fresh; a HIT or STALE is fresh when its Age is at most the
-// time since T (plus ageSlack): someone refilled the cache after the
-// purge. An older Age is stale. why says what an unjudged answer lacked.
+// purged (T). An answer of 500–599 is broken, whatever its cache headers
+// say (a 502 fetched from the origin is a MISS, and visitors still get
+// the error); why is its StatusText. Every other answer, 4xx included, is
+// judged by its cache headers: a page the deploy removed answers 404, and
+// a 404 fetched since the purge is what the deploy asked for.
+//
+// Statuses that fetched from the origin or did not use the cache are
+// fresh; a HIT or STALE is fresh when its Age is at most the time since T
+// (plus ageSlack): someone refilled the cache after the purge. An older
+// Age is stale. why says what an unjudged answer lacked.
 //
 // A CF-Cache-Status or Age sent more than once with different values (a
 // proxy's own, or a forged one) is never fresh, whichever came first: it
 // is stale if any status with any Age would be (a HIT with an Age older
 // than T), else unjudged.
 func Judge(resp Response, purged time.Time) (v Verdict, why string) {
+	if serverError(resp.Status) {
+		return Broken, StatusText(resp.Status)
+	}
 	statuses, ages := fieldValues(resp.CacheStatus), fieldValues(resp.Age)
 	if len(statuses) <= 1 && len(ages) <= 1 {
 		return judgeOne(first(statuses), first(ages), resp.At.Sub(purged))

@@ -4,17 +4,36 @@
 // Age), and requests every URL once more so the edge holds the new copy
 // (Warm).
 //
+// Verify tells a broken origin from a stale cache: an answer of 500–599
+// (Cloudflare's own 520–530 among them) is Broken whatever its cache
+// headers say, and so is no answer for a reason that is the site's (no
+// connection, a DNS or TLS failure, a reset, nothing within
+// AttemptTimeout); a broken URL is rechecked as a stale one is, since a
+// deploy may still be settling. A 4xx answer is judged by its cache
+// headers like a 2xx: a page the deploy removed answers 404, and a 404
+// fetched since the purge is what the deploy asked for. Warm's broken
+// answers are counted apart among its failures (CountBroken).
+//
+// Cloudflare keeps a copy of an image for each format a browser's Accept
+// asks for (Vary for Images, images.go): Verify requests an image URL as
+// a browser taking AVIF and WebP does, and Warm requests all three
+// copies.
+//
 // Every request it sends follows the same rules (Client.get): no
 // credentials of any kind (Withheld), nor any secret anywhere in it (the
 // outbound.Guard NewClient installs), a User-Agent naming the action,
 // https only (plain http to loopback hosts alone), no redirects followed,
-// the target's cache-key headers, a bounded read of the body (Wait's
-// alone: Verify and Warm close it unread), Retry-After honoured on 429
-// and 503 for the whole host, at most Concurrency requests at once, and
-// nothing that would end past the context's deadline.
+// the target's cache-key headers (and an image's Accept), a bounded read
+// of the body (Wait's alone: Verify and Warm close it unread),
+// Retry-After honoured on 429 and 503 for the whole host, at most
+// Concurrency requests at once, and nothing that would end past the
+// context's deadline.
 //
 // It returns plain values and prints nothing: what it got from the site is
 // untrusted text, which the caller redacts and escapes (package action).
+// That includes the error of a request that got no answer (a Check's or
+// Warmed's Why and Err): a TLS error names what the site's certificate
+// says.
 // It imports cloudflare (Retry-After parsing), targets (IsLoopback),
 // outbound (the guard) and the kept libraries only.
 package site
@@ -212,13 +231,15 @@ func (c *Client) once(parent context.Context, t Target, limit int64) (resp Respo
 		if ue, ok := errors.AsType[*url.Error](err); ok {
 			err = ue.Err // the URL is named by the caller
 		}
-		switch {
+		switch _, refused := errors.AsType[*outbound.RefusedError](err); {
 		case parent.Err() != nil:
 			return Response{}, -1, context.Cause(parent)
 		case ctx.Err() != nil:
-			return Response{}, -1, fmt.Errorf("no answer within %s", AttemptTimeout)
+			return Response{}, -1, &unreachableError{err: fmt.Errorf("no answer within %s", AttemptTimeout), hung: true}
+		case refused:
+			return Response{}, -1, err // the guard's, not the site's
 		}
-		return Response{}, -1, err
+		return Response{}, -1, &unreachableError{err: err}
 	}
 	defer r.Body.Close()
 	resp = Response{
@@ -245,6 +266,19 @@ func (c *Client) once(parent context.Context, t Target, limit int64) (resp Respo
 	}
 	return resp, wait, nil
 }
+
+// unreachableError is a request's failure that is the site's own: no
+// connection, a DNS or TLS failure, a reset, or no answer within
+// AttemptTimeout (hung). Verify judges it Broken. What else ends a
+// request says nothing of the site: the run's context, the guard, a
+// Retry-After past the timeout, a URL not requested.
+type unreachableError struct {
+	err  error
+	hung bool
+}
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
 
 // waitGate waits until the host's Retry-After has passed.
 func (c *Client) waitGate(ctx context.Context, host string) error {
