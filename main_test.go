@@ -63,8 +63,8 @@ func TestBinaryPurgesAndWritesOutputs(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	want := map[string]string{"purge-id": cloudflaretest.ID(0), "purge-ids": `["` + cloudflaretest.ID(0) + `"]`, "count": "2",
-		"results":  `[{"zone-id":"` + zone + `","zone":"","environment-id":"","purge-ids":["` + cloudflaretest.ID(0) + `"],"count":2,"failed":0,"verified":0,"stale":0,"warmed":0}]`,
-		"verified": "0", "stale": "0", "warmed": "0"}
+		"results":  `[{"zone-id":"` + zone + `","zone":"","environment-id":"","purge-ids":["` + cloudflaretest.ID(0) + `"],"count":2,"failed":0,"verified":0,"stale":0,"broken":0,"warmed":0}]`,
+		"verified": "0", "stale": "0", "broken": "0", "warmed": "0"}
 	if fmt.Sprint(r.Outputs) != fmt.Sprint(want) {
 		t.Errorf("outputs = %v, want %v", r.Outputs, want)
 	}

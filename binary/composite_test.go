@@ -167,7 +167,7 @@ func TestBinaryActionDoesWhatTheContainerActionDoes(t *testing.T) {
 			t.Fatalf("%v: exit %d (binary action) and %d (as the container runs it)\n%s%s", kv, got.Code, want.Code, got.Stdout, got.Stderr)
 		}
 		// The api-url differs (two fakes): compare what does not depend on it.
-		if !reflect.DeepEqual(got.Outputs, want.Outputs) || len(got.Outputs) != 7 {
+		if !reflect.DeepEqual(got.Outputs, want.Outputs) || len(got.Outputs) != 8 {
 			t.Errorf("%v: outputs\n%v\nwant %v", kv, got.Outputs, want.Outputs)
 		}
 		if a, b := bodies(composite.Requests()), bodies(direct.Requests()); !slices.Equal(a, b) {

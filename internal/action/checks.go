@@ -29,8 +29,8 @@ type Wait struct {
 type Verify struct {
 	// Rows are the URLs to show (stale first), at most maxRows; the
 	// summary counts the rest.
-	Rows                    []CheckRow
-	Fresh, Stale, Unchecked int
+	Rows                            []CheckRow
+	Fresh, Stale, Broken, Unchecked int
 }
 
 // CheckRow is one URL of the verify table. Every field is text from
@@ -42,23 +42,25 @@ type CheckRow struct {
 // Warm is how the warm requests went.
 type Warm struct {
 	Requested, Warmed int
+	Broken            int // requests answered with an origin error (5xx, or none)
 }
 
 // maxRows is how many URLs the verify table shows; the rest are counted.
 const maxRows = 50
 
-// setCheckOutputs writes verified, stale and warmed: 0 for a check that
-// did not run.
+// setCheckOutputs writes verified, stale, broken and warmed: 0 for a
+// check that did not run.
 func (r *Reporter) setCheckOutputs(c Checks) bool {
-	verified, stale, warmed := 0, 0, 0
+	verified, stale, broken, warmed := 0, 0, 0, 0
 	if c.Verify != nil {
-		verified, stale = c.Verify.Fresh, c.Verify.Stale
+		verified, stale, broken = c.Verify.Fresh, c.Verify.Stale, c.Verify.Broken
 	}
 	if c.Warm != nil {
 		warmed = c.Warm.Warmed
 	}
 	return r.SetOutput("verified", fmt.Sprint(verified)) &&
 		r.SetOutput("stale", fmt.Sprint(stale)) &&
+		r.SetOutput("broken", fmt.Sprint(broken)) &&
 		r.SetOutput("warmed", fmt.Sprint(warmed))
 }
 
@@ -74,19 +76,19 @@ func (r *Reporter) checksMarkdown(c Checks) string {
 		}
 	}
 	if v := c.Verify; v != nil {
-		fmt.Fprintf(&md, "\n**verify**: %d fresh, %d stale, %d not checked.\n", v.Fresh, v.Stale, v.Unchecked)
+		fmt.Fprintf(&md, "\n**verify**: %d fresh, %d stale, %d broken, %d not checked.\n", v.Fresh, v.Stale, v.Broken, v.Unchecked)
 		if len(v.Rows) > 0 {
 			md.WriteString("\n| URL | Status | Age | Judgement |\n|---|---|---|---|\n")
 			for _, row := range v.Rows[:min(len(v.Rows), maxRows)] {
 				fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", r.Markdown(row.URL), r.Markdown(row.Status), r.Markdown(row.Age), r.Markdown(row.Judgement))
 			}
-			if more := v.Fresh + v.Stale + v.Unchecked - min(len(v.Rows), maxRows); more > 0 {
+			if more := v.Fresh + v.Stale + v.Broken + v.Unchecked - min(len(v.Rows), maxRows); more > 0 {
 				fmt.Fprintf(&md, "\nand %d more URL(s).\n", more)
 			}
 		}
 	}
 	if w := c.Warm; w != nil {
-		fmt.Fprintf(&md, "\n**warm**: %d of %d URL(s) answered 2xx or 3xx.\n", w.Warmed, w.Requested)
+		fmt.Fprintf(&md, "\n**warm**: %d of %d request(s) answered 2xx or 3xx; %d origin error(s).\n", w.Warmed, w.Requested, w.Broken)
 	}
 	return md.String()
 }

@@ -30,17 +30,17 @@ func TestFinishReportsTheChecks(t *testing.T) {
 		t.Fatal("Finish = false")
 	}
 	got, _ := outputs(t, readFile(t, env["GITHUB_OUTPUT"]))
-	if got["verified"] != "58" || got["stale"] != "2" || got["warmed"] != "60" || !strings.Contains(got["results"], `"verified":58,"stale":2,"warmed":60}`) {
+	if got["verified"] != "58" || got["stale"] != "2" || got["warmed"] != "60" || !strings.Contains(got["results"], `"verified":58,"stale":2,"broken":0,"warmed":60}`) {
 		t.Errorf("outputs = %q", got)
 	}
 	summary := readFile(t, env["GITHUB_STEP_SUMMARY"])
 	for _, want := range []string{
 		"**wait-for** https://www.example.com/version.txt: served the new build after 20s (4 poll(s)).",
-		"**verify**: 58 fresh, 2 stale, 0 not checked.",
+		"**verify**: 58 fresh, 2 stale, 0 broken, 0 not checked.",
 		"| https://www.example.com/a\\|b?t=\\*\\*\\* | 200 HIT | 3600 | stale |",
 		"| https://www.example.com/48 | 200 MISS | — | fresh |",
 		"and 10 more URL(s).",
-		"**warm**: 60 of 60 URL(s) answered 2xx or 3xx.",
+		"**warm**: 60 of 60 request(s) answered 2xx or 3xx; 0 origin error(s).",
 	} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary does not hold %q:\n%s", want, summary)

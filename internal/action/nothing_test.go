@@ -35,7 +35,7 @@ func TestNothingWritesEmptyOutputsANoticeAndTheSummary(t *testing.T) {
 	}
 	outputs := readFile(t, env["GITHUB_OUTPUT"])
 	for _, want := range []string{"purge-id<<", "purge-ids<<", "\n[]\n", "count<<", "\n0\n", "verified<<", "stale<<", "warmed<<",
-		`[{"zone-id":"z1","zone":"","environment-id":"","purge-ids":[],"count":0,"failed":0,"verified":0,"stale":0,"warmed":0},{"zone-id":"","zone":"example.com","environment-id":"","purge-ids":[],"count":0,"failed":0,"verified":0,"stale":0,"warmed":0}]`} {
+		`[{"zone-id":"z1","zone":"","environment-id":"","purge-ids":[],"count":0,"failed":0,"verified":0,"stale":0,"broken":0,"warmed":0},{"zone-id":"","zone":"example.com","environment-id":"","purge-ids":[],"count":0,"failed":0,"verified":0,"stale":0,"broken":0,"warmed":0}]`} {
 		if !strings.Contains(outputs, want) {
 			t.Errorf("outputs %q lack %q", outputs, want)
 		}

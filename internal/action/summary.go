@@ -135,9 +135,10 @@ type Result struct {
 	// NotSent, when set, says why nothing was sent (wait-for never
 	// matched): the summary then reports only that and the checks.
 	NotSent string
-	// ChecksFailed says the checks after the purge fail the step (verify:
-	// fail found stale URLs): the summary's heading says so.
-	ChecksFailed bool
+	// ChecksFailed says what verify: fail found that fails the step
+	// ("stale URLs", "broken URLs", "stale and broken URLs"), "" when
+	// nothing: the summary's heading says so.
+	ChecksFailed string
 }
 
 // Zone is what a run did in one zone: the results output's object.
@@ -148,9 +149,11 @@ type Zone struct {
 	IDs           []string `json:"purge-ids"`
 	Count         int      `json:"count"`  // targets confirmed
 	Failed        int      `json:"failed"` // targets not done
-	// URLs of the zone verify judged fresh and stale, and warm warmed.
+	// URLs of the zone verify judged fresh, stale and broken, and warm
+	// warmed.
 	Verified int `json:"verified"`
 	Stale    int `json:"stale"`
+	Broken   int `json:"broken"`
 	Warmed   int `json:"warmed"`
 }
 
@@ -173,8 +176,8 @@ func (r *Reporter) Finish(res Result) bool {
 	switch {
 	case res.Failed > 0:
 		status = "failed"
-	case res.ChecksFailed:
-		status = "done, but verify found stale URLs"
+	case res.ChecksFailed != "":
+		status = "done, but verify found " + res.ChecksFailed
 	}
 	fmt.Fprintf(&md, "### Cloudflare cache %s %s\n\n| | |\n|---|---|\n", res.Noun, status)
 	fmt.Fprintf(&md, "| Scope | %s |\n| Purge type | `%s` |\n", r.Markdown(res.Scope), r.Markdown(res.PurgeType))

@@ -249,7 +249,9 @@ func (pl *Checks) After(ctx context.Context, results []purge.BatchResult, res *a
 		pl.warm(ctx, list, res)
 	}
 	res.Checks = pl.steps
-	res.ChecksFailed = err != nil
+	if err != nil {
+		res.ChecksFailed = found(pl.steps.Verify)
+	}
 	return err
 }
 
@@ -297,25 +299,25 @@ func label(t site.Target) string {
 	return t.URL + " (" + strings.Join(parts, ", ") + ")"
 }
 
+// verify requests every URL and judges it: fresh, stale (a copy cached
+// before the purge), broken (an origin error: 5xx, or no answer) or not
+// checked. Stale and broken URLs fail the step with verify: fail (a
+// problem.ChecksFailed) and warn with verify: warn.
 func (pl *Checks) verify(ctx context.Context, list []site.Target, res *action.Result) error {
 	pl.rep.Group(fmt.Sprintf("verify: requesting %d URL(s), %d at a time, to see that the edge no longer serves a copy cached before the %s", len(list), pl.site.Concurrency(), pl.plan.Words.Noun))
 	checks := pl.site.Verify(ctx, list)
 	v := &action.Verify{}
-	// The summary shows stale URLs first, then those not checked, then
-	// fresh ones, at most maxRows in all: each kind keeps as many.
+	// The summary shows stale and broken URLs first, then those not
+	// checked, then fresh ones, at most maxRows in all.
 	var rows [3][]action.CheckRow
 	keep := func(kind int, row action.CheckRow) {
 		if len(rows[kind]) < maxRows {
 			rows[kind] = append(rows[kind], row)
 		}
 	}
-	var stale, unchecked []string
+	var stale, broken, unchecked []string
 	for _, c := range checks {
-		row := action.CheckRow{URL: label(c.Target), Status: "—", Age: "—", Judgement: c.Verdict.String()}
-		if c.Response.Status != 0 {
-			row.Status = fmt.Sprintf("%d %s", c.Response.Status, cmp.Or(c.Response.CacheStatus, "(no CF-Cache-Status)"))
-			row.Age = cmp.Or(c.Response.Age, "—")
-		}
+		row := checkRow(c)
 		switch c.Verdict {
 		case site.Fresh:
 			v.Fresh++
@@ -329,9 +331,15 @@ func (pl *Checks) verify(ctx context.Context, list []site.Target, res *action.Re
 			stale = append(stale, line)
 			pl.rep.Infof("STALE %s", line)
 			keep(0, row)
+		case site.Broken:
+			v.Broken++
+			pl.count(res, c.Target.Zone, func(z *action.Zone) { z.Broken++ })
+			line := fmt.Sprintf("%s: %s, %d request(s)", row.URL, c.Why, c.Attempts)
+			broken = append(broken, line)
+			pl.rep.Infof("BROKEN (origin error) %s", line)
+			keep(0, row)
 		default:
 			v.Unchecked++
-			row.Judgement = "not checked: " + c.Why
 			unchecked = append(unchecked, row.URL+": "+c.Why)
 			pl.rep.Infof("not checked: %s: %s", row.URL, c.Why)
 			keep(1, row)
@@ -339,7 +347,7 @@ func (pl *Checks) verify(ctx context.Context, list []site.Target, res *action.Re
 	}
 	v.Rows = slices.Concat(rows[0], rows[1], rows[2])
 	v.Rows = v.Rows[:min(len(v.Rows), maxRows)]
-	pl.rep.Infof("verify: %d fresh, %d stale, %d not checked.", v.Fresh, v.Stale, v.Unchecked)
+	pl.rep.Infof("verify: %d fresh, %d stale, %d broken, %d not checked.", v.Fresh, v.Stale, v.Broken, v.Unchecked)
 	pl.rep.EndGroup()
 	pl.steps.Verify = v
 	if len(unchecked) > 0 {
@@ -347,42 +355,95 @@ func (pl *Checks) verify(ctx context.Context, list []site.Target, res *action.Re
 		msg += stoppedWhile(ctx, "verify")
 		pl.rep.Warning("verify: not checked", msg)
 	}
-	if len(stale) == 0 {
-		return nil
-	}
-	msg := fmt.Sprintf("%d of %d URL(s) are still served from a copy cached before the %s (HIT or STALE with an Age older than the %s):\n%s",
-		len(stale), len(checks), pl.plan.Words.Noun, pl.plan.Words.Noun, strings.Join(report.CapLines(stale, report.MaxFailureLines), "\n"))
-	msg += "\nA purge of a URL with other cache-key variants (headers, query strings) removes only the one it names; purge each variant, or use tags or prefixes."
-	if pl.cfg.Verify != config.VerifyFail {
-		pl.rep.Warning("verify: stale URLs", msg)
-		return nil
-	}
-	return &problem.Error{Kind: problem.ChecksFailed, Problems: []problem.Problem{{Input: "verify", Title: "verify: stale URLs", Message: msg}}}
+	return pl.verdicts(len(checks), stale, broken)
 }
 
+// found names what verify found that fails the step, for the summary's
+// heading.
+func found(v *action.Verify) string {
+	switch {
+	case v.Stale > 0 && v.Broken > 0:
+		return "stale and broken URLs"
+	case v.Broken > 0:
+		return "broken URLs"
+	}
+	return "stale URLs"
+}
+
+// checkRow is a check's row of the summary's table.
+func checkRow(c site.Check) action.CheckRow {
+	row := action.CheckRow{URL: label(c.Target), Status: "—", Age: "—", Judgement: c.Verdict.String()}
+	if c.Accept != "" {
+		row.URL += " (Accept: " + c.Accept + ")"
+	}
+	if c.Response.Status != 0 {
+		row.Status = fmt.Sprintf("%d %s", c.Response.Status, cmp.Or(c.Response.CacheStatus, "(no CF-Cache-Status)"))
+		row.Age = cmp.Or(c.Response.Age, "—")
+	}
+	switch c.Verdict {
+	case site.Broken:
+		row.Judgement = "broken (origin error): " + c.Why
+	case site.Fresh, site.Stale:
+	default:
+		row.Judgement = "not checked: " + c.Why
+	}
+	return row
+}
+
+// verdicts are the problems of stale and broken URLs: warnings with
+// verify: warn, a problem.ChecksFailed with verify: fail.
+func (pl *Checks) verdicts(checked int, stale, broken []string) error {
+	var problems []problem.Problem
+	if len(stale) > 0 {
+		problems = append(problems, problem.Problem{Input: "verify", Title: "verify: stale URLs", Message: fmt.Sprintf(
+			"%d of %d URL(s) are still served from a copy cached before the %s (HIT or STALE with an Age older than the %s):\n%s\n"+
+				"A purge of a URL with other cache-key variants (headers, query strings) removes only the one it names; purge each variant, or use tags or prefixes.",
+			len(stale), checked, pl.plan.Words.Noun, pl.plan.Words.Noun, strings.Join(report.CapLines(stale, report.MaxFailureLines), "\n"))})
+	}
+	if len(broken) > 0 {
+		problems = append(problems, problem.Problem{Input: "verify", Title: "verify: origin errors", Message: fmt.Sprintf(
+			"%d of %d URL(s) answer visitors with an error (HTTP 5xx, Cloudflare's 52x included, or no answer at all), whatever the cache holds:\n%s\n"+
+				"The origin or its certificate is broken, not the cache: fix the origin (520-526 are Cloudflare failing to reach or trust it).",
+			len(broken), checked, strings.Join(report.CapLines(broken, report.MaxFailureLines), "\n"))})
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	if pl.cfg.Verify != config.VerifyFail {
+		for _, p := range problems {
+			pl.rep.Warning(p.Title, p.Message)
+		}
+		return nil
+	}
+	return &problem.Error{Kind: problem.ChecksFailed, Problems: problems}
+}
+
+// warm requests every URL once more (an image's three variants), so
+// that the edge holds the new copy; what did not answer 2xx or 3xx only
+// warns, origin errors counted apart.
 func (pl *Checks) warm(ctx context.Context, list []site.Target, res *action.Result) {
 	pl.rep.Group(fmt.Sprintf("warm: requesting %d URL(s), %d at a time, so that the edge holds the new copy", len(list), pl.site.Concurrency()))
 	out := pl.site.Warm(ctx, list)
-	w := &action.Warm{Requested: len(out)}
+	w := &action.Warm{Requested: len(out), Broken: site.CountBroken(out)}
 	var failed []string
 	for _, r := range out {
+		name := label(r.Target)
+		if r.Accept != "" {
+			name += " (Accept: " + r.Accept + ")"
+		}
 		if r.OK() {
 			w.Warmed++
 			pl.count(res, r.Target.Zone, func(z *action.Zone) { z.Warmed++ })
 			continue
 		}
-		why := fmt.Sprintf("HTTP %d", r.Status)
-		if r.Err != nil {
-			why = r.Err.Error()
-		}
-		failed = append(failed, label(r.Target)+": "+why)
-		pl.rep.Infof("not warmed: %s: %s", label(r.Target), why)
+		failed = append(failed, name+": "+r.Why())
+		pl.rep.Infof("not warmed: %s: %s", name, r.Why())
 	}
-	pl.rep.Infof("warm: %d of %d URL(s) answered 2xx or 3xx.", w.Warmed, w.Requested)
+	pl.rep.Infof("warm: %d of %d request(s) answered 2xx or 3xx; %d origin error(s).", w.Warmed, w.Requested, w.Broken)
 	pl.rep.EndGroup()
 	pl.steps.Warm = w
 	if len(failed) > 0 {
-		msg := fmt.Sprintf("%d of %d URL(s) did not answer 2xx or 3xx:\n%s", len(failed), len(out), strings.Join(report.CapLines(failed, report.MaxFailureLines), "\n"))
+		msg := fmt.Sprintf("%d of %d request(s) did not answer 2xx or 3xx (%d of them origin errors):\n%s", len(failed), len(out), w.Broken, strings.Join(report.CapLines(failed, report.MaxFailureLines), "\n"))
 		msg += stoppedWhile(ctx, "warm")
 		pl.rep.Warning("warm: not warmed", msg)
 	}

@@ -530,7 +530,7 @@ func TestChangedFailureWithOnErrorWarnGivesResultsForEveryZone(t *testing.T) {
 	if r.Code != 0 || len(r.requests)+len(r.lookups) != 0 || !r.HasAnnotation("warning", "changed-since", "Give the job permissions: contents: read") {
 		t.Fatalf("exit %d, %d Cloudflare requests, warnings %+v; want a warning and nothing sent", r.Code, len(r.requests)+len(r.lookups), r.Annotations("warning"))
 	}
-	nothingDone := `{"zone-id":%q,"zone":"","environment-id":"","purge-ids":[],"count":0,"failed":0,"verified":0,"stale":0,"warmed":0}`
+	nothingDone := `{"zone-id":%q,"zone":"","environment-id":"","purge-ids":[],"count":0,"failed":0,"verified":0,"stale":0,"broken":0,"warmed":0}`
 	want := "[" + fmt.Sprintf(nothingDone, zone) + "," + fmt.Sprintf(nothingDone, orgID) + "]"
 	if r.Outputs["results"] != want || r.Outputs["count"] != "0" || r.Outputs["purge-ids"] != "[]" {
 		t.Errorf("results %s, count %s, purge-ids %s\nwant results %s", r.Outputs["results"], r.Outputs["count"], r.Outputs["purge-ids"], want)

@@ -53,7 +53,7 @@ func TestPurgeEachTypeOnBothEndpoints(t *testing.T) {
 					t.Errorf("headers = %v", req.Header)
 				}
 				want := map[string]string{"purge-id": cloudflaretest.ID(0), "purge-ids": `["` + cloudflaretest.ID(0) + `"]`, "count": tt.wantCount,
-					"results": results(zone, "", environment, []string{cloudflaretest.ID(0)}, atoi(tt.wantCount), 0), "verified": "0", "stale": "0", "warmed": "0"}
+					"results": results(zone, "", environment, []string{cloudflaretest.ID(0)}, atoi(tt.wantCount), 0), "verified": "0", "stale": "0", "broken": "0", "warmed": "0"}
 				if fmt.Sprint(r.Outputs) != fmt.Sprint(want) {
 					t.Errorf("outputs = %v, want %v", r.Outputs, want)
 				}
@@ -181,7 +181,7 @@ func TestAuthFailureStopsAndExplains(t *testing.T) {
 		t.Errorf("annotations = %+v", errs)
 	}
 	want := map[string]string{"purge-id": cloudflaretest.ID(0), "purge-ids": `["` + cloudflaretest.ID(0) + `"]`, "count": "1",
-		"results": results(zone, "", "", []string{cloudflaretest.ID(0)}, 1, 3), "verified": "0", "stale": "0", "warmed": "0"}
+		"results": results(zone, "", "", []string{cloudflaretest.ID(0)}, 1, 3), "verified": "0", "stale": "0", "broken": "0", "warmed": "0"}
 	if fmt.Sprint(r.Outputs) != fmt.Sprint(want) {
 		t.Errorf("outputs = %v, want what did succeed: %v", r.Outputs, want)
 	}

@@ -77,9 +77,10 @@ func results(zoneID, name, envID string, ids []string, count, failed int) string
 		Failed   int      `json:"failed"`
 		Verified int      `json:"verified"`
 		Stale    int      `json:"stale"`
+		Broken   int      `json:"broken"`
 		Warmed   int      `json:"warmed"`
 	}
-	b, err := json.Marshal([]result{{zoneID, name, envID, ids, count, failed, 0, 0, 0}})
+	b, err := json.Marshal([]result{{zoneID, name, envID, ids, count, failed, 0, 0, 0, 0}})
 	if err != nil {
 		panic(err)
 	}

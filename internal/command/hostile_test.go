@@ -519,7 +519,7 @@ func TestServerIDCannotFrameOutputs(t *testing.T) {
 	for _, id := range []string{"_GitHubActionsFileCommandDelimeter_", "EOF", "ghadelimiter_0"} {
 		r := runStep(t, actiontest.Step{Inputs: inputs("purge-type", "everything")},
 			cloudflaretest.WithScript(func(int, cloudflaretest.Request) cloudflaretest.Response { return cloudflaretest.OK(id) }))
-		want := map[string]string{"purge-id": id, "purge-ids": `["` + id + `"]`, "count": "1", "results": results(zone, "", "", []string{id}, 1, 0), "verified": "0", "stale": "0", "warmed": "0"}
+		want := map[string]string{"purge-id": id, "purge-ids": `["` + id + `"]`, "count": "1", "results": results(zone, "", "", []string{id}, 1, 0), "verified": "0", "stale": "0", "broken": "0", "warmed": "0"}
 		if r.Code != 0 || fmt.Sprint(r.Outputs) != fmt.Sprint(want) {
 			t.Errorf("ID %q: exit %d, outputs %v, want %v", id, r.Code, r.Outputs, want)
 		}

@@ -119,7 +119,7 @@ func TestVerifyFindsEveryPurgedURLFresh(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Outputs["results"]), &res); err != nil || res[0]["verified"] != 3.0 || res[0]["stale"] != 0.0 {
 		t.Errorf("results = %s", r.Outputs["results"])
 	}
-	for _, want := range []string{"**verify**: 3 fresh, 0 stale, 0 not checked.", "| URL | Status | Age | Judgement |", "| 200 MISS | — | fresh |"} {
+	for _, want := range []string{"**verify**: 3 fresh, 0 stale, 0 broken, 0 not checked.", "| URL | Status | Age | Judgement |", "| 200 MISS | — | fresh |"} {
 		if !strings.Contains(r.Summary, want) {
 			t.Errorf("summary does not hold %q:\n%s", want, r.Summary)
 		}
@@ -347,19 +347,24 @@ func TestWarmRequestsEveryURLAfterVerify(t *testing.T) {
 		"verify-urls", edgeURL+"/\n"+edgeURL+"/blog/\n"+edgeURL+"/gone", "verify", "warn", "warm", "true")},
 		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/", Tags: []string{"home"}}, cloudflaretest.Page{Path: "/blog/", Tags: []string{"blog"}},
 			cloudflaretest.Page{Path: "/gone", Status: 500, Tags: []string{"blog"}}))
-	// "/" was not tagged blog: still the old copy, stale.
-	if r.Code != 0 || r.Outputs["verified"] != "2" || r.Outputs["stale"] != "1" || r.Outputs["warmed"] != "2" {
+	// "/" was not tagged blog: still the old copy, stale. "/gone" answers
+	// 500: broken, an origin error, whatever the cache says.
+	if r.Code != 0 || r.Outputs["verified"] != "1" || r.Outputs["stale"] != "1" || r.Outputs["broken"] != "1" || r.Outputs["warmed"] != "2" {
 		t.Fatalf("exit %d, outputs %v\n%s", r.Code, r.Outputs, r.Stdout)
 	}
-	if !r.HasAnnotation("warning", "warm: not warmed", edgeURL+"/gone: HTTP 500") || !strings.Contains(r.Summary, "**warm**: 2 of 3 URL(s) answered 2xx or 3xx.") {
+	if !r.HasAnnotation("warning", "warm: not warmed", edgeURL+"/gone: HTTP 500") || !strings.Contains(r.Summary, "**warm**: 2 of 3 request(s) answered 2xx or 3xx; 1 origin error(s).") {
 		t.Errorf("warnings %+v\nsummary:\n%s", r.Annotations("warning"), r.Summary)
+	}
+	if !r.HasAnnotation("warning", "verify: origin errors", edgeURL+"/gone: HTTP 500") {
+		t.Errorf("warnings %+v", r.Annotations("warning"))
 	}
 	if !strings.Contains(r.Stdout, "::group::warm: requesting 3 URL(s)") {
 		t.Errorf("stdout:\n%s", r.Stdout)
 	}
-	// verify's requests (one each, five for the stale one), then warm's.
-	if n := len(r.edge); n != 3+4+3 {
-		t.Errorf("%d site requests, want 10", n)
+	// verify's requests (one for the fresh one, five each for the stale
+	// and the broken one: both are asked again), then warm's.
+	if n := len(r.edge); n != 1+5+5+3 {
+		t.Errorf("%d site requests, want 14", n)
 	}
 }
 
@@ -399,16 +404,18 @@ func TestSiteRetryAfterIsHonoured(t *testing.T) {
 	}
 }
 
-func TestAHangingSiteIsNotCheckedAndTheRunEnds(t *testing.T) {
+// A site that never answers is broken for its visitors: verify: fail
+// fails the step naming it, within one attempt's bound, and the run ends.
+func TestAHangingSiteIsBrokenAndTheRunEnds(t *testing.T) {
 	t.Parallel()
 	r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", edgeURL+"/\n"+edgeURL+"/slow", "verify", "fail", "warm", "true", "timeout", "5m")},
 		cloudflaretest.WithEdge(cloudflaretest.Page{Path: "/"}, cloudflaretest.Page{Path: "/slow", Hang: true}))
-	if r.Code != 0 || r.Outputs["verified"] != "1" || r.Outputs["warmed"] != "1" || r.took >= 5*time.Minute {
+	if r.Code != 1 || r.Outputs["verified"] != "1" || r.Outputs["broken"] != "1" || r.Outputs["warmed"] != "1" || r.took >= 5*time.Minute {
 		t.Fatalf("exit %d after %s, outputs %v\n%s", r.Code, r.took, r.Outputs, r.Stdout)
 	}
-	if !r.HasAnnotation("warning", "verify: not checked", edgeURL+"/slow: no answer: no answer within 30s") ||
+	if !r.HasAnnotation("error", "verify: origin errors", edgeURL+"/slow: no answer") ||
 		!r.HasAnnotation("warning", "warm: not warmed", edgeURL+"/slow: no answer within 30s") {
-		t.Errorf("warnings: %+v", r.Annotations("warning"))
+		t.Errorf("errors %+v, warnings: %+v", r.Annotations("error"), r.Annotations("warning"))
 	}
 }
 
@@ -637,5 +644,60 @@ func TestVerifyAndWarmOnLoopback(t *testing.T) {
 	assertSiteRequestsClean(t, edge)
 	if got := fake.Requests()[0].Header.Get("Authorization"); got != "Bearer "+token {
 		t.Errorf("the API got Authorization %q", got)
+	}
+}
+
+// Verify tells a broken origin from a stale cache: an edge answering 502
+// or Cloudflare's 526 with MISS or DYNAMIC is broken, whatever the cache
+// headers say, and so is a URL that refuses the connection; a 404 is
+// judged by its headers (a removed page answering from a fresh fetch is
+// what the deploy asked for); an image is checked as a browser asks for
+// it. verify: fail fails the step on broken URLs, verify: warn warns.
+func TestVerifyTellsABrokenOriginFromAStaleCache(t *testing.T) {
+	t.Parallel()
+	edge := cloudflaretest.WithEdge(
+		cloudflaretest.Page{Path: "/ok"},
+		cloudflaretest.Page{Path: "/bad-gateway", Status: 502},
+		cloudflaretest.Page{Path: "/bad-cert", Status: 526, Dynamic: true},
+		cloudflaretest.Page{Path: "/refused", Refuse: true},
+		cloudflaretest.Page{Path: "/removed", Status: 404},
+		cloudflaretest.Page{Path: "/logo.png", Variants: []string{"image/avif", "image/webp"}},
+	)
+	urls := strings.Join([]string{edgeURL + "/ok", edgeURL + "/bad-gateway", edgeURL + "/bad-cert", edgeURL + "/refused", edgeURL + "/removed", edgeURL + "/logo.png"}, "\n")
+	for _, tt := range []struct {
+		verify, level string
+		code          int
+	}{{"fail", "error", 1}, {"warn", "warning", 0}} {
+		t.Run(tt.verify, func(t *testing.T) {
+			t.Parallel()
+			r := runSiteStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", urls, "verify", tt.verify)}, edge)
+			if r.Code != tt.code || r.Outputs["verified"] != "3" || r.Outputs["broken"] != "3" || r.Outputs["stale"] != "0" {
+				t.Fatalf("exit %d, outputs %v; want exit %d, 3 fresh (ok, removed, logo), 3 broken\n%s", r.Code, r.Outputs, tt.code, r.Stdout)
+			}
+			for _, want := range []string{
+				edgeURL + "/bad-gateway: HTTP 502 (Bad Gateway)",
+				edgeURL + "/bad-cert: HTTP 526 (Cloudflare: invalid SSL certificate at the origin)",
+				edgeURL + "/refused: no answer",
+			} {
+				if !r.HasAnnotation(tt.level, "verify: origin errors", want) {
+					t.Errorf("%s annotations %+v; want one saying %q", tt.level, r.Annotations(tt.level), want)
+				}
+			}
+			if !strings.Contains(r.Summary, "broken (origin error): HTTP 526") || !strings.Contains(r.Summary, "**verify**: 3 fresh, 0 stale, 3 broken, 0 not checked.") {
+				t.Errorf("summary:\n%s", r.Summary)
+			}
+			if tt.code == 1 && !strings.HasPrefix(r.Summary, "### Cloudflare cache purge done, but verify found broken URLs\n") {
+				t.Errorf("summary heading:\n%s", r.Summary)
+			}
+			var zones []map[string]any
+			if err := json.Unmarshal([]byte(r.Outputs["results"]), &zones); err != nil || zones[0]["broken"] != 3.0 {
+				t.Errorf("results %s; want broken 3 in the zone's object", r.Outputs["results"])
+			}
+			for _, req := range r.edge {
+				if req.Path == "/logo.png" && req.Header.Get("Accept") != "image/avif,image/webp,*/*" {
+					t.Errorf("the image was checked with Accept %q, want a browser's", req.Header.Get("Accept"))
+				}
+			}
+		})
 	}
 }
