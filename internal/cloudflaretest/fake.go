@@ -271,17 +271,21 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if account, ok := verifyAccount(r.URL.Path); ok && r.Method == http.MethodGet {
 		req.Path = r.URL.RequestURI()
 		f.mu.Lock()
+		n := len(f.verifies)
 		f.verifies = append(f.verifies, req)
 		f.mu.Unlock()
-		resp, hang := f.verify(r, account)
-		if hang {
+		resp, hang := f.verify(n, r, account)
+		switch {
+		case hang:
 			select {
 			case <-r.Context().Done():
 			case <-f.hung:
 			}
-			return
+		case resp.Reset:
+			reset(w)
+		default:
+			write(w, resp)
 		}
-		write(w, resp)
 		return
 	}
 	if r.Method == http.MethodGet {
@@ -341,13 +345,8 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	case resp.Reset:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
+		reset(w)
+		return
 	}
 	for k, v := range resp.Header {
 		w.Header().Set(k, v)
@@ -440,6 +439,18 @@ func Result(v any, info map[string]any) Response {
 	}
 	body, _ := json.Marshal(env)
 	return Response{Status: 200, Body: string(body)}
+}
+
+// reset closes the connection without an answer: a socket's is closed,
+// and in memory the panic is what RoundTrip turns into errReset.
+func reset(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func write(w http.ResponseWriter, resp Response) {

@@ -32,6 +32,10 @@ type Token struct {
 	Refused bool
 	// Hang never answers (until the client gives up, or Close).
 	Hang bool
+	// Before answers the first verifies, in order, before the token's
+	// own answer: a 503, a 429, a Reset, an answer that is not a verify
+	// answer.
+	Before []Response
 }
 
 // TokenID is the ID the fake's verify gives the token.
@@ -71,10 +75,14 @@ func verifyAccount(path string) (account string, ok bool) {
 	return "", false
 }
 
-// verify answers a verify request for the given account ("" for the
-// user endpoint); hang is set when it must not answer.
-func (f *Server) verify(r *http.Request, account string) (resp Response, hang bool) {
+// verify answers the n-th verify request (0-based) for the given
+// account ("" for the user endpoint); hang is set when it must not
+// answer.
+func (f *Server) verify(n int, r *http.Request, account string) (resp Response, hang bool) {
 	t := f.token
+	if n < len(t.Before) {
+		return t.Before[n], t.Before[n].Hang
+	}
 	owner := ""
 	if t.Account != "" {
 		owner = AccountID(t.Account)
