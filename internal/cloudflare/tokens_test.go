@@ -316,7 +316,7 @@ func TestExpiryWarning(t *testing.T) {
 		{"in exactly 14 days", active(now.Add(14 * 24 * time.Hour)), "the API token expires on 2026-12-18 (in 14 days): roll it before it breaks a deploy"},
 		{"tomorrow", active(time.Date(2026, 12, 5, 13, 0, 0, 0, time.UTC)), "the API token expires on 2026-12-05 (in 1 day): roll it before it breaks a deploy"},
 		{"within the day", active(time.Date(2026, 12, 5, 1, 30, 0, 0, time.UTC)), "the API token expires on 2026-12-05 01:30 UTC (in less than a day): roll it before it breaks a deploy"},
-		{"in another zone's clock", active(time.Date(2026, 12, 7, 1, 0, 0, 0, time.FixedZone("CET", 3600))), "the API token expires on 2026-12-07 (in 3 days): roll it before it breaks a deploy"},
+		{"in another zone's clock, on another date", active(time.Date(2026, 12, 6, 23, 30, 0, 0, time.FixedZone("EST", -5*3600))), "the API token expires on 2026-12-07 (in 3 days): roll it before it breaks a deploy"},
 		{"just after 14 days", active(now.Add(14*24*time.Hour + time.Second)), ""},
 		{"in 20 days", active(now.Add(20 * 24 * time.Hour)), ""},
 		{"no expiry", active(time.Time{}), ""},
