@@ -5,7 +5,8 @@
 // (NewInMemory) through Client, which a testing/synctest bubble needs:
 // there, time only moves while every goroutine waits on something the
 // bubble owns, never on a socket. It also answers the zone and environment
-// lookups from zones it is given (WithZones).
+// lookups from zones it is given (WithZones), and the token verifies
+// (WithToken, tokens.go).
 //
 // It imports only the standard library: it speaks the API's wire format,
 // not this module's types, so it checks the client rather than mirroring it.
@@ -97,7 +98,8 @@ type Server struct {
 	latency time.Duration
 	bucket  *Bucket
 	zones   []Zone
-	denied  map[string]bool // lookups refused: "zones", "environments"
+	token   Token           // what the verify endpoints say (tokens.go)
+	denied  map[string]bool // refused: "zones", "environments" (lookups), "purge"
 	// lookupFailures answer the first lookups instead of the zones.
 	lookupFailures []Response
 	// lookupScript, when it says so, answers a lookup instead of the zones.
@@ -106,7 +108,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	requests []Request // purges and invalidations (POST)
-	lookups  []Request // GETs
+	lookups  []Request // GETs but the token verifies
+	verifies []Request // token verifies (tokens.go)
 	hung     chan struct{}
 }
 
@@ -265,6 +268,26 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		body, _ = io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	}
 	req := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, At: time.Now()}
+	if account, ok := verifyAccount(r.URL.Path); ok && r.Method == http.MethodGet {
+		req.Path = r.URL.RequestURI()
+		f.mu.Lock()
+		n := len(f.verifies)
+		f.verifies = append(f.verifies, req)
+		f.mu.Unlock()
+		resp, hang := f.verify(n, r, account)
+		switch {
+		case hang:
+			select {
+			case <-r.Context().Done():
+			case <-f.hung:
+			}
+		case resp.Reset:
+			reset(w)
+		default:
+			write(w, resp)
+		}
+		return
+	}
 	if r.Method == http.MethodGet {
 		req.Path = r.URL.RequestURI()
 		f.mu.Lock()
@@ -300,7 +323,10 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(f.latency)
 	}
 	var resp Response
-	if f.bucket != nil {
+	if f.denied["purge"] {
+		// Cloudflare checks the token before it counts the request.
+		resp = Fail(http.StatusForbidden, 10000, "Authentication error")
+	} else if f.bucket != nil {
 		if limited, ok := f.bucket.take(req); !ok {
 			resp = limited
 		}
@@ -319,13 +345,8 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	case resp.Reset:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
+		reset(w)
+		return
 	}
 	for k, v := range resp.Header {
 		w.Header().Set(k, v)
@@ -418,6 +439,18 @@ func Result(v any, info map[string]any) Response {
 	}
 	body, _ := json.Marshal(env)
 	return Response{Status: 200, Body: string(body)}
+}
+
+// reset closes the connection without an answer: a socket's is closed,
+// and in memory the panic is what RoundTrip turns into errReset.
+func reset(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func write(w http.ResponseWriter, resp Response) {

@@ -33,6 +33,11 @@ const (
 	// SiteAttempt: a page of the user's site, headers first (verify and
 	// warm read no body; wait-for at most 1 MiB).
 	SiteAttempt = 30 * time.Second
+	// VerifyAttempt: the token check that explains a refused request is a
+	// tiny GET, asked only after the run has already failed; an answer
+	// that has not come in 10 s is not worth holding the failure for, so
+	// it is also sent again at most once, and never after a timeout.
+	VerifyAttempt = 10 * time.Second
 )
 
 // Sleep waits d, or until ctx ends, whichever is first; it returns
