@@ -138,9 +138,12 @@ func (r *run) run(ctx context.Context, flags map[string]string) (ending, error) 
 	known := in.Secrets(r.env.Getenv) // no request carries one: each client is given them all
 	client := cloudflare.NewClient(r.cfg.APIURL, r.cfg.Credentials, r.httpClient(), r.userAgent(), known...)
 	client.OnWarnings(report.WarnOnce(r.rep))
+	tok := r.token(ctx, client)
 	secrets := resolve.NewSecrets(known...)
-	resolved, err := resolve.Resolve(ctx, r.cfg, client, resolve.Options{MaxRetries: r.cfg.MaxRetries, NewBackOff: r.newBackOff(), Compare: r.compare(known), Secrets: secrets})
+	resolved, err := resolve.Resolve(ctx, r.cfg, client, resolve.Options{MaxRetries: r.cfg.MaxRetries, NewBackOff: r.newBackOff(),
+		Compare: r.compare(known), Secrets: secrets, Explain: tok.lookupRefused})
 	p := report.New(resolved, r.cfg)
+	p.Explain = tok.purgeRefused(ctx)
 	p.Changes(r.rep, secrets)
 	p.Withheld(r.rep)
 	end := ending{zones: p.ZoneResults(), onErrorWarn: r.cfg.OnErrorWarn}
@@ -160,8 +163,10 @@ func (r *run) run(ctx context.Context, flags map[string]string) (ending, error) 
 		end.outputsOK, end.reported = r.rep.Finish(c.NotSent()), true
 		return end, err
 	}
+	tok.askFor(ctx, p.Zones)
 	out := r.purge(ctx, p, client, start.Add(r.cfg.Timeout))
 	res := p.Summarize(out.Results, time.Since(start))
+	tok.warnOfExpiry(ctx)
 	checkErr := c.After(ctx, out.Results, &res)
 	end.outputsOK, end.reported = r.rep.Finish(res), true
 	if failure := res.Failure(); failure != nil {

@@ -446,8 +446,9 @@ func TestConcurrentWorkersShareOneLog(t *testing.T) {
 			}
 		}
 	}
-	if sent != 40 || answered != 40 {
-		t.Errorf("%d request and %d answer debug lines, want 40 each:\n%s", sent, answered, r.Stdout)
+	// Every answer has its line: the purges' and the token check's.
+	if sent != 40 || answered != 40+len(r.verifies) || len(r.verifies) != 1 {
+		t.Errorf("%d request and %d answer debug lines (%d token checks), want 40 and 41:\n%s", sent, answered, len(r.verifies), r.Stdout)
 	}
 	// The run's settings name the mode as the input does.
 	if !strings.Contains(r.Stdout, "; mode purge; purge type tags;") {

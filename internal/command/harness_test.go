@@ -31,6 +31,7 @@ type run struct {
 	actiontest.Result
 	requests []cloudflaretest.Request // purges and invalidations
 	lookups  []cloudflaretest.Request // GETs
+	verifies []cloudflaretest.Request // token checks
 }
 
 // runStep runs the action in this process, as the runner would, against
@@ -53,6 +54,7 @@ func runStep(t *testing.T, s actiontest.Step, opts ...cloudflaretest.Option) run
 		r.Result = actiontest.Run(t, actiontest.InProcess{HTTPClient: fake.Client()}, s)
 		r.requests = fake.Requests()
 		r.lookups = fake.Lookups()
+		r.verifies = fake.Verifies()
 	})
 	return r
 }

@@ -120,7 +120,7 @@ func TestLookupProblemsSendNothing(t *testing.T) {
 			[]cloudflaretest.Option{knownZones, cloudflaretest.WithZones(cloudflaretest.Zone{ID: "0ddd", Name: "example.org", Account: "Other"})},
 			"zone-id", []string{`zones ` + orgID + ` (account "Acme") and 0ddd (account "Other") are both named example.org`, "list only the one meant"}},
 		{"token without Zone Read", inputs("zone-id", "", "zone", "example.com"), []cloudflaretest.Option{knownZones, cloudflaretest.WithoutZoneRead()},
-			"zone", []string{`looking up "example.com" was refused (HTTP 403: 10000 Authentication error): give the token the Zone > Zone > Read permission`}},
+			"zone", []string{`looking up "example.com" was refused (HTTP 403: 10000 Authentication error): the token is active, so it lacks Zone > Zone > Read`}},
 		{"several zones by ID, files, without Zone Read", inputs("zone-id", zone+"\n"+orgID, "purge-type", "files", "targets", "https://example.com/a"),
 			[]cloudflaretest.Option{knownZones, cloudflaretest.WithoutZoneRead()},
 			"zone-id", []string{"looking up zone " + zone + " (its name decides which files go to it) was refused", "Zone > Zone > Read"}},

@@ -36,6 +36,10 @@ type Plan struct {
 	*resolve.Plan
 	cfg   *config.Config
 	Words Words
+	// Explain, if set, says why Cloudflare refused zone's purge on the
+	// credentials (asking it about the token), or "": its words replace
+	// the generic hint.
+	Explain func(err error, zone resolve.Zone) string
 }
 
 // New says p, resolved from cfg.
@@ -189,6 +193,11 @@ func (p *Plan) Summarize(results []purge.BatchResult, took time.Duration) action
 	switch {
 	case len(failed) > 0:
 		why, hint := explain(stoppedBy(failed))
+		if p.Explain != nil {
+			if words := p.Explain(stoppedBy(failed), p.Zones[refusedJob(failed)]); words != "" {
+				hint = words
+			}
+		}
 		if apiErr, ok := errors.AsType[*cloudflare.APIError](stoppedBy(failed)); ok && apiErr.Status == http.StatusNotFound && p.cfg.Operation == cloudflare.Invalidate {
 			why = "the invalidate_cache endpoint was not found (HTTP 404)"
 			hint = "This API has no invalidation route for this zone or environment: use mode: purge."
@@ -293,6 +302,16 @@ func stoppedBy(failed []purge.BatchResult) error {
 		}
 	}
 	return failed[0].Err
+}
+
+// refusedJob is the job of the failure stoppedBy names.
+func refusedJob(failed []purge.BatchResult) int {
+	for _, f := range failed {
+		if f.Err == stoppedBy(failed) {
+			return f.Job
+		}
+	}
+	return failed[0].Job
 }
 
 // explain says in a few words why the purge failed, for the title, and

@@ -67,6 +67,10 @@ type Options struct {
 	// Secrets are the run's known secrets: targets that hold one are left
 	// out (nil: none).
 	Secrets *Secrets
+	// Explain, if set, says why Cloudflare refused a lookup on the
+	// credentials (asking it about the token), or "": its words replace
+	// the bare advice to add the permission.
+	Explain func(ctx context.Context, err error, permission, zoneName string) string
 }
 
 // Zone is one zone of the run.
@@ -146,7 +150,7 @@ type Plan struct {
 // be read; Invalid: targets no zone owns); then nothing may be purged.
 // A Plan with Nothing set has nothing to purge.
 func Resolve(ctx context.Context, cfg *config.Config, api Lookups, opts Options) (*Plan, error) {
-	r := &resolver{api: api, opts: opts, secrets: opts.Secrets}
+	r := &resolver{ctx: ctx, api: api, opts: opts, secrets: opts.Secrets}
 	// On an error the plan is still returned, its zones as the inputs
 	// give them: the results output names them, nothing done.
 	stopped := func(err error) (*Plan, error) {
@@ -250,6 +254,7 @@ func (p *Plan) scope(z Zone) cloudflare.Scope {
 }
 
 type resolver struct {
+	ctx       context.Context // the run's, for Explain
 	api       Lookups
 	opts      Options
 	secrets   *Secrets
@@ -268,6 +273,14 @@ func (r *resolver) err() error {
 	return &problem.Error{Kind: problem.Stopped, Problems: r.problems}
 }
 
+// explain is Options.Explain's words for a refused lookup, or "".
+func (r *resolver) explain(err error, permission, zoneName string) string {
+	if r.opts.Explain == nil {
+		return ""
+	}
+	return r.opts.Explain(r.ctx, err, permission, zoneName)
+}
+
 // failed records a lookup that got no usable answer, by what kept it.
 func (r *resolver) failed(input, what string, err error, permission string) {
 	apiErr, isAPI := errors.AsType[*cloudflare.APIError](err)
@@ -275,6 +288,13 @@ func (r *resolver) failed(input, what string, err error, permission string) {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		r.add(input, "stopped while looking up %s: %v; nothing was purged", what, retry.Why(err))
 	case isAPI && apiErr.AuthFailure():
+		// The bare permission (without the advice after it); the zone is
+		// what the lookup was to find, so none is named.
+		bare, _, _ := strings.Cut(permission, ";")
+		if why := r.explain(err, bare, ""); why != "" {
+			r.add(input, "looking up %s was refused (%v): %s", what, err, why)
+			return
+		}
 		r.add(input, "looking up %s was refused (%v): give the token the %s permission", what, err, permission)
 	default:
 		r.add(input, "looking up %s failed: %v", what, err)
