@@ -80,7 +80,7 @@ func setUp(m *testing.M) (int, error) {
 		}
 	}
 	if err := exec.Command("podman", "image", "exists", jobImage).Run(); err != nil {
-		return 1, fmt.Errorf("no job image %s (%v): bash .ci/act.sh makes it", jobImage, err)
+		return 1, fmt.Errorf("no job image %s (bash .ci/act.sh makes it): %w", jobImage, err)
 	}
 	tmp, err := os.MkdirTemp("", "acttest-")
 	if err != nil {
