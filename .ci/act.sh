@@ -13,12 +13,13 @@
 #
 # Installs what it needs (podman, runc, busybox-static from Debian's
 # packages; act with go install; the Go modules); safe to run again. Then
-# it runs the rest in a network namespace of its own whose only interface
-# is loopback: a podman API service on a socket in a temporary folder for
-# act to talk to (DOCKER_HOST, stopped on exit), the job image, the Go
-# test. Whatever act or podman might try (a registry pull if act ever built
-# the Dockerfile, act's version check) fails there at once instead of
-# leaving the machine.
+# it runs the rest in network and mount namespaces of its own, the network
+# one with loopback only: a podman API service on a socket in a temporary
+# folder for act to talk to (DOCKER_HOST, stopped on exit) with a podman
+# storage in that folder too, the job image, the Go test. Whatever act or
+# podman might try (a registry pull if act ever built the Dockerfile, act's
+# version check) fails there at once instead of leaving the machine, and
+# the run leaves no image or container behind.
 # Run from anywhere, as root: bash .ci/act.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,11 +70,15 @@ if [ "${1:-}" != --isolated ]; then
 	# Every module the builds need, while the module proxy can be reached.
 	go mod download
 
-	exec unshare --net -- bash "$PWD/.ci/act.sh" --isolated
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	unshare --net --mount -- bash "$PWD/.ci/act.sh" --isolated "$tmp"
+	exit
 fi
 
-# In the namespace: loopback up, and no module proxy (GOPROXY=off makes a
+# In the namespaces: loopback up, and no module proxy (GOPROXY=off makes a
 # missing module an error, not a wait for a network that is not there).
+tmp=${2:?usage: act.sh --isolated TMPDIR (act.sh calls itself so)}
 busybox ip link set lo up
 export GOPROXY=off
 
@@ -85,7 +90,6 @@ if ldd "$busybox" >/dev/null 2>&1; then
 	exit 1
 fi
 
-tmp=$(mktemp -d)
 service=
 cleanup() {
 	local status=$?
@@ -97,14 +101,16 @@ cleanup() {
 		kill "$service" 2>/dev/null || true
 		wait "$service" 2>/dev/null || true
 	fi
-	podman rmi --force localhost/act-job:latest >/dev/null 2>&1 || true
-	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 # On these machines podman needs the runc runtime and rlimits lower than
-# its defaults (as in .ci/container.sh); the service and the podman
-# commands of the Go test both read this file.
+# its defaults (as in .ci/container.sh). Its images and containers go to a
+# storage of this run's own, in the temporary folder (mounted only in this
+# mount namespace, removed with the folder): a run leaves nothing behind,
+# and two runs at once (two checkouts) cannot remove or replace each
+# other's act-dockeraction:latest or job containers, whose names are
+# fixed. The service and the podman commands of the Go test read both.
 cat >"$tmp/containers.conf" <<'CONF'
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
@@ -112,7 +118,13 @@ default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
 [engine]
 runtime = "runc"
 CONF
-export CONTAINERS_CONF=$tmp/containers.conf
+cat >"$tmp/storage.conf" <<CONF
+[storage]
+driver = "overlay"
+graphroot = "$tmp/storage"
+runroot = "$tmp/run"
+CONF
+export CONTAINERS_CONF=$tmp/containers.conf CONTAINERS_STORAGE_CONF=$tmp/storage.conf
 
 # The Docker API act talks to: podman's, on a socket of our own. Its log
 # (errors such as act's probe for node in the job container, which has

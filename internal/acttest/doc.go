@@ -27,13 +27,16 @@
 //
 // The job's image, localhost/act-job:latest (busybox, bash, curl), and the
 // podman API service act talks to (DOCKER_HOST) are made by .ci/act.sh,
-// which installs podman and act first and then runs these tests. They run
-// only with the act build tag, so plain `go test ./...` skips them:
+// which installs podman and act first and then runs these tests, in
+// network and mount namespaces of their own (loopback only; a podman
+// storage of the run's own). They run only with the act build tag, so
+// plain `go test ./...` skips them:
 //
 //	bash .ci/act.sh
 //
-// or, with a podman service already on DOCKER_HOST, CONTAINERS_CONF set as
-// .ci/act.sh sets it and the job image made:
+// or, with a podman service already on DOCKER_HOST, CONTAINERS_CONF (and
+// CONTAINERS_STORAGE_CONF, if any) set for the podman commands as for the
+// service, and the job image made:
 //
 //	go test -tags act -count=1 -v ./internal/acttest/
 package acttest
