@@ -72,7 +72,11 @@ if [ "${1:-}" != --isolated ]; then
 
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	unshare --net --mount -- bash "$PWD/.ci/act.sh" --isolated "$tmp"
+	# The rest runs as the first process of a PID namespace: when it ends,
+	# the kernel ends every process left in it, such as the conmon of each
+	# exec session act ran, which podman keeps for 5 minutes after the
+	# exec (containers.conf exit_command_delay, for docker exec inspect).
+	unshare --net --mount --pid --fork --mount-proc -- bash "$PWD/.ci/act.sh" --isolated "$tmp"
 	exit
 fi
 
@@ -81,6 +85,9 @@ fi
 tmp=${2:?usage: act.sh --isolated TMPDIR (act.sh calls itself so)}
 busybox ip link set lo up
 export GOPROXY=off
+# The first process of a PID namespace gets only the signals it handles.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # busybox-static, not the dynamic busybox some systems have: the job image
 # holds no libc for busybox.
@@ -98,6 +105,9 @@ cleanup() {
 		cat "$tmp/service.log" >&2
 	fi
 	if [ -n "$service" ]; then
+		# Containers a failed or interrupted run left (act removes a failed
+		# job's only with --rm, which the test gives), then the service.
+		podman rm --all --force --time 0 >/dev/null 2>&1 || true
 		kill "$service" 2>/dev/null || true
 		wait "$service" 2>/dev/null || true
 	fi

@@ -302,6 +302,7 @@ func runAct(t *testing.T, dir, file, text string) actRun {
 		"--rebuild=false",                // use actionImage, do not build the Dockerfile
 		"--container-daemon-socket", "-", // no Docker socket in the job container
 		"--no-cache-server",
+		"--rm", // remove the job's container and volumes when the job failed too
 		"--secret", secretName,
 		"-v",
 	}
