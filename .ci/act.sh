@@ -13,13 +13,13 @@
 #
 # Installs what it needs (podman, runc, busybox-static from Debian's
 # packages; act with go install; the Go modules); safe to run again. Then
-# it runs the rest in network and mount namespaces of its own, the network
-# one with loopback only: a podman API service on a socket in a temporary
-# folder for act to talk to (DOCKER_HOST, stopped on exit) with a podman
-# storage in that folder too, the job image, the Go test. Whatever act or
-# podman might try (a registry pull if act ever built the Dockerfile, act's
-# version check) fails there at once instead of leaving the machine, and
-# the run leaves no image or container behind.
+# it runs the rest in network, mount and PID namespaces of its own, the
+# network one with loopback only: a podman API service on a socket in a
+# temporary folder for act to talk to (DOCKER_HOST, stopped on exit) with a
+# podman storage in that folder too, the job image, the Go test. Whatever
+# act or podman might try (a registry pull if act ever built the
+# Dockerfile, act's version check) fails there at once instead of leaving
+# the machine, and the run leaves no image, container or process behind.
 # Run from anywhere, as root: bash .ci/act.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

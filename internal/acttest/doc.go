@@ -28,8 +28,8 @@
 // The job's image, localhost/act-job:latest (busybox, bash, curl), and the
 // podman API service act talks to (DOCKER_HOST) are made by .ci/act.sh,
 // which installs podman and act first and then runs these tests, in
-// network and mount namespaces of their own (loopback only; a podman
-// storage of the run's own). They run only with the act build tag, so
+// network, mount and PID namespaces of their own (loopback only; a podman
+// storage of the run's own; nothing left running). They run only with the act build tag, so
 // plain `go test ./...` skips them:
 //
 //	bash .ci/act.sh
