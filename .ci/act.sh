@@ -187,4 +187,8 @@ fi
 tar -C "$root" -c . | podman import --quiet - localhost/act-job:latest >/dev/null
 podman run --rm --network none localhost/act-job:latest bash -c 'curl --version | head -n 1; sha256sum --help 2>&1 | head -n 1'
 
-go test -tags act -count=1 -v ./internal/acttest/
+# The test's temporary files (the repository copies, act's) go into the
+# run's folder too, so that an interrupted run, whose go test has no time
+# to clean up, leaves none.
+mkdir "$tmp/tmp"
+TMPDIR=$tmp/tmp go test -tags act -count=1 -v ./internal/acttest/
