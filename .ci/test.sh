@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gofmt, go vet (the container test's build tag included), go mod tidy
+# gofmt, go vet (the container and act tests' build tags included), go mod tidy
 # leaving no diff, then the README's test command. CI's test job runs this
 # script, and .ci/run runs it first. Run from anywhere: bash .ci/test.sh
 set -euo pipefail
@@ -32,6 +32,7 @@ fi
 echo "== go vet"
 go vet ./...
 go vet -tags container ./internal/containertest/
+go vet -tags act ./internal/acttest/
 
 echo "== go mod tidy leaves no diff"
 go mod tidy

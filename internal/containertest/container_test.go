@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -31,15 +30,12 @@ const (
 	// maxImageBytes is the target: an image under 8 MB, so that
 	// pulling it costs a user's job next to nothing.
 	maxImageBytes = 8_000_000
-	binaryName    = "cloudflare-purge-action"
-	// goLDFlags are the Dockerfile's -ldflags (dockerfile_test.go
-	// checks that the Dockerfile still has them).
-	goLDFlags   = "-s -w -X main.version=containertest"
-	builtTag    = "localhost/cloudflare-purge-action:containertest"
-	token       = "containertest-secret-token-Zx81"
-	zoneID      = "023e105f4ecef8ad9ca31a8372d0c353"
-	runnerUID   = 1001 // the runner's user on GitHub's hosted runners
-	cmdDeadline = 3 * time.Minute
+	binaryName    = BinaryName
+	builtTag      = "localhost/cloudflare-purge-action:containertest"
+	token         = "containertest-secret-token-Zx81"
+	zoneID        = "023e105f4ecef8ad9ca31a8372d0c353"
+	runnerUID     = 1001 // the runner's user on GitHub's hosted runners
+	cmdDeadline   = 3 * time.Minute
 )
 
 var (
@@ -63,7 +59,10 @@ func TestMain(m *testing.M) {
 	built := image == ""
 	if built {
 		start := time.Now()
-		if err := buildImage(); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), cmdDeadline)
+		err := BuildFinalStage(ctx, engine, root, builtTag, "containertest", os.Stdout)
+		cancel()
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "containertest: building the image:", err)
 			os.Exit(1)
 		}
@@ -75,60 +74,6 @@ func TestMain(m *testing.M) {
 		_ = exec.Command(engine, "rmi", "--force", image).Run() // best effort: the next run overwrites the tag anyway
 	}
 	os.Exit(code)
-}
-
-// buildImage builds the Dockerfile's final stage as written. The stage it
-// copies from (the Go builder, whose base image cannot be pulled here) is
-// replaced with --build-context by a folder holding what that stage would
-// have made: the binary, built here with the Dockerfile's flags, and this
-// machine's CA bundle, each at the path the final stage copies it from.
-func buildImage() error {
-	df, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
-	if err != nil {
-		return err
-	}
-	stage, sources, err := finalStageCopies(string(df))
-	if err != nil {
-		return err
-	}
-	standIn, err := os.MkdirTemp("", "containertest-stage-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(standIn)
-	for _, src := range sources {
-		dst := filepath.Join(standIn, filepath.FromSlash(src))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		switch {
-		case path.Base(src) == binaryName:
-			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", goLDFlags, "-o", dst, ".")
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("go build: %w\n%s", err, out)
-			}
-		case strings.HasSuffix(src, ".crt"):
-			ca, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
-			if err != nil {
-				return fmt.Errorf("this machine's CA bundle (Debian's ca-certificates): %w", err)
-			}
-			if err := os.WriteFile(dst, ca, 0o644); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("the final stage copies %s from stage %s: the test does not know how to stand in for it", src, stage)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), cmdDeadline)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, engine, "build",
-		"--build-context", stage+"="+standIn,
-		"--build-arg", "TARGETOS=linux", "--build-arg", "TARGETARCH="+runtime.GOARCH,
-		"--file", filepath.Join(root, "Dockerfile"), "--tag", builtTag, root)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	return cmd.Run()
 }
 
 func engineOutput(t *testing.T, args ...string) string {

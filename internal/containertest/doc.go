@@ -22,6 +22,7 @@
 // and digest. Both read the Dockerfile with the parser in dockerfile.go.
 //
 // Its container tests play the runner through actiontest (a Runner that
-// starts the image) against cloudflaretest; dockerfile.go imports only the
-// standard library.
+// starts the image) against cloudflaretest; dockerfile.go and build.go
+// (BuildFinalStage, the image build that internal/acttest uses too) import
+// only the standard library.
 package containertest

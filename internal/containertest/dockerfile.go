@@ -24,8 +24,9 @@ type dockerStage struct {
 // parseDockerfile splits a Dockerfile into its stages; only ARG may come
 // before the first FROM. It is the repository's one Dockerfile parser,
 // shared by the Dockerfile rules test (dockerfile_test.go, run by every
-// `go test`) and the container test (container_test.go, build tag
-// container, through finalStageCopies).
+// `go test`) and BuildFinalStage (build.go, through finalStageCopies),
+// which the container test (container_test.go, build tag container) and
+// the act test (internal/acttest, build tag act) build the image with.
 //
 // It reads what this Dockerfile uses: instructions, `\` line continuations,
 // comment and blank lines (also inside a continued instruction), FROM with

@@ -79,8 +79,9 @@ func TestDockerfileFinalStageIsScratchWithBinaryAndCABundle(t *testing.T) {
 		t.Errorf("final stage copies %q, want the binary and /etc/ssl/certs/ca-certificates.crt", dests)
 	}
 
-	// The container test stands in for the stage the final stage copies
-	// from: what it copies must be readable that way, from the builder.
+	// The container and act tests stand in for the stage the final stage
+	// copies from (BuildFinalStage, build.go): what it copies must be
+	// readable that way, from the builder.
 	data, err := os.ReadFile(filepath.Join(repoRoot, "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +150,7 @@ func TestDockerfileEntrypointIsExecFormAbsolute(t *testing.T) {
 }
 
 // TestDockerfileBuilder checks the builder's pin and the build flags the
-// container test (container_test.go) reproduces on the host.
+// container and act tests reproduce on the host (BuildFinalStage, build.go).
 func TestDockerfileBuilder(t *testing.T) {
 	stages := readDockerfile(t)
 	gomod, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
