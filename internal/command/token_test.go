@@ -81,6 +81,15 @@ func TestAnAccountTokenIsVerifiedUnderItsAccount(t *testing.T) {
 		t.Errorf("errors %+v", r.Annotations("error"))
 	}
 	assertSecretsOnlyMasked(t, r, cfat)
+
+	// Zones given by ID: no lookup names the account, so nothing is asked,
+	// and the annotation says why the token could not be checked.
+	byID := runStep(t, actiontest.Step{Inputs: inputs("api-token", cfat, "purge-type", "tags", "targets", "a")},
+		cloudflaretest.WithToken(cloudflaretest.Token{Account: "Acme"}), cloudflaretest.WithoutCachePurge())
+	if len(byID.verifies) != 0 || !byID.HasAnnotation("error", "Cloudflare purge failed: authentication error (HTTP 403)", "the token may be account-owned (its prefix is cfat_) and could not be checked") {
+		t.Errorf("%d verify requests, errors %+v", len(byID.verifies), byID.Annotations("error"))
+	}
+	assertSecretsOnlyMasked(t, byID, cfat)
 }
 
 // A token that expires within 14 days is warned about on a run that
