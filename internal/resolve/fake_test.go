@@ -104,11 +104,14 @@ func (f *fakeLookups) called(ctx context.Context, method, arg string) (reply, bo
 		return reply{}, false
 	}
 	r, ok := f.Script(c)
-	if ok && r.Hang {
+	if !ok {
+		return reply{}, false
+	}
+	if r.Hang {
 		<-ctx.Done()
 		return reply{Err: fmt.Errorf("GET %s %s: %w", method, arg, ctx.Err())}, true
 	}
-	return r, ok
+	return r, true
 }
 
 // Calls are the calls the fake got, in order.
