@@ -35,15 +35,16 @@ func TestEnvironmentByName(t *testing.T) {
 		in      []string
 		api     *fakeLookups
 		want    resolve.Environment
+		label   string
 		lookups []string
 	}{
 		{"by name", []string{"environment", "staging"}, knownZones(),
-			resolve.Environment{ID: cloudflare.MustParseID(stgID), Name: "staging"}, []string{"Environments(" + comID + ")"}},
+			resolve.Environment{ID: cloudflare.MustParseID(stgID), Name: "staging"}, "environment staging (" + stgID + ")", []string{"Environments(" + comID + ")"}},
 		{"zone and environment by name", []string{"zone-id", "", "zone", "example.com", "environment", "STAGING"}, knownZones(),
-			resolve.Environment{ID: cloudflare.MustParseID(stgID), Name: "STAGING"}, []string{"ZonesByName(example.com)", "Environments(" + comID + ")"}},
+			resolve.Environment{ID: cloudflare.MustParseID(stgID), Name: "STAGING"}, "environment STAGING (" + stgID + ")", []string{"ZonesByName(example.com)", "Environments(" + comID + ")"}},
 		{"the same entry listed twice is one", []string{"environment", "staging"}, repeated,
-			resolve.Environment{ID: cloudflare.MustParseID("aaa111"), Name: "staging"}, []string{"Environments(" + comID + ")"}},
-		{"by ID", []string{"environment-id", envID}, knownZones(), resolve.Environment{ID: cloudflare.MustParseID(envID)}, nil},
+			resolve.Environment{ID: cloudflare.MustParseID("aaa111"), Name: "staging"}, "environment staging (aaa111)", []string{"Environments(" + comID + ")"}},
+		{"by ID", []string{"environment-id", envID}, knownZones(), resolve.Environment{ID: cloudflare.MustParseID(envID)}, "environment " + envID, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -51,8 +52,8 @@ func TestEnvironmentByName(t *testing.T) {
 			if r.err != nil {
 				t.Fatal(r.err)
 			}
-			if r.Environment == nil || *r.Environment != tt.want {
-				t.Errorf("environment %+v; want %+v", r.Environment, tt.want)
+			if r.Environment == nil || *r.Environment != tt.want || r.Environment.Label() != tt.label {
+				t.Errorf("environment %+v; want %+v, labelled %q", r.Environment, tt.want, tt.label)
 			}
 			if got := methods(tt.api.Calls()); !slices.Equal(got, tt.lookups) {
 				t.Errorf("lookups %q; want %q", got, tt.lookups)

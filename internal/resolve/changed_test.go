@@ -248,3 +248,19 @@ func TestChangedURLHoldingASecretIsLeftOut(t *testing.T) {
 		}
 	}
 }
+
+// A changed URL is validated as any files target is: one that is not a
+// valid target (here its host, which url-map's rules do not check) is
+// not mapped, its row saying why, and the other files go on.
+func TestChangedURLThatIsNotATargetIsNotMapped(t *testing.T) {
+	t.Parallel()
+	cfg := step(t, changedInputs("url-map", "public/ => https://ex!ample.com/\ndocs/ => https://docs.example.org/")...)
+	r := resolveStep(t, cfg, knownZones(), ahead("public/a.css", "docs/b.css"), 0)
+	if r.err != nil || !slices.Equal(values(r.Targets), []string{"https://docs.example.org/b.css"}) || r.NotPurged != nil {
+		t.Fatalf("error %v, targets %q, not purged %q; want the docs' URL alone", r.err, values(r.Targets), r.NotPurged)
+	}
+	want := changed.Row{Path: "public/a.css", Skipped: `not mapped: 1 bad target(s): line 1: URL host "ex!ample.com" has '!'; want a bare host name like www.example.com`}
+	if !equalRow(r.Changes.Rows[0], want) {
+		t.Errorf("row %+v\nwant %+v", r.Changes.Rows[0], want)
+	}
+}
