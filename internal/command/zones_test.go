@@ -95,12 +95,18 @@ func TestZoneAndEnvironmentByName(t *testing.T) {
 	if got := r.Outputs["results"]; got != results(zone, "example.com", stgID, []string{cloudflaretest.ID(0)}, 1, 0) {
 		t.Errorf("results = %s", got)
 	}
+	if !strings.Contains(r.Stdout, "environment staging ("+stgID+") of zone example.com ("+zone+")") {
+		t.Errorf("the log does not name the environment by the name given:\n%s", r.Stdout)
+	}
 	assertSecretsOnlyMasked(t, r, token)
 }
 
 // Lookups that fail stop the step before anything is purged, titled
 // with the input that asked for them and naming the name and the
 // permission to add; input problems found on the way are invalid inputs.
+// One case a title: what resolve says of each kind of lookup problem (no
+// zone, several, two zones of one name, no such environment) is its unit
+// tests' (internal/resolve).
 func TestLookupProblemsSendNothing(t *testing.T) {
 	t.Parallel()
 	const invalid = "Invalid input "
@@ -111,21 +117,11 @@ func TestLookupProblemsSendNothing(t *testing.T) {
 		title    string
 		wantMsgs []string
 	}{
-		{"name matches no zone", inputs("zone-id", "", "zone", "nowhere.example"), []cloudflaretest.Option{knownZones},
-			"zone", []string{`"nowhere.example" matches no zone this token can read`, "Zone > Zone > Read"}},
-		{"name matches two zones", inputs("zone-id", "", "zone", "example.org"),
-			[]cloudflaretest.Option{knownZones, cloudflaretest.WithZones(cloudflaretest.Zone{ID: "dup", Name: "example.org", Account: "Other"})},
-			"zone", []string{`"example.org" matches 2 zones (ID "` + orgID + `" in account "Acme", ID "dup" in account "Other")`, "zone-id"}},
-		{"two zone IDs of one name (one domain in two accounts)", inputs("zone-id", orgID+"\n0ddd", "purge-type", "files", "targets", "https://example.org/a"),
-			[]cloudflaretest.Option{knownZones, cloudflaretest.WithZones(cloudflaretest.Zone{ID: "0ddd", Name: "example.org", Account: "Other"})},
-			"zone-id", []string{`zones ` + orgID + ` (account "Acme") and 0ddd (account "Other") are both named example.org`, "list only the one meant"}},
 		{"token without Zone Read", inputs("zone-id", "", "zone", "example.com"), []cloudflaretest.Option{knownZones, cloudflaretest.WithoutZoneRead()},
 			"zone", []string{`looking up "example.com" was refused (HTTP 403: 10000 Authentication error): the token is active, so it lacks Zone > Zone > Read`}},
 		{"several zones by ID, files, without Zone Read", inputs("zone-id", zone+"\n"+orgID, "purge-type", "files", "targets", "https://example.com/a"),
 			[]cloudflaretest.Option{knownZones, cloudflaretest.WithoutZoneRead()},
 			"zone-id", []string{"looking up zone " + zone + " (its name decides which files go to it) was refused", "Zone > Zone > Read"}},
-		{"environment not found", inputs("environment", "prod"), []cloudflaretest.Option{knownZones},
-			"environment", []string{`zone ` + zone + ` has no environment named "prod"; it has "Staging", "Preview"`}},
 		{"token without Zone Versioning Read", inputs("environment", "staging"), []cloudflaretest.Option{knownZones, cloudflaretest.WithoutVersioningRead()},
 			"environment", []string{"was refused", "Zone > Zone Versioning > Read"}},
 		{"environment with several zones", inputs("zone", "example.org", "environment", "staging"), []cloudflaretest.Option{knownZones},
@@ -231,9 +227,11 @@ func TestSeveralZonesATargetNoZoneOwnsSendsNothing(t *testing.T) {
 	if r.Code != 1 || len(r.requests) != 0 {
 		t.Fatalf("exit %d, %d requests; want 1 and nothing sent\n%s", r.Code, len(r.requests), r.Stdout)
 	}
+	// The lines and the zones the messages name are resolve's
+	// (TestTargetsNoZoneOwnsAreInvalid): here, each input's annotation.
 	for input, msg := range map[string]string{
-		"targets":      `1 bad target(s): line 2: "example.net" is in none of the zones; the zones are example.com, example.org`,
-		"targets-file": `1 bad target(s): line 2: "badexample.com" is in none of the zones`,
+		"targets":      `"example.net" is in none of the zones`,
+		"targets-file": `"badexample.com" is in none of the zones`,
 	} {
 		if !r.HasAnnotation("error", "Invalid input "+input, msg) {
 			t.Errorf("annotations = %+v\nwant one for %s saying %q", r.Annotations("error"), input, msg)
