@@ -73,7 +73,7 @@ func equalRow(a, b changed.Row) bool {
 func TestChangedSinceIsComparedAndItsURLsRouted(t *testing.T) {
 	t.Parallel()
 	gh := ahead("public/blog/index.html", "public/old.html", "docs/guide.html")
-	gh.Comparison.Walked = 4
+	gh.Comparison.FromTrees = true
 	r := resolveStep(t, step(t, changedInputs("zone-id", "", "zone", "example.com\nexample.org")...), knownZones(), gh, 0)
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -88,7 +88,7 @@ func TestChangedSinceIsComparedAndItsURLsRouted(t *testing.T) {
 	if got := gh.Calls(); !slices.Equal(got, []string{before + "..." + head}) {
 		t.Errorf("comparisons %q; want one of changed-since with GITHUB_SHA", got)
 	}
-	if ch := r.Changes; ch == nil || ch.Source != "changed since "+before || ch.Walked != 4 || len(ch.Rows) != 3 {
+	if ch := r.Changes; ch == nil || ch.Source != "changed since "+before || !ch.FromTrees || len(ch.Rows) != 3 {
 		t.Errorf("changes %+v", r.Changes)
 	}
 }

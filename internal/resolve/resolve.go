@@ -288,14 +288,18 @@ func (r *resolver) failed(input, what string, err error, permission string) {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		r.add(input, "stopped while looking up %s: %v; nothing was purged", what, retry.Why(err))
 	case isAPI && apiErr.AuthFailure():
-		// The bare permission (without the advice after it); the zone is
-		// what the lookup was to find, so none is named.
-		bare, _, _ := strings.Cut(permission, ";")
+		// The bare permission, and the advice after it ("; or purge each
+		// zone …"); the zone is what the lookup was to find, so the
+		// explanation names none.
+		bare, advice, _ := strings.Cut(permission, ";")
+		if advice != "" {
+			advice = ";" + advice
+		}
 		if why := r.explain(err, bare, ""); why != "" {
-			r.add(input, "looking up %s was refused (%v): %s", what, err, why)
+			r.add(input, "looking up %s was refused (%v): %s%s", what, err, why, advice)
 			return
 		}
-		r.add(input, "looking up %s was refused (%v): give the token the %s permission", what, err, permission)
+		r.add(input, "looking up %s was refused (%v): give the token the %s permission%s", what, err, bare, advice)
 	default:
 		r.add(input, "looking up %s failed: %v", what, err)
 	}
