@@ -1,14 +1,19 @@
 package resolve_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/problem"
+	"github.com/cfpurge/cloudflare-purge-action/internal/resolve"
 	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 )
 
@@ -149,10 +154,6 @@ func TestARefusedLookupNamesThePermission(t *testing.T) {
 
 	// Zones given by ID whose names route files: each zone's lookup is
 	// refused, and said, naming the permission and the other way out.
-	// The sentence's end reads "give the token the Zone > Zone > Read;
-	// or purge each zone in a step of its own permission": left as it is
-	// (a wording change is not this one's), so only its parts are
-	// checked.
 	t.Run("zones by ID whose names route files", func(t *testing.T) {
 		t.Parallel()
 		api := knownZones()
@@ -224,5 +225,33 @@ func TestALookupStoppedByTheTimeoutOrACancel(t *testing.T) {
 				t.Errorf("stopped after %v; want %v", r.took, tt.took)
 			}
 		})
+	}
+}
+
+// Options.Explain's words (what Cloudflare said of the token) replace the
+// bare advice to add the permission; the advice after it stays.
+func TestARefusedLookupIsExplained(t *testing.T) {
+	t.Parallel()
+	api := knownZones()
+	api.Script = always("Zone", reply{Err: refused})
+	cfg := step(t, "zone-id", comID+"\n"+orgID, "purge-type", "files", "targets", "https://example.com/a")
+	var asked []string
+	var r resolved
+	synctest.Test(t, func(t *testing.T) {
+		r.Plan, r.err = resolve.Resolve(t.Context(), cfg, api, resolve.Options{
+			MaxRetries: cfg.MaxRetries,
+			NewBackOff: func() backoff.BackOff { return backoff.NewConstantBackOff(time.Second) },
+			Explain: func(_ context.Context, err error, permission, zoneName string) string {
+				asked = append(asked, permission)
+				return "the token is active, so it lacks " + permission
+			},
+		})
+	})
+	if len(asked) == 0 || asked[0] != resolve.ZoneReadPermission {
+		t.Errorf("Explain asked for %q; want the bare permission %q", asked, resolve.ZoneReadPermission)
+	}
+	want := "was refused (HTTP 403: 10000 Authentication error): the token is active, so it lacks Zone > Zone > Read; or purge each zone in a step of its own"
+	if r.err == nil || !strings.Contains(r.err.Error(), want) {
+		t.Errorf("error %v; want it to say %q", r.err, want)
 	}
 }
