@@ -139,6 +139,7 @@ func (r *run) run(ctx context.Context, flags map[string]string) (ending, error) 
 	client := cloudflare.NewClient(r.cfg.APIURL, r.cfg.Credentials, r.httpClient(), r.userAgent(), known...)
 	client.OnWarnings(report.WarnOnce(r.rep))
 	tok := r.token(ctx, client)
+	defer tok.stop()
 	secrets := resolve.NewSecrets(known...)
 	resolved, err := resolve.Resolve(ctx, r.cfg, client, resolve.Options{MaxRetries: r.cfg.MaxRetries, NewBackOff: r.newBackOff(),
 		Compare: r.compare(known), Secrets: secrets, Explain: tok.lookupRefused})

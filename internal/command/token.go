@@ -23,23 +23,37 @@ type token struct {
 	kind   cloudflare.CredentialsKind
 	rep    *action.Reporter
 
-	once  sync.Once
-	done  chan struct{}
-	check cloudflare.TokenCheck
+	once   sync.Once
+	asked  bool
+	cancel context.CancelFunc
+	done   chan struct{}
+	check  cloudflare.TokenCheck
 }
 
 func newToken(client *cloudflare.Client, creds cloudflare.Credentials, rep *action.Reporter) *token {
-	return &token{client: client, kind: creds.Kind(), rep: rep, done: make(chan struct{})}
+	return &token{client: client, kind: creds.Kind(), rep: rep, done: make(chan struct{}), cancel: func() {}}
+}
+
+// stop ends a question still on its way and waits for its goroutine: the
+// run returns only once nothing of it can still print.
+func (t *token) stop() {
+	if t == nil || !t.asked {
+		return
+	}
+	t.cancel()
+	<-t.done
 }
 
 // ask sends the question, once, in the background, under account (the
 // ID of an account the run's zones belong to, "" when unknown).
 func (t *token) ask(ctx context.Context, account string) {
 	t.once.Do(func() {
+		t.asked = true
 		if t.kind == cloudflare.KeyPair {
 			close(t.done) // no verify endpoint: nothing to ask
 			return
 		}
+		ctx, t.cancel = context.WithCancel(ctx)
 		go func() {
 			defer close(t.done)
 			t.check = t.client.CheckToken(ctx, account)
