@@ -158,3 +158,21 @@ func (h *hangingBody) Read([]byte) (int, error) {
 }
 
 func (h *hangingBody) Close() error { return nil }
+
+// A URL with credentials in it is not requested: net/http would send
+// them as a Basic Authorization header.
+func TestGetRequestsNoURLWithCredentials(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		e := &edge{handle: answer(200, "", "")}
+		for _, u := range []string{"https://user:pw@www.example.com/sitemap.xml", "https://user@www.example.com/", "http://u:p@127.0.0.1/"} {
+			err := client(e, 1).Get(t.Context(), u, 100, func(int, http.Header, io.Reader) error { return nil })
+			if !errors.Is(err, site.ErrCredentials) {
+				t.Errorf("%s: %v; want ErrCredentials", u, err)
+			}
+		}
+		if e.count() != 0 {
+			t.Errorf("%d request(s) sent, the first with Authorization %q", e.count(), e.requests[0].Header.Get("Authorization"))
+		}
+	})
+}

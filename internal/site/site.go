@@ -8,7 +8,8 @@
 // streamed, bounded (Get): the sitemap reader's.
 //
 // Every request it sends follows the same rules (Client.fetch): no
-// credentials of any kind (Withheld), nor any secret anywhere in it (the
+// credentials of any kind (Withheld headers; no URL with user:password@,
+// which net/http would send as Basic auth), nor any secret anywhere in it (the
 // outbound.Guard NewClient installs), a User-Agent naming the action,
 // https only (plain http to loopback hosts alone), no redirects followed,
 // the target's cache-key headers, a bounded read of the body (Wait's
@@ -104,12 +105,18 @@ func (c *Client) Concurrency() int { return c.concurrency }
 // that is not loopback, whose answer anything on the way could forge.
 var ErrNotHTTPS = errors.New("plain http:// to a host that is not loopback: not requested (use https://)")
 
+// ErrCredentials marks a URL that is not requested: it holds a user name
+// or password, which net/http would send as an Authorization header.
+var ErrCredentials = errors.New("holds credentials (user:password@): not requested")
+
 // Requestable reports whether the rules let the URL be requested.
 func Requestable(rawURL string) error {
 	u, err := url.Parse(rawURL)
 	switch {
 	case err != nil || u.Hostname() == "":
 		return fmt.Errorf("not a URL")
+	case u.User != nil:
+		return ErrCredentials
 	case u.Scheme == "https":
 		return nil
 	case u.Scheme == "http" && targets.IsLoopback(u.Hostname()):
