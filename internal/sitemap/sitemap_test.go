@@ -197,37 +197,46 @@ func TestByImportance(t *testing.T) {
 // sitemap (in a comment, which the XML reader takes as it comes), in
 // about 1 MB: one member of 1 MiB of zeros, repeated (gzip allows
 // members one after another).
-func bomb() string {
-	var b bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-	_, _ = w.Write([]byte(`<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>` + edgeURL + `/a</loc></url><!--`))
-	_ = w.Close()
-	head := b.String()
-	b.Reset()
-	w, _ = gzip.NewWriterLevel(&b, gzip.BestCompression)
-	_, _ = w.Write(make([]byte, 1<<20))
-	_ = w.Close()
-	return head + strings.Repeat(b.String(), 1<<10)
+// With size > 0, it inflates to size bytes exactly.
+func bomb(size int) string {
+	head := `<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>` + edgeURL + `/a</loc></url><!--`
+	zeros := gz(string(make([]byte, 1<<20)))
+	if size == 0 {
+		return gz(head) + strings.Repeat(zeros, 1<<10)
+	}
+	size -= len(head)
+	return gz(head) + strings.Repeat(zeros, size>>20) + gz(string(make([]byte, size%(1<<20))))
 }
 
 // A gzip bomb stops at MaxFileBytes uncompressed, with an error naming
-// the file and the bound; the other sitemaps of the index are read.
+// the file and the bound: 1 GiB of zeros in 1 MB of gzip, and one that
+// inflates to one byte past the bound. The other sitemaps of the index
+// are read.
 func TestGzipBombStopsAtTheBound(t *testing.T) {
 	t.Parallel()
-	body := bomb()
+	body, edge := bomb(0), bomb(sitemap.MaxFileBytes+1)
 	if len(body) > 2<<20 {
 		t.Fatalf("the bomb is %d bytes", len(body))
 	}
 	synctest.Test(t, func(t *testing.T) {
 		_, c := serve(t, 2,
-			cloudflaretest.Page{Path: "/sitemap.xml", Body: index(edgeURL+"/bomb.xml.gz", edgeURL+"/good.xml")},
+			cloudflaretest.Page{Path: "/sitemap.xml", Body: index(edgeURL+"/bomb.xml.gz", edgeURL+"/edge.xml", edgeURL+"/good.xml")},
 			cloudflaretest.Page{Path: "/bomb.xml.gz", Body: body},
+			cloudflaretest.Page{Path: "/edge.xml", Body: edge},
 			cloudflaretest.Page{Path: "/good.xml", Body: urlset(entry(edgeURL+"/b", "", ""))})
 		res, err := sitemap.Read(t.Context(), c, edgeURL+"/sitemap.xml", sitemap.Options{})
-		fileErr, ok := errors.AsType[*sitemap.Error](err)
-		if !errors.Is(err, sitemap.ErrFileTooLarge) || !errors.Is(err, sitemap.ErrBound) || !ok || fileErr.Sitemap != edgeURL+"/bomb.xml.gz" ||
-			!strings.Contains(err.Error(), `"`+edgeURL+`/bomb.xml.gz"`) || !strings.Contains(err.Error(), "50 MiB") {
-			t.Errorf("err = %v; want the 50 MiB bound, naming the file", err)
+		joined, ok := err.(interface{ Unwrap() []error })
+		if !ok {
+			t.Fatalf("err = %v; want one error a file", err)
+		}
+		var named []string
+		for _, e := range joined.Unwrap() {
+			if fileErr, ok := errors.AsType[*sitemap.Error](e); ok && errors.Is(e, sitemap.ErrFileTooLarge) && errors.Is(e, sitemap.ErrBound) && strings.Contains(e.Error(), "50 MiB") {
+				named = append(named, fileErr.Sitemap)
+			}
+		}
+		if want := []string{edgeURL + "/bomb.xml.gz", edgeURL + "/edge.xml"}; !slices.Equal(named, want) || !strings.Contains(err.Error(), `"`+edgeURL+`/bomb.xml.gz"`) {
+			t.Errorf("err = %v; want the 50 MiB bound, naming %q", err, want)
 		}
 		if got := locs(res.URLs); !slices.Equal(got, []string{edgeURL + "/b"}) {
 			t.Errorf("URLs %q; want the other sitemap's", got)
