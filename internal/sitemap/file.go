@@ -86,11 +86,15 @@ func explain(ctx context.Context, err error) error {
 	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.As(err, &corrupt):
 		return fmt.Errorf("gzip data that does not decompress (%s)", safetext.OneLine(err.Error(), 120))
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return errors.New("the file ends in the middle (gzip data cut short)")
+		return errors.New("cut short: the file ends in the middle")
 	}
 	var sentinel bound
 	var redirect *RedirectError
-	if errors.As(err, &sentinel) || errors.As(err, &redirect) {
+	var charset notUTF8
+	switch {
+	case errors.As(err, &charset):
+		return charset
+	case errors.As(err, &sentinel), errors.As(err, &redirect):
 		return err
 	}
 	return errors.New(safetext.OneLine(err.Error(), 200))
@@ -127,6 +131,7 @@ func (f *file) parse(body io.Reader, index bool, opts Options) error {
 		in = bufio.NewReaderSize(zr, 64<<10)
 	}
 	d := xml.NewDecoder(in)
+	d.CharsetReader = utf8Only
 	root, err := rootElement(d)
 	if err != nil {
 		return err
@@ -141,6 +146,22 @@ func (f *file) parse(body io.Reader, index bool, opts Options) error {
 	}
 	return fmt.Errorf("not a sitemap: its root element is <%s>, not <urlset> or <sitemapindex>", safetext.OneLine(root.Name.Local, 40))
 }
+
+// utf8Only is the XML reader's CharsetReader, asked for any encoding a
+// file declares but UTF-8: a sitemap is UTF-8 (the protocol's rule), of
+// which US-ASCII is a part.
+func utf8Only(charset string, in io.Reader) (io.Reader, error) {
+	switch strings.ToLower(charset) {
+	case "us-ascii", "ascii":
+		return in, nil
+	}
+	return nil, notUTF8(fmt.Sprintf("declares the encoding %s; a sitemap is UTF-8 (the protocol's rule)", safetext.Quote(charset)))
+}
+
+// notUTF8 is utf8Only's error, told from the XML reader's words around it.
+type notUTF8 string
+
+func (e notUTF8) Error() string { return string(e) }
 
 // rootElement is the document's first element.
 func rootElement(d *xml.Decoder) (xml.StartElement, error) {

@@ -168,8 +168,9 @@ func (e *RedirectError) Error() string {
 }
 
 // Read reads the sitemap at rawURL through c: a urlset, or an index and
-// each of its sitemaps (up to maxParallel at once, never more than c's
-// Concurrency), all within ctx.
+// each of its sitemaps (up to 4 at once, never more than c's
+// Concurrency), all within ctx. A rawURL that site.Requestable refuses
+// (not https, credentials in it) is an error, and nothing is requested.
 //
 // It returns every URL read, even when err is not nil: then err says
 // which files were not read whole, and why, one *Error a file (joined by
@@ -178,9 +179,6 @@ func (e *RedirectError) Error() string {
 // that only checks URLs can check those it got.
 func Read(ctx context.Context, c *site.Client, rawURL string, opts Options) (Result, error) {
 	r := &reader{client: c, opts: opts, seen: map[string]struct{}{}}
-	if _, why := checkLoc([]byte(rawURL), false); why != "" {
-		return Result{}, &Error{Sitemap: rawURL, Err: errors.New(why)}
-	}
 	if err := site.Requestable(rawURL); err != nil {
 		return Result{}, &Error{Sitemap: rawURL, Err: err}
 	}

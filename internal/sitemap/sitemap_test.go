@@ -487,13 +487,20 @@ func TestNestedIndexIsAnError(t *testing.T) {
 
 // What is not a sitemap is an error naming the file: a page that answers
 // 404, an HTML page, gzip that does not decompress, XML that is not
-// well-formed. The index's other sitemaps are read.
+// well-formed or not UTF-8 (US-ASCII is). The index's other sitemaps are
+// read.
 func TestFilesThatAreNoSitemapsAreErrors(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		good := gz(urlset(entry(edgeURL+"/a", "", "")))
+		good := gz("\uFEFF" + urlset(entry(edgeURL+"/a", "", ""))) // a byte order mark is fine
+		crc := []byte(good)
+		crc[len(crc)-8] ^= 1 // gzip's trailer: the CRC-32, then the size
 		_, c := serve(t, 2,
-			cloudflaretest.Page{Path: "/sitemap.xml", Body: index(edgeURL+"/gone.xml", edgeURL+"/page.xml", edgeURL+"/broken.gz", edgeURL+"/bad.xml", edgeURL+"/a.xml", edgeURL+"/empty.xml")},
+			cloudflaretest.Page{Path: "/sitemap.xml", Body: index(edgeURL+"/gone.xml", edgeURL+"/page.xml", edgeURL+"/broken.gz", edgeURL+"/bad.xml",
+				edgeURL+"/a.xml", edgeURL+"/empty.xml", edgeURL+"/crc.gz", edgeURL+"/latin1.xml", edgeURL+"/ascii.xml")},
+			cloudflaretest.Page{Path: "/ascii.xml", Body: `<?xml version="1.0" encoding="US-ASCII"?><urlset><url><loc>` + edgeURL + "/c</loc></url></urlset>"},
+			cloudflaretest.Page{Path: "/crc.gz", Body: string(crc)},
+			cloudflaretest.Page{Path: "/latin1.xml", Body: `<?xml version="1.0" encoding="ISO-8859-1"?><urlset><url><loc>` + edgeURL + "/caf\xe9</loc></url></urlset>"},
 			cloudflaretest.Page{Path: "/gone.xml", Status: http.StatusNotFound},
 			cloudflaretest.Page{Path: "/page.xml", Body: "<!DOCTYPE html>\n<html><body>Not here</body></html>"},
 			cloudflaretest.Page{Path: "/broken.gz", Body: good[:len(good)/2]},
@@ -504,7 +511,9 @@ func TestFilesThatAreNoSitemapsAreErrors(t *testing.T) {
 		for _, want := range []string{
 			`sitemap "` + edgeURL + `/gone.xml": HTTP 404`,
 			`sitemap "` + edgeURL + `/page.xml": not a sitemap: its root element is <html>`,
-			`sitemap "` + edgeURL + `/broken.gz": `,
+			`sitemap "` + edgeURL + `/broken.gz": cut short: the file ends in the middle`,
+			`sitemap "` + edgeURL + `/crc.gz": gzip data that does not decompress (gzip: invalid checksum)`,
+			`sitemap "` + edgeURL + `/latin1.xml": declares the encoding "ISO-8859-1"; a sitemap is UTF-8`,
 			`sitemap "` + edgeURL + `/empty.xml": not a sitemap: no XML element in it`,
 			`sitemap "` + edgeURL + `/bad.xml": not well-formed XML (line 6: element <url> closed by </lru>)`,
 		} {
@@ -517,7 +526,7 @@ func TestFilesThatAreNoSitemapsAreErrors(t *testing.T) {
 		}
 		// bad.xml's URL before the break comes back, with the error: a
 		// files purge stops on it, a check may use what was read.
-		if got := locs(res.URLs); !slices.Equal(got, []string{edgeURL + "/b", edgeURL + "/a"}) {
+		if got := locs(res.URLs); !slices.Equal(got, []string{edgeURL + "/b", edgeURL + "/a", edgeURL + "/c"}) {
 			t.Errorf("URLs %q", got)
 		}
 	})
@@ -645,3 +654,35 @@ func TestDeadlineLeavesSitemapsUnread(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A sitemap URL that no request to the site may have is an error naming
+// it (credentials hidden), and nothing is requested.
+func TestUnrequestableSitemapIsNotRequested(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fake, c := serve(t, 1, cloudflaretest.Page{Path: "/sitemap.xml", Body: urlset(entry(edgeURL+"/a", "", ""))})
+		for _, u := range []string{"http://admin:s3cret@127.0.0.1:9/sitemap.xml", "http://www.example.com/sitemap.xml", "ftp://127.0.0.1:9/sitemap.xml", "/sitemap.xml"} {
+			res, err := sitemap.Read(t.Context(), c, u, sitemap.Options{})
+			if _, ok := errors.AsType[*sitemap.Error](err); !ok || strings.Contains(err.Error(), "s3cret") || len(res.Sitemaps) != 0 {
+				t.Errorf("%s: %+v, %v", u, res, err)
+			}
+		}
+		if n := len(fake.EdgeRequests()); n != 0 {
+			t.Errorf("%d request(s)", n)
+		}
+	})
+}
+
+// A body that comes a byte at a time is bounded by one request's bound
+// when the context has no deadline.
+func TestDrippingSitemapEndsAtTheAttemptBound(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		_, c := serve(t, 1, cloudflaretest.Page{Path: "/sitemap.xml", Body: urlset(entry(edgeURL+"/a", "", "")), Drip: time.Second})
+		start := time.Now()
+		_, err := sitemap.Read(t.Context(), c, edgeURL+"/sitemap.xml", sitemap.Options{})
+		if err == nil || !strings.Contains(err.Error(), "not read whole within 30s") || time.Since(start) != site.AttemptTimeout {
+			t.Errorf("err = %v after %s; want the attempt's bound after %s", err, time.Since(start), site.AttemptTimeout)
+		}
+	})
+}
