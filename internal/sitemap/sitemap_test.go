@@ -177,13 +177,14 @@ func TestByImportance(t *testing.T) {
 			entry(edgeURL+"/g", "2026-11-20T10:00Z", "0.8"),
 			entry(edgeURL+"/h", "2026-11-21", "0.8"),
 			entry(edgeURL+"/i", "", "0.3"),
+			entry(edgeURL+"/j", "", "NaN"), // the default
 		)})
 		res, err := sitemap.Read(t.Context(), c, edgeURL+"/sitemap.xml", sitemap.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		sitemap.ByImportance(res.URLs)
-		want := []string{"/e", "/h", "/g", "/d", "/b", "/c", "/f", "/a", "/i"}
+		want := []string{"/e", "/h", "/g", "/d", "/b", "/c", "/f", "/j", "/a", "/i"}
 		for i := range want {
 			want[i] = edgeURL + want[i]
 		}
@@ -685,4 +686,66 @@ func TestDrippingSitemapEndsAtTheAttemptBound(t *testing.T) {
 			t.Errorf("err = %v after %s; want the attempt's bound after %s", err, time.Since(start), site.AttemptTimeout)
 		}
 	})
+}
+
+// At most MaxSkipsShown skipped <loc>s are listed, across files; all are
+// counted.
+func TestSkipsShownAreBounded(t *testing.T) {
+	t.Parallel()
+	bad := func(n int) string {
+		entries := make([]string, n)
+		for i := range entries {
+			entries[i] = entry(fmt.Sprintf("/relative/%d", i), "", "")
+		}
+		return urlset(entries...)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		_, c := serve(t, 2,
+			cloudflaretest.Page{Path: "/sitemap.xml", Body: index(edgeURL+"/a.xml", edgeURL+"/b.xml")},
+			cloudflaretest.Page{Path: "/a.xml", Body: bad(60)},
+			cloudflaretest.Page{Path: "/b.xml", Body: bad(150)})
+		res, err := sitemap.Read(t.Context(), c, edgeURL+"/sitemap.xml", sitemap.Options{})
+		if err != nil || res.SkippedCount != 210 || len(res.Skipped) != sitemap.MaxSkipsShown {
+			t.Fatalf("%d skipped, %d shown, %v", res.SkippedCount, len(res.Skipped), err)
+		}
+		if first, last := res.Skipped[0], res.Skipped[sitemap.MaxSkipsShown-1]; first.Loc != `"/relative/0"` || last.Loc != `"/relative/39"` || last.Sitemap != `"`+edgeURL+`/b.xml"` {
+			t.Errorf("shown from %+v to %+v", first, last)
+		}
+	})
+}
+
+// An index's sitemaps are read a few at once: never more than the
+// client's Concurrency, nor more than 4.
+func TestSitemapsReadAFewAtOnce(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ concurrency, want int }{{1, 1}, {2, 2}, {8, 4}} {
+		t.Run(fmt.Sprint(tt.concurrency), func(t *testing.T) {
+			t.Parallel()
+			var children []string
+			pages := []cloudflaretest.Page{{}}
+			for i := range 10 {
+				children = append(children, fmt.Sprintf("%s/s%d.xml", edgeURL, i))
+				pages = append(pages, cloudflaretest.Page{Path: fmt.Sprintf("/s%d.xml", i), Body: urlset(entry(fmt.Sprintf("%s/%d", edgeURL, i), "", ""))})
+			}
+			pages[0] = cloudflaretest.Page{Path: "/sitemap.xml", Body: index(children...)}
+			synctest.Test(t, func(t *testing.T) {
+				fake, _ := serve(t, 1, pages...)
+				var mu sync.Mutex
+				inFlight, most := 0, 0
+				c := site.NewClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					mu.Lock()
+					inFlight++
+					most = max(most, inFlight)
+					mu.Unlock()
+					defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+					time.Sleep(time.Second) // the answers overlap
+					return fake.Client().Transport.RoundTrip(r)
+				})}, userAgent, tt.concurrency)
+				res, err := sitemap.Read(t.Context(), c, edgeURL+"/sitemap.xml", sitemap.Options{})
+				if err != nil || len(res.URLs) != 10 || most != tt.want {
+					t.Errorf("%d URLs, %v, %d at most in flight; want 10, %d", len(res.URLs), err, most, tt.want)
+				}
+			})
+		})
+	}
 }
