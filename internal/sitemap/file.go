@@ -30,8 +30,9 @@ const maxLocText = MaxLocBytes + 1024
 // file is what one sitemap file gave, before it is merged.
 type file struct {
 	url      string
-	host     string // url's host, as targets.Host gives it
-	urls     []URL  // its <url>s that passed, Since's filter applied
+	host     string              // url's host, as targets.Host gives it
+	quote    func(string) string // Options.Quote
+	urls     []URL               // its <url>s that passed, Since's filter applied
 	children []string
 	// skips are the first MaxSkipsShown, skipCount all of them.
 	skips                []Skip
@@ -43,7 +44,7 @@ type file struct {
 // read requests one file and reads it: an index only when index is true
 // (the one given), a urlset always.
 func (r *reader) read(ctx context.Context, rawURL string, index bool) *file {
-	f := &file{url: rawURL, host: targets.Host(cloudflare.Files, cloudflare.Target{Value: rawURL})}
+	f := &file{url: rawURL, host: targets.Host(cloudflare.Files, cloudflare.Target{Value: rawURL}), quote: r.opts.Quote}
 	err := r.client.Get(ctx, rawURL, MaxFileBytes, func(status int, h http.Header, body io.Reader) error {
 		switch {
 		case status >= 300 && status <= 399:
@@ -97,8 +98,20 @@ func explain(ctx context.Context, err error) error {
 	case errors.As(err, &sentinel), errors.As(err, &redirect):
 		return err
 	}
-	return errors.New(safetext.OneLine(err.Error(), 200))
+	return &folded{text: safetext.OneLine(err.Error(), 200), err: err}
 }
+
+// folded is an error whose text may hold what the site sent (a transport
+// error quotes a malformed answer), shown on one line; errors.Is and
+// errors.As still see the error itself (*outbound.RefusedError,
+// site.ErrCredentials).
+type folded struct {
+	text string
+	err  error
+}
+
+func (e *folded) Error() string { return e.text }
+func (e *folded) Unwrap() error { return e.err }
 
 // interrupted words what ended ctx: the timeout, or a cancellation.
 func interrupted(ctx context.Context) error { return retry.Interrupted(context.Cause(ctx)) }
@@ -364,7 +377,7 @@ func (f *file) readIndex(d *xml.Decoder, ns string) error {
 func (f *file) skip(loc, why string) {
 	f.skipCount++
 	if len(f.skips) < MaxSkipsShown {
-		f.skips = append(f.skips, Skip{Sitemap: safetext.Quote(f.url), Loc: safetext.Quote(loc), Why: why})
+		f.skips = append(f.skips, Skip{Sitemap: f.quote(f.url), Loc: f.quote(loc), Why: why})
 	}
 }
 

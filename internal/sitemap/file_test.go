@@ -17,7 +17,7 @@ func TestFileKeepsAtMostTheSkipsShown(t *testing.T) {
 		fmt.Fprintf(&b, "<url><loc>/relative/%d</loc></url>", i)
 	}
 	b.WriteString("</urlset>")
-	f := &file{url: "https://www.example.com/sitemap.xml", host: "www.example.com"}
+	f := &file{url: "https://www.example.com/sitemap.xml", host: "www.example.com", quote: func(s string) string { return s }}
 	if err := f.parse(strings.NewReader(b.String()), false, Options{}); err != nil {
 		t.Fatal(err)
 	}

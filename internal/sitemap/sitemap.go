@@ -76,6 +76,10 @@ type Options struct {
 	// a date without a time is kept when since falls on or before that
 	// day (UTC), as is a year or a month.
 	Since time.Time
+	// Quote shows a value from the site in a Skip: the caller's, which
+	// redacts its secrets on the raw text before it quotes (as
+	// safetext's order has it). safetext.Quote when nil.
+	Quote func(string) string
 }
 
 // URL is one <url> of a sitemap.
@@ -94,11 +98,14 @@ type URL struct {
 // Skip is a <loc> not taken, and why. Every field is safe to print on one
 // line.
 type Skip struct {
-	// Sitemap is the file's URL, and Loc the value as read (trimmed), both
-	// as safetext.Quote shows them: quoted, escaped, cut short,
+	// Sitemap is the file's URL, and Loc the value as read (trimmed; one
+	// longer than MaxLocBytes cut short, and all after its scheme hidden
+	// when its host did not end before the cut), both as Options.Quote
+	// shows them: by default safetext.Quote's quoted, escaped, cut short,
 	// credentials hidden.
 	Sitemap, Loc string
-	// Why is the reason; it may quote the value again.
+	// Why is the reason; it may quote the value again (with
+	// safetext.Quote, as package targets words it).
 	Why string
 }
 
@@ -140,9 +147,11 @@ type bound string
 func (b bound) Error() string        { return string(b) }
 func (b bound) Is(target error) bool { return target == ErrBound }
 
-// Error is why one file was not read, or not read whole.
+// Error is why one file was not read, or not read whole. Error() quotes
+// Sitemap with safetext.Quote; a caller with secrets to redact first
+// takes Sitemap and Err apart.
 type Error struct {
-	// Sitemap is the file's URL.
+	// Sitemap is the file's URL, as given or listed: raw.
 	Sitemap string
 	Err     error
 }
@@ -178,6 +187,9 @@ func (e *RedirectError) Error() string {
 // A caller that needs every URL (a files purge) stops on any error; one
 // that only checks URLs can check those it got.
 func Read(ctx context.Context, c *site.Client, rawURL string, opts Options) (Result, error) {
+	if opts.Quote == nil {
+		opts.Quote = safetext.Quote
+	}
 	r := &reader{client: c, opts: opts, seen: map[string]struct{}{}}
 	if err := site.Requestable(rawURL); err != nil {
 		return Result{}, &Error{Sitemap: rawURL, Err: err}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
+	"github.com/cfpurge/cloudflare-purge-action/internal/outbound"
+	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
 	"github.com/cfpurge/cloudflare-purge-action/internal/site"
 	"github.com/cfpurge/cloudflare-purge-action/internal/sitemap"
 )
@@ -748,4 +750,36 @@ func TestSitemapsReadAFewAtOnce(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A sitemap of an index whose URL holds a secret of the action's is not
+// requested: the guard's error says so, and the caller can tell it
+// (*outbound.RefusedError) and take the raw URL to redact. A <loc> that
+// holds one is shown as the caller's Quote shows it, which redacts.
+func TestSitemapHoldingASecretIsNotRequested(t *testing.T) {
+	t.Parallel()
+	const secret = "cfut_Xq8e2Tk3mP9vLr4NcW7yHs1BdF6gJz0AaQeRtYuIoPl_4f2a"
+	synctest.Test(t, func(t *testing.T) {
+		fake := cloudflaretest.NewInMemory(cloudflaretest.WithEdge(
+			cloudflaretest.Page{Path: "/sitemap.xml", Body: index(edgeURL+"/"+secret+".xml", edgeURL+"/a.xml")},
+			cloudflaretest.Page{Path: "/" + secret + ".xml", Body: urlset(entry(edgeURL+"/leak", "", ""))},
+			cloudflaretest.Page{Path: "/a.xml", Body: urlset(entry(edgeURL+"/a", "", ""), entry(edgeURL+"/*"+secret, "", ""))}))
+		defer fake.Close()
+		c := site.NewClient(fake.Client(), userAgent, 1, secret)
+		var redactor safetext.Redactor
+		redactor.Add(secret)
+		quote := func(s string) string { return safetext.Quote(redactor.Redact(s)) }
+		res, err := sitemap.Read(t.Context(), c, edgeURL+"/sitemap.xml", sitemap.Options{Quote: quote})
+		refused, ok := errors.AsType[*outbound.RefusedError](err)
+		fileErr, _ := errors.AsType[*sitemap.Error](err)
+		if !ok || refused.Where != "URL" || fileErr == nil || fileErr.Sitemap != edgeURL+"/"+secret+".xml" {
+			t.Errorf("err = %v; want the guard's refusal of the raw URL", err)
+		}
+		if len(res.Skipped) != 1 || res.Skipped[0].Loc != `"`+edgeURL+`/****"` {
+			t.Errorf("skipped %+v; want the caller's quoting", res.Skipped)
+		}
+		if got := locs(res.URLs); !slices.Equal(got, []string{edgeURL + "/a"}) || len(fake.EdgeRequests()) != 2 {
+			t.Errorf("URLs %q after %d request(s)", got, len(fake.EdgeRequests()))
+		}
+	})
 }
