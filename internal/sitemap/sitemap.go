@@ -18,8 +18,9 @@
 // Every <loc> is checked as a files target is (package targets): one
 // that is not a URL to purge is listed as skipped, with why, never
 // returned. What Read returns is safe to print on one line (values
-// quoted by safetext.Quote, messages folded by safetext.OneLine); Markdown
-// escaping is the caller's.
+// quoted by Options.Quote or safetext.Quote, messages folded by
+// safetext.OneLine); redacting before it quotes is Options.Quote's,
+// Markdown escaping the caller's.
 //
 // It imports site, targets, cloudflare (the files purge type), retry and
 // safetext, and the standard library's encoding/xml and compress/gzip.
