@@ -19,12 +19,16 @@
 // a browser taking AVIF and WebP does, and Warm requests all three
 // copies.
 //
-// Every request it sends follows the same rules (Client.get): no
-// credentials of any kind (Withheld), nor any secret anywhere in it (the
+// It also hands any caller a GET under the same rules with the body
+// streamed, bounded (Get): the sitemap reader's.
+//
+// Every request it sends follows the same rules (Client.fetch): no
+// credentials of any kind (Withheld headers; no URL with user:password@,
+// which net/http would send as Basic auth), nor any secret anywhere in it (the
 // outbound.Guard NewClient installs), a User-Agent naming the action,
 // https only (plain http to loopback hosts alone), no redirects followed,
 // the target's cache-key headers (and an image's Accept), a bounded read
-// of the body (Wait's alone: Verify and Warm close it unread),
+// of the body (Wait's and Get's: Verify and Warm close it unread),
 // Retry-After honoured on 429 and 503 for the whole host, at most
 // Concurrency requests at once, and nothing that would end past the
 // context's deadline.
@@ -120,12 +124,18 @@ func (c *Client) Concurrency() int { return c.concurrency }
 // that is not loopback, whose answer anything on the way could forge.
 var ErrNotHTTPS = errors.New("plain http:// to a host that is not loopback: not requested (use https://)")
 
+// ErrCredentials marks a URL that is not requested: it holds a user name
+// or password, which net/http would send as an Authorization header.
+var ErrCredentials = errors.New("holds credentials (user:password@): not requested")
+
 // Requestable reports whether the rules let the URL be requested.
 func Requestable(rawURL string) error {
 	u, err := url.Parse(rawURL)
 	switch {
 	case err != nil || u.Hostname() == "":
 		return fmt.Errorf("not a URL")
+	case u.User != nil:
+		return ErrCredentials
 	case u.Scheme == "https":
 		return nil
 	case u.Scheme == "http" && targets.IsLoopback(u.Hostname()):
@@ -182,44 +192,112 @@ func SplitHeaders(headers map[string]string) (sent map[string]string, withheld [
 	return sent, withheld
 }
 
+// ErrTooLarge marks a body longer than the bound Get was given: a read
+// past the bound fails with it, rather than end as if the body had.
+var ErrTooLarge = errors.New("the answer is longer than the bound")
+
+// Get sends one GET for rawURL under the rules of every request (the
+// package's doc) and calls read with the answer it ends with, while that
+// answer's attempt lasts (AttemptTimeout bounds the body too): its status,
+// its header, and its body, of which read gets at most limit bytes; a
+// read past them fails with ErrTooLarge. A 3xx is handed to read as it
+// is, never followed; a 429 or 503 that is asked again (Retry-After) is
+// not handed to read. Get returns read's error, or why no answer came.
+func (c *Client) Get(ctx context.Context, rawURL string, limit int64, read func(status int, header http.Header, body io.Reader) error) error {
+	_, err := c.fetch(ctx, Target{URL: rawURL}, func(r *http.Response) error {
+		return read(r.StatusCode, r.Header, &bounded{r: r.Body, left: limit})
+	})
+	return err
+}
+
+// bounded reads at most left bytes of r, and fails with ErrTooLarge when
+// r holds more.
+type bounded struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *bounded) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		var one [1]byte // one byte more says whether the body ends here
+		if n, err := io.ReadFull(b.r, one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, ErrTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
 // get sends one GET for t and reads at most limit bytes of the body
 // (none when limit is 0).
+func (c *Client) get(ctx context.Context, t Target, limit int64) (Response, error) {
+	var body []byte
+	resp, err := c.fetch(ctx, t, func(r *http.Response) error {
+		// Verify and warm (limit 0) need the headers alone: the body is
+		// closed unread. Reading it, even to reuse the connection, would
+		// let a site that sends it a byte at a time hold the request
+		// until AttemptTimeout; a new connection costs less than that.
+		if limit == 0 {
+			return nil
+		}
+		var err error
+		if body, err = io.ReadAll(io.LimitReader(r.Body, limit)); err != nil {
+			return fmt.Errorf("reading the answer: %w", err)
+		}
+		return nil
+	})
+	resp.Body = body
+	return resp, err
+}
+
+// fetch sends one GET for t and hands the answer it ends with to read,
+// body open, while its attempt lasts.
 // A 429 or 503 with Retry-After makes every request to that host wait
 // that long (a rate limit counts the runner's address, not one URL), and
 // this one go again, up to maxRetryAfter times; past that, or when the
-// wait would pass ctx's deadline, the answer is returned as it is.
-func (c *Client) get(ctx context.Context, t Target, limit int64) (Response, error) {
+// wait would pass ctx's deadline, the answer is the one read gets.
+func (c *Client) fetch(ctx context.Context, t Target, read func(*http.Response) error) (Response, error) {
 	if err := Requestable(t.URL); err != nil {
 		return Response{}, err
 	}
 	host := hostOf(t.URL)
-	for retry := 0; ; retry++ {
+	for n := 0; ; n++ {
 		if err := c.waitGate(ctx, host); err != nil {
 			return Response{}, err
 		}
-		resp, wait, err := c.once(ctx, t, limit)
-		if err != nil || wait < 0 || retry == maxRetryAfter {
+		// The answer is taken as it is after maxRetryAfter waits, or when
+		// waiting would pass the timeout.
+		again := func(wait time.Duration) bool {
+			return n < maxRetryAfter && !retry.PastDeadline(ctx, wait)
+		}
+		resp, wait, asked, err := c.once(ctx, t, again, read)
+		if wait >= 0 && n < maxRetryAfter {
+			c.mu.Lock()
+			if until := time.Now().Add(wait); until.After(c.gates[host]) {
+				c.gates[host] = until
+			}
+			c.mu.Unlock()
+		}
+		if !asked {
 			return resp, err
-		}
-		c.mu.Lock()
-		if until := time.Now().Add(wait); until.After(c.gates[host]) {
-			c.gates[host] = until
-		}
-		c.mu.Unlock()
-		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
-			return resp, nil // waiting would pass the timeout: judged as it is
 		}
 	}
 }
 
 // once sends one GET. wait is the Retry-After of a 429 or 503 that
-// carried one, else -1.
-func (c *Client) once(parent context.Context, t Target, limit int64) (resp Response, wait time.Duration, err error) {
+// carried one, else -1. The answer is handed to read unless again says
+// to ask again after wait: then asked is true.
+func (c *Client) once(parent context.Context, t Target, again func(time.Duration) bool, read func(*http.Response) error) (resp Response, wait time.Duration, asked bool, err error) {
 	ctx, cancel := context.WithTimeout(parent, AttemptTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL, nil)
 	if err != nil {
-		return Response{}, -1, fmt.Errorf("building the request: %w", err)
+		return Response{}, -1, false, fmt.Errorf("building the request: %w", err)
 	}
 	sent, _ := SplitHeaders(t.Headers)
 	for name, value := range sent {
@@ -233,38 +311,31 @@ func (c *Client) once(parent context.Context, t Target, limit int64) (resp Respo
 		}
 		switch _, refused := errors.AsType[*outbound.RefusedError](err); {
 		case parent.Err() != nil:
-			return Response{}, -1, context.Cause(parent)
+			return Response{}, -1, false, context.Cause(parent)
 		case ctx.Err() != nil:
-			return Response{}, -1, &unreachableError{err: fmt.Errorf("no answer within %s", AttemptTimeout), hung: true}
+			return Response{}, -1, false, &unreachableError{err: fmt.Errorf("no answer within %s", AttemptTimeout), hung: true}
 		case refused:
-			return Response{}, -1, err // the guard's, not the site's
+			return Response{}, -1, false, err // the guard's, not the site's
 		}
-		return Response{}, -1, &unreachableError{err: err}
+		return Response{}, -1, false, &unreachableError{err: err}
 	}
 	defer r.Body.Close()
+	wait = -1
 	resp = Response{
 		Status:      r.StatusCode,
 		CacheStatus: strings.ToUpper(fieldText(r.Header, "CF-Cache-Status")),
 		Age:         fieldText(r.Header, "Age"),
 		At:          time.Now(),
 	}
-	// Verify and warm (limit 0) need the headers alone: the body is
-	// closed unread. Reading it, even to reuse the connection, would let
-	// a site that sends it a byte at a time hold the request until
-	// AttemptTimeout; a new connection costs less than that.
-	if limit > 0 {
-		resp.Body, err = io.ReadAll(io.LimitReader(r.Body, limit))
-		if err != nil {
-			return resp, -1, fmt.Errorf("reading the answer: %w", err)
-		}
-	}
-	wait = -1
 	if r.StatusCode == http.StatusTooManyRequests || r.StatusCode == http.StatusServiceUnavailable {
 		if d, ok := cloudflare.ParseRetryAfter(r.Header.Get("Retry-After"), resp.At); ok {
 			wait = min(d, maxRetryAfterWait)
 		}
 	}
-	return resp, wait, nil
+	if wait >= 0 && again(wait) {
+		return resp, wait, true, nil
+	}
+	return resp, wait, false, read(r)
 }
 
 // unreachableError is a request's failure that is the site's own: no
