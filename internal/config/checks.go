@@ -3,6 +3,7 @@ package config
 import (
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
@@ -29,9 +30,16 @@ type Checks struct {
 	WaitForText string
 	Verify      Verify
 	// VerifyURLs are the URLs verify and warm request, with cache-key
-	// headers; nil means the purged URLs (a files purge only).
+	// headers; nil means the sitemap's URLs, else the purged URLs (a
+	// files purge only).
 	VerifyURLs []cloudflare.Target
-	Warm       bool
+	// Sitemap is a sitemap's (or sitemap index's) URL, "" for none: its
+	// URLs are targets of a files purge and the URLs to check when
+	// verify-urls is empty. SitemapSince keeps those whose lastmod is at
+	// or after it (zero: all).
+	Sitemap      string
+	SitemapSince time.Time
+	Warm         bool
 	// OnErrorWarn turns a failure after the inputs were accepted (wait-for
 	// never matched, the purge failed, verify: fail found stale URLs) into
 	// a warning and exit 0.
@@ -54,6 +62,7 @@ func (v *validator) checks(in Inputs, typ cloudflare.PurgeType) Checks {
 		v.add("wait-for-text", "is %d bytes; at most %d (the most of a body wait-for reads)", len(c.WaitForText), maxWaitForText)
 	}
 	checking := c.Verify != VerifyNone || c.Warm
+	c.Sitemap, c.SitemapSince = v.sitemap(in, typ, checking)
 	switch {
 	case strings.TrimSpace(in.VerifyURLs) != "" && !checking:
 		v.add("verify-urls", "is set, but neither verify nor warm is on; set verify: warn or fail, or warm: true, or leave verify-urls empty")
@@ -66,8 +75,8 @@ func (v *validator) checks(in Inputs, typ cloudflare.PurgeType) Checks {
 		}
 		c.VerifyURLs = list.Targets()
 		v.verifyURLsSecure(c.VerifyURLs)
-	case checking && typ != "" && typ != cloudflare.Files:
-		v.add("verify-urls", "is needed with verify or warm when purge-type is %s: only a files purge names the URLs to check; give them one a line, like https://www.example.com/", typ)
+	case checking && typ != "" && typ != cloudflare.Files && c.Sitemap == "":
+		v.add("verify-urls", "is needed with verify or warm when purge-type is %s: only a files purge names the URLs to check; give them one a line, like https://www.example.com/, or give a sitemap", typ)
 	}
 	return c
 }
@@ -86,6 +95,46 @@ func (v *validator) verifyURLsSecure(urls []cloudflare.Target) {
 			return
 		}
 	}
+}
+
+// sitemap checks the sitemap's URL (https, or plain http to a loopback
+// host, no credentials: the rules of every request to the site) and
+// sitemap-since (an RFC 3339 time, or a duration back from now). A
+// sitemap must be of use: the targets of a files purge, or the URLs of
+// verify or warm.
+func (v *validator) sitemap(in Inputs, typ cloudflare.PurgeType, checking bool) (string, time.Time) {
+	raw, sinceText := strings.TrimSpace(in.Sitemap), strings.TrimSpace(in.SitemapSince)
+	var since time.Time
+	if sinceText != "" {
+		if raw == "" {
+			v.add("sitemap-since", "is set but sitemap is empty; give sitemap the URL of the sitemap whose URLs it filters")
+		}
+		if t, err := time.Parse(time.RFC3339, sinceText); err == nil {
+			since = t
+		} else if d, err := time.ParseDuration(sinceText); err == nil && d > 0 {
+			since = time.Now().Add(-d)
+		} else {
+			v.add("sitemap-since", "%s is neither an RFC 3339 time nor a duration; want a time like 2026-12-01T00:00:00Z or a duration back from now like 24h", safetext.Quote(sinceText))
+		}
+	}
+	if raw == "" {
+		return "", since
+	}
+	const want = "an https:// URL like https://www.example.com/sitemap.xml"
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		v.add("sitemap", "%s is not %s", safetext.Quote(raw), want)
+	case u.User != nil:
+		v.add("sitemap", "%s must not hold credentials; want %s", safetext.Quote(raw), want)
+	case u.Scheme == "http" && !targets.IsLoopback(u.Hostname()):
+		v.add("sitemap", "%s uses plain http:// to a host that is not loopback; want %s", safetext.Quote(raw), want)
+	case typ != "" && typ != cloudflare.Files && !checking:
+		v.add("sitemap", "is set, but purge-type is %s and neither verify nor warm is on: its URLs would be of no use; use purge-type files, or verify or warm", typ)
+	default:
+		return raw, since
+	}
+	return "", since
 }
 
 // maxWaitForText is the most of a wait-for body read (site.MaxWaitBody):

@@ -446,7 +446,7 @@ func (v *validator) targets(in Inputs, env Env, typ cloudflare.PurgeType) ([]clo
 			sources = append(sources, Source{Input: "targets-file", Text: text})
 		}
 	}
-	if len(list.Targets()) == 0 && !v.has("targets") && !v.has("targets-file") {
+	if len(list.Targets()) == 0 && !v.has("targets") && !v.has("targets-file") && !(typ == cloudflare.Files && strings.TrimSpace(in.Sitemap) != "") {
 		v.add("targets", "no targets for purge-type %s; give one %s a line in targets or targets-file", typ, exampleTarget(typ))
 	}
 	return list.Targets(), sources

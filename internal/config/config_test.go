@@ -352,7 +352,7 @@ func TestParseSpecReadsActionYML(t *testing.T) {
 	want := []string{"api-token", "api-email", "api-key", "zone-id", "zone", "environment-id", "environment", "mode", "purge-type", "targets", "targets-file",
 		"changed-since", "changed-files", "github-token", "url-map", "purge-everything-when", "max-changed",
 		"batch-size", "max-retries", "timeout", "dry-run", "api-url", "concurrency", "plan",
-		"wait-for", "wait-for-text", "verify", "verify-urls", "warm", "on-error"}
+		"wait-for", "wait-for-text", "verify", "sitemap", "sitemap-since", "verify-urls", "warm", "on-error"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("inputs = %q\nwant     %q (in action.yml's order)", names, want)
 	}

@@ -41,6 +41,8 @@ type Inputs struct {
 	WaitFor       string `env:"WAIT_FOR"`
 	WaitForText   string `env:"WAIT_FOR_TEXT"`
 	Verify        string `env:"VERIFY"`
+	Sitemap       string `env:"SITEMAP"`
+	SitemapSince  string `env:"SITEMAP_SINCE"`
 	VerifyURLs    string `env:"VERIFY_URLS"`
 	Warm          string `env:"WARM"`
 	OnError       string `env:"ON_ERROR"`

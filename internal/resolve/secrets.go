@@ -1,6 +1,8 @@
 package resolve
 
 import (
+	"slices"
+
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 	"github.com/cfpurge/cloudflare-purge-action/internal/outbound"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
@@ -59,11 +61,13 @@ func (s *Secrets) Quote(v string) string {
 
 // withhold returns the targets of ts that hold no secret, in order, and
 // the quoted values of those left out. ts itself is not changed: it may
-// be the validated Config's.
+// be the validated Config's. When none holds one (the rule), ts itself is
+// returned, not a copy: a list of a million URLs is not held twice.
 func (s *Secrets) withhold(ts []cloudflare.Target) (kept []cloudflare.Target, out []string) {
-	if ts != nil {
-		kept = make([]cloudflare.Target, 0, len(ts))
+	if !slices.ContainsFunc(ts, s.Held) {
+		return ts, nil
 	}
+	kept = make([]cloudflare.Target, 0, len(ts))
 	for _, t := range ts {
 		if s.Held(t) {
 			out = append(out, s.Quote(t.Value))
