@@ -76,10 +76,15 @@ const (
 )
 
 // DefaultFilesPerRequest is the URLs per request when the plan is unknown
-// or not Enterprise. The current docs say 100 on every plan but
-// Enterprise, but older docs, a 2025 docs issue and a 2026 report of
-// HTTP 400 for 245 URLs all say 30: 30 is the size known to work.
-const DefaultFilesPerRequest = 30
+// or not Enterprise: SafeBatchSize, though the current docs say 100.
+const DefaultFilesPerRequest = SafeBatchSize
+
+// SafeBatchSize is the request size every plan has taken for years: older
+// docs, a 2025 docs issue and a 2026 report of HTTP 400 for 245 URLs all
+// say 30 URLs a request on non-Enterprise plans, where the current table
+// says 100. A refusal of a larger request that may be about its size is
+// answered by cutting it into requests of this size (package purge).
+const SafeBatchSize = 30
 
 // Limits returns the plan's limits; the unknown plan has no rates and the
 // safe request sizes.
