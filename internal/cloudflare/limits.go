@@ -48,7 +48,8 @@ type Limits struct {
 // Cloudflare's global API limit, separate from the purge buckets and the
 // same on every plan: at most APIRequestLimit requests per user in any
 // APIRequestWindow, counting every API call the user's token or key makes.
-// At 30 URLs a request, a purge of 36,000 URLs reaches it.
+// At 100 URLs a request, a purge of 120,000 URLs reaches it (36,000 at
+// SafeBatchSize).
 const (
 	APIRequestLimit  = 1200
 	APIRequestWindow = 5 * time.Minute
@@ -76,8 +77,9 @@ const (
 )
 
 // DefaultFilesPerRequest is the URLs per request when the plan is unknown
-// or not Enterprise: SafeBatchSize, though the current docs say 100.
-const DefaultFilesPerRequest = SafeBatchSize
+// or not Enterprise: Cloudflare's current limits table (2026-07-29) gives
+// 100 on every plan but Enterprise.
+const DefaultFilesPerRequest = 100
 
 // SafeBatchSize is the request size every plan has taken for years: older
 // docs, a 2025 docs issue and a 2026 report of HTTP 400 for 245 URLs all
@@ -87,7 +89,7 @@ const DefaultFilesPerRequest = SafeBatchSize
 const SafeBatchSize = 30
 
 // Limits returns the plan's limits; the unknown plan has no rates and the
-// safe request sizes.
+// request sizes of the plans below Enterprise.
 func (p Plan) Limits() Limits {
 	l := Limits{FilesPerRequest: DefaultFilesPerRequest, ItemsPerRequest: MaxItemsPerRequest}
 	switch p {

@@ -583,6 +583,54 @@ func TestRunAgainstFakeAPIShapes(t *testing.T) {
 	})
 }
 
+// At the default size (100 URLs a request below Enterprise), through the
+// real client and 8 workers, against an account that takes 30: one
+// request refused, then 30 a request at most, 30 learned, and every URL
+// confirmed exactly once.
+func TestRunFallsBackToTheSafeSize(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fake := cloudflaretest.NewInMemory(cloudflaretest.WithLatency(100*time.Millisecond),
+			cloudflaretest.WithScript(cloudflaretest.RefuseFilesOver(30, nil)))
+		defer fake.Close()
+		client := cloudflare.NewClient(fake.BaseURL(), cloudflare.Credentials{Token: "cfut_Xq8e2Tk3mP9vLr4NcW7yHs1BdF6gJz0AaQeRtYuIoPl_4f2a"}, fake.Client(), "test")
+		o := opts(time.Now())
+		o.Concurrency = 8
+		urls := prefixed("https://a.example/", 1000)
+		size := cloudflare.PlanUnknown.Limits().BatchSize(cloudflare.Files)
+		out := purge.Run(context.Background(), client, []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, size)}, o)
+		checkCounts(t, out.Results)
+		if size != 100 || out.LearnedBatchSize != 30 {
+			t.Errorf("default size %d, learned %d; want 100, then 30", size, out.LearnedBatchSize)
+		}
+		confirmed := map[string]int{}
+		reqs := fake.Requests()
+		for i, req := range reqs {
+			n := len(bodyURLs(t, req.Body))
+			switch {
+			case i == 0 && (req.Status != 400 || n != 100):
+				t.Errorf("request 1: %d URLs, HTTP %d; want the first batch of 100, refused", n, req.Status)
+			case i > 0 && (req.Status != 200 || n > 30):
+				t.Errorf("request %d: %d URLs, HTTP %d; want at most 30, purged", i+1, n, req.Status)
+			}
+			if req.Confirmed {
+				for _, u := range bodyURLs(t, req.Body) {
+					confirmed[u]++
+				}
+			}
+		}
+		for _, u := range urls {
+			if confirmed[u.Value] != 1 {
+				t.Errorf("%s confirmed %d times, want once", u.Value, confirmed[u.Value])
+			}
+		}
+		// 10 batches of 100, each sent as 30 + 30 + 30 + 10, and the refused one.
+		if len(reqs) != 41 {
+			t.Errorf("%d requests, want 41", len(reqs))
+		}
+	})
+}
+
 // When every piece of a batch cut to the safe size is refused alike, the
 // refusal is about no one target nor the size: the batch fails with
 // Cloudflare's answer after a request a piece, none split further.
