@@ -54,7 +54,7 @@ func brakeAfter(concurrency int) int { return 16 + 2*max(concurrency, 1) }
 // refused decides what becomes of piece pc (sending b), which Cloudflare
 // refused with err, an error that may be about its targets. A part of a
 // split waits for its siblings' answers: when all were refused alike,
-// neither is split further and every one fails with its refusal. Waiting
+// none is split further and every one fails with its refusal. Waiting
 // can only spare the parts when a sibling's answer could stop them: not
 // when this refusal names a target. (No part's size is in doubt: pieces
 // in doubt are cut to cloudflare.SafeBatchSize, not halved.) Callers hold
