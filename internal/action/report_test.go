@@ -389,6 +389,23 @@ func TestFinishSuccess(t *testing.T) {
 			t.Errorf("summary does not hold %q:\n%s", want, summary)
 		}
 	}
+	if strings.Contains(summary, "Batch size") {
+		t.Errorf("summary speaks of a batch size, though none was learned:\n%s", summary)
+	}
+}
+
+// A batch size learned from a refusal is a line of the summary, saying
+// which batch-size to set.
+func TestFinishSaysTheLearnedBatchSize(t *testing.T) {
+	t.Parallel()
+	env := inActions(t)
+	r := action.New(&strings.Builder{}, &strings.Builder{}, getenv(env))
+	r.Finish(action.Result{Noun: "purge", Verb: "purged", Scope: "zone z1", PurgeType: "files", Targets: 300, Done: 300, IDs: []string{"id1"},
+		Requests: 3, Attempts: 13, LearnedBatchSize: 30})
+	summary := readFile(t, env["GITHUB_STEP_SUMMARY"])
+	if want := "| Batch size | 30 a request after Cloudflare refused a larger one: set `batch-size: 30` |\n"; strings.Count(summary, want) != 1 {
+		t.Errorf("summary does not hold %q once:\n%s", want, summary)
+	}
 }
 
 func TestFinishFailure(t *testing.T) {

@@ -125,6 +125,10 @@ type Result struct {
 	Failed    int // requests that did not succeed
 	Attempts  int
 	Took      time.Duration
+	// LearnedBatchSize is the request size Cloudflare was found to take
+	// after it refused a larger one: the rest of the run went at it (0:
+	// nothing was refused for its size).
+	LearnedBatchSize int
 	// Failure, when requests failed: a title, one line per distinct
 	// error, and a hint of what to do.
 	FailureTitle string
@@ -183,6 +187,9 @@ func (r *Reporter) Finish(res Result) bool {
 	fmt.Fprintf(&md, "| Scope | %s |\n| Purge type | `%s` |\n", r.Markdown(res.Scope), r.Markdown(res.PurgeType))
 	fmt.Fprintf(&md, "| Targets | %d (%d %s) |\n", res.Targets, res.Done, res.Verb)
 	fmt.Fprintf(&md, "| Requests | %d (%d succeeded, %d attempts) |\n", res.Requests, res.Requests-res.Failed, res.Attempts)
+	if n := res.LearnedBatchSize; n > 0 {
+		fmt.Fprintf(&md, "| Batch size | %d a request after Cloudflare refused a larger one: set `batch-size: %d` |\n", n, n)
+	}
 	fmt.Fprintf(&md, "| Duration | %s |\n", res.Took.Round(time.Millisecond))
 	if len(res.IDs) > 0 {
 		fmt.Fprintf(&md, "| IDs | %s |\n", r.idList(res.IDs))

@@ -48,7 +48,8 @@ type Limits struct {
 // Cloudflare's global API limit, separate from the purge buckets and the
 // same on every plan: at most APIRequestLimit requests per user in any
 // APIRequestWindow, counting every API call the user's token or key makes.
-// At 30 URLs a request, a purge of 36,000 URLs reaches it.
+// At 100 URLs a request, a purge of 120,000 URLs reaches it (36,000 at
+// SafeBatchSize).
 const (
 	APIRequestLimit  = 1200
 	APIRequestWindow = 5 * time.Minute
@@ -76,13 +77,19 @@ const (
 )
 
 // DefaultFilesPerRequest is the URLs per request when the plan is unknown
-// or not Enterprise. The current docs say 100 on every plan but
-// Enterprise, but older docs, a 2025 docs issue and a 2026 report of
-// HTTP 400 for 245 URLs all say 30: 30 is the size known to work.
-const DefaultFilesPerRequest = 30
+// or not Enterprise: Cloudflare's current limits table (2026-07-29) gives
+// 100 on every plan but Enterprise.
+const DefaultFilesPerRequest = 100
+
+// SafeBatchSize is the request size every plan has taken for years: older
+// docs, a 2025 docs issue and a 2026 report of HTTP 400 for 245 URLs all
+// say 30 URLs a request on non-Enterprise plans, where the current table
+// says 100. A refusal of a larger request that may be about its size is
+// answered by cutting it into requests of this size (package purge).
+const SafeBatchSize = 30
 
 // Limits returns the plan's limits; the unknown plan has no rates and the
-// safe request sizes.
+// request sizes of the plans below Enterprise.
 func (p Plan) Limits() Limits {
 	l := Limits{FilesPerRequest: DefaultFilesPerRequest, ItemsPerRequest: MaxItemsPerRequest}
 	switch p {

@@ -1,6 +1,7 @@
 // Package cloudflaretest is a fake of Cloudflare's purge endpoints, for
 // tests and benchmarks: it records every request, answers from a script,
-// and can enforce a token bucket like Cloudflare's. It listens on loopback
+// and can enforce a token bucket like Cloudflare's purge limits and the
+// global API limit's window (window.go). It listens on loopback
 // (New), for a process or container to reach, or serves in memory
 // (NewInMemory) through Client, which a testing/synctest bubble needs:
 // there, time only moves while every goroutine waits on something the
@@ -97,6 +98,7 @@ type Server struct {
 	script  Script
 	latency time.Duration
 	bucket  *Bucket
+	window  *APIWindow
 	zones   []Zone
 	token   Token           // what the verify endpoints say (tokens.go)
 	denied  map[string]bool // refused: "zones", "environments" (lookups), "purge"
@@ -295,7 +297,13 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		f.lookups = append(f.lookups, req)
 		f.mu.Unlock()
 		resp, ok := Response{}, false
+		if f.window != nil {
+			if limited, passed := f.window.take(time.Now()); !passed {
+				resp, ok = limited, true
+			}
+		}
 		switch {
+		case ok:
 		case n < len(f.lookupFailures):
 			resp, ok = f.lookupFailures[n], true
 		case f.lookupScript != nil:
@@ -326,7 +334,13 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if f.denied["purge"] {
 		// Cloudflare checks the token before it counts the request.
 		resp = Fail(http.StatusForbidden, 10000, "Authentication error")
-	} else if f.bucket != nil {
+	}
+	if f.window != nil && resp.Status == 0 {
+		if limited, ok := f.window.take(time.Now()); !ok {
+			resp = limited
+		}
+	}
+	if f.bucket != nil && resp.Status == 0 {
 		if limited, ok := f.bucket.take(req); !ok {
 			resp = limited
 		}

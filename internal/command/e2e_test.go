@@ -102,13 +102,13 @@ func TestBatchingSendsEveryTargetOnce(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("exit %d\n%s", r.Code, r.Stdout)
 	}
-	if len(r.requests) != 9 { // 250 URLs, 30 a request
-		t.Fatalf("%d requests, want 9", len(r.requests))
+	if len(r.requests) != 3 { // 250 URLs, 100 a request (auto)
+		t.Fatalf("%d requests, want 3", len(r.requests))
 	}
 	seen := map[string]int{}
 	for _, req := range r.requests {
 		var body struct{ Files []string }
-		if err := json.Unmarshal(req.Body, &body); err != nil || len(body.Files) > 30 {
+		if err := json.Unmarshal(req.Body, &body); err != nil || len(body.Files) > 100 {
 			t.Fatalf("body %s: %v", req.Body, err)
 		}
 		for _, f := range body.Files {
@@ -121,14 +121,14 @@ func TestBatchingSendsEveryTargetOnce(t *testing.T) {
 		}
 	}
 	var ids []string
-	if err := json.Unmarshal([]byte(r.Outputs["purge-ids"]), &ids); err != nil || len(ids) != 9 {
+	if err := json.Unmarshal([]byte(r.Outputs["purge-ids"]), &ids); err != nil || len(ids) != 3 {
 		t.Fatalf("purge-ids = %q", r.Outputs["purge-ids"])
 	}
 	if r.Outputs["count"] != "250" || r.Outputs["purge-id"] != ids[0] {
 		t.Errorf("outputs = %v", r.Outputs)
 	}
-	if !strings.Contains(r.Stdout, "::group::Purging 250 files of zone "+zone+" in 9 request(s)") ||
-		!regexp.MustCompile(`\[9/9\] \d+ item\(s\), 1 attempt: purged, ID `).MatchString(r.Stdout) {
+	if !strings.Contains(r.Stdout, "::group::Purging 250 files of zone "+zone+" in 3 request(s)") ||
+		!regexp.MustCompile(`\[3/3\] \d+ item\(s\), 1 attempt: purged, ID `).MatchString(r.Stdout) {
 		t.Errorf("log lacks the group or progress lines:\n%s", r.Stdout)
 	}
 }

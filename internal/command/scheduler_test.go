@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cfpurge/cloudflare-purge-action/internal/actiontest"
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflaretest"
@@ -68,9 +69,10 @@ func TestOneRejectedTargetSinksNothingElse(t *testing.T) {
 	}
 }
 
-// batch-size 100 against an account that takes 30: every URL is purged,
-// the step succeeds, only the first requests are refused, and one warning
-// says which batch-size to set.
+// An explicit batch-size of 100 against an account that takes 30: the
+// batches are planned at the user's size, every URL is purged, the step
+// succeeds, one request is refused, and one notice says which batch-size
+// to set.
 func TestABatchSizeTheAccountRefusesIsLearned(t *testing.T) {
 	t.Parallel()
 	text, _ := urls(300)
@@ -85,12 +87,57 @@ func TestABatchSizeTheAccountRefusesIsLearned(t *testing.T) {
 			refused++
 		}
 	}
-	if refused == 0 || refused > 3 {
-		t.Errorf("%d requests refused; the size must be learned once, from the first ones", refused)
+	if refused != 1 || !strings.Contains(r.Stdout, "Purging 300 files of zone "+zone+" in 3 request(s)") {
+		t.Errorf("%d requests refused; want 1, of the 3 batches of 100 planned: the size must be learned once, from the first", refused)
 	}
-	warnings := r.Annotations("warning")
-	if len(warnings) != 1 || !strings.HasPrefix(warnings[0].Title, "Set batch-size: ") || len(r.Annotations("error")) != 0 {
-		t.Errorf("warnings %+v, errors %+v; want one warning naming the batch-size", warnings, r.Annotations("error"))
+	notices := r.Annotations("notice")
+	if len(notices) != 1 || notices[0].Title != "Set batch-size: 30" || !strings.Contains(notices[0].Message, "(batch size 100)") ||
+		len(r.Annotations("warning")) != 0 || len(r.Annotations("error")) != 0 {
+		t.Errorf("notices %+v, warnings %+v, errors %+v; want one notice naming the batch-size", notices, r.Annotations("warning"), r.Annotations("error"))
+	}
+}
+
+// With batch-size auto (100 URLs a request) and the default concurrency,
+// against an account that takes 30: one request refused, then 30 a
+// request at most, every URL purged exactly once, and the learned size
+// said once in a notice and once in the summary.
+func TestTheDefaultBatchSizeFallsBackTo30(t *testing.T) {
+	t.Parallel()
+	text, list := urls(1000)
+	r := runStep(t, actiontest.Step{Inputs: inputs("purge-type", "files", "targets", text)},
+		cloudflaretest.WithLatency(100*time.Millisecond), cloudflaretest.WithScript(cloudflaretest.RefuseFilesOver(30, nil)))
+	if r.Code != 0 || r.Outputs["count"] != "1000" {
+		t.Fatalf("exit %d, count %s; want every URL purged\n%s", r.Code, r.Outputs["count"], r.Stdout)
+	}
+	confirmed := map[string]int{}
+	for i, req := range r.requests {
+		var body struct{ Files []string }
+		if err := json.Unmarshal(req.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case i == 0 && (req.Status != 400 || len(body.Files) != 100):
+			t.Errorf("request 1: %d URLs, HTTP %d; want the first batch of 100 (auto), refused", len(body.Files), req.Status)
+		case i > 0 && (!req.Confirmed || len(body.Files) > 30):
+			t.Errorf("request %d: %d URLs, HTTP %d; want at most 30, purged", i+1, len(body.Files), req.Status)
+		}
+		if req.Confirmed {
+			for _, u := range body.Files {
+				confirmed[u]++
+			}
+		}
+	}
+	for _, u := range list {
+		if confirmed[u] != 1 {
+			t.Errorf("%s purged %d times, want once", u, confirmed[u])
+		}
+	}
+	notices := r.Annotations("notice")
+	if len(notices) != 1 || notices[0].Title != "Set batch-size: 30" || len(r.Annotations("warning")) != 0 || len(r.Annotations("error")) != 0 {
+		t.Errorf("notices %+v, warnings %+v, errors %+v; want the one notice naming batch-size 30", notices, r.Annotations("warning"), r.Annotations("error"))
+	}
+	if n := strings.Count(r.Summary, "| Batch size | 30 a request after Cloudflare refused a larger one: set `batch-size: 30` |"); n != 1 {
+		t.Errorf("the summary says the learned size %d times, want once:\n%s", n, r.Summary)
 	}
 }
 

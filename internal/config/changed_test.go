@@ -30,7 +30,7 @@ func TestChangedIsAFilesPurgeUntilTheChangesAreKnown(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := cfg.Changed
-	if cfg.PurgeType != cloudflare.Files || cfg.Targets != nil || c == nil || cfg.BatchSize != 30 {
+	if cfg.PurgeType != cloudflare.Files || cfg.Targets != nil || c == nil || cfg.BatchSize != 100 {
 		t.Fatalf("config = %+v", cfg)
 	}
 	if c.Since != before || c.Head != headSHA || c.Repository != "octo-org/site" || c.GitHubAPIURL != "https://ghes.example.com/api/v3" ||

@@ -161,10 +161,14 @@ func TestLoadValues(t *testing.T) {
 				return len(c.ZoneIDs) == 1 && slices.Equal(c.ZoneNames, []string{"example.com"}) && c.Zones() == 2
 			}},
 		{"mixed-case purge type", with(base(), "purge-type", "Tags"), nil, func(c *config.Config) bool { return c.PurgeType == cloudflare.Tags }},
-		{"auto batch for files", with(base(), "purge-type", "files", "targets", "https://a.example/"), nil, func(c *config.Config) bool { return c.BatchSize == 30 }},
+		{"auto batch for files", with(base(), "purge-type", "files", "targets", "https://a.example/"), nil, func(c *config.Config) bool { return c.BatchSize == 100 }},
 		{"enterprise batch for files", with(base(), "purge-type", "files", "targets", "https://a.example/", "plan", "Enterprise"), nil,
 			func(c *config.Config) bool { return c.BatchSize == 500 && c.Plan == cloudflare.PlanEnterprise }},
+		{"auto batch for files on pro", with(base(), "purge-type", "files", "targets", "https://a.example/", "plan", "pro", "batch-size", "auto"), nil,
+			func(c *config.Config) bool { return c.BatchSize == 100 }},
 		{"explicit batch", with(base(), "batch-size", "7"), nil, func(c *config.Config) bool { return c.BatchSize == 7 }},
+		{"explicit files batch of 30", with(base(), "purge-type", "files", "targets", "https://a.example/", "batch-size", "30"), nil,
+			func(c *config.Config) bool { return c.BatchSize == 30 }},
 		{"zero retries", with(base(), "max-retries", "0"), nil, func(c *config.Config) bool { return c.MaxRetries == 0 }},
 		{"timeout", with(base(), "timeout", "1h30m"), nil, func(c *config.Config) bool { return c.Timeout == 90*time.Minute }},
 		// Whether a timeout is long enough for the requests is purge's

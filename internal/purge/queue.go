@@ -38,6 +38,13 @@ type runner struct {
 	maxOK      int
 	minRefused int
 	size       int
+	// trials counts size trials under way: a piece whose size is in doubt
+	// (sizeInDoubt), from when a worker takes it until it is answered, or,
+	// when it is refused and cut into pieces of the safe size, until every
+	// piece is. While one is under way no other piece in doubt is taken
+	// (next), so that an account that takes fewer targets a request than
+	// the batches hold refuses one request, not one per worker.
+	trials int
 
 	// refusals counts requests refused about their targets since the last
 	// one that went through; at brake, nothing is split any more (braked).
@@ -105,7 +112,10 @@ type placed[T any] struct {
 type piece struct {
 	slot int
 	offs []int
-	half *split // non-nil when it is a half of a refused piece
+	half *split // non-nil when it is a part of a refused piece
+	// trial: taken while its size was in doubt, it is the run's size
+	// trial (runner.trials).
+	trial bool
 	// cause is the refusal the piece was born of (as a half, or as the
 	// rest of a piece whose named target was set aside); nil for a batch
 	// as given and its cuts.
@@ -169,17 +179,26 @@ func (r *runner) work(ctx context.Context, ln *lane) {
 }
 
 // next takes ln's next piece to send, waiting while its pieces in flight
-// may yet be split; false when every piece of ln has ended. A non-nil
-// error says not to send the piece but to end it with that error: it was
-// born of a refusal while the brake is on (see braked).
+// may yet be split, and while a size trial is under way when the next
+// piece's size is in doubt too; false when every piece of ln has ended.
+// A non-nil error says not to send the piece but to end it with that
+// error: it was born of a refusal while the brake is on (see braked).
 func (r *runner) next(ln *lane) (piece, error, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
+		if n, ok := r.peek(ln); ok && r.trials > 0 && r.sizeInDoubt(n) {
+			r.cond.Wait()
+			continue
+		}
 		if pc, ok := r.pop(ln); ok {
 			ln.busy++
 			if pc.cause != nil && r.braked() {
 				return pc, pc.cause, true
+			}
+			if r.sizeInDoubt(len(pc.offs)) {
+				pc.trial = true
+				r.trials++
 			}
 			return pc, nil, true
 		}
@@ -188,6 +207,24 @@ func (r *runner) next(ln *lane) (piece, error, bool) {
 		}
 		r.cond.Wait()
 	}
+}
+
+// peek is how many targets ln's next piece would send (cut to the learned
+// batch size), without taking it. Callers hold mu.
+func (r *runner) peek(ln *lane) (int, bool) {
+	var pc piece
+	switch {
+	case len(ln.front) > 0:
+		pc = ln.front[len(ln.front)-1]
+	case ln.head < len(ln.queue):
+		pc = ln.queue[ln.head]
+	default:
+		return 0, false
+	}
+	if r.size > 0 {
+		return min(len(pc.offs), r.size), true
+	}
+	return len(pc.offs), true
 }
 
 // pop takes ln's next piece, cut to the learned batch size: halves of a
@@ -224,8 +261,8 @@ func (r *runner) cut(pc *piece) bool {
 	slices.Reverse(rest)
 	r.enqueue(s.lane, false, rest...)
 	if h := pc.half; h != nil {
-		// Its halves no longer go whole: the sibling decides alone.
-		r.halfNotRefused(h)
+		// Its parts no longer go whole: the siblings decide alone.
+		r.partNotRefused(h)
 	}
 	pc.offs, pc.half = pc.offs[:r.size], nil
 	return true
@@ -281,10 +318,10 @@ func (r *runner) end(pc piece, b Batch, attempts int, id string, err error) {
 			r.maxOK = max(r.maxOK, n)
 		}
 		if h := pc.half; h != nil {
-			if h.ok++; h.ok == 2 {
+			if h.ok++; h.ok == h.parts {
 				r.learnSize(h.size)
 			}
-			r.halfNotRefused(h)
+			r.partNotRefused(h)
 		}
 		s.pending--
 	case attempts > 0 && len(pc.offs) > 0 && splittable(err):
@@ -295,8 +332,11 @@ func (r *runner) end(pc piece, b Batch, attempts int, id string, err error) {
 	default:
 		r.fail(pc, err)
 		if h := pc.half; h != nil {
-			r.halfNotRefused(h)
+			r.partNotRefused(h)
 		}
+	}
+	if pc.trial {
+		r.trials-- // or on in its parts (decide)
 	}
 	s.lane.busy--
 	r.cond.Broadcast()
@@ -331,8 +371,9 @@ func sorted[T any](ps []placed[T]) []T {
 	return out
 }
 
-// learnSize learns from a refused piece of size targets whose halves both
-// went through: the size was the problem. Callers hold mu.
+// learnSize learns from a refused piece of size targets whose parts (its
+// halves, or its pieces of the safe size) all went through: the size was
+// the problem. Callers hold mu.
 func (r *runner) learnSize(size int) {
 	if r.minRefused == 0 || size < r.minRefused {
 		r.minRefused = size
@@ -345,6 +386,6 @@ func (r *runner) learnSize(size int) {
 	}
 	if best > 0 && best != r.size {
 		r.size = best
-		r.opts.Debugf("batch size: a request of %d targets was refused and both its halves went through; sending at most %d a request from now on", size, best)
+		r.opts.Debugf("batch size: a request of %d targets was refused and every part of it went through; sending at most %d a request from now on", size, best)
 	}
 }

@@ -1,5 +1,6 @@
 // What becomes of a piece Cloudflare refused with an error that may be
-// about its targets: a named target set aside, halves, the brake.
+// about its targets: a named target set aside, pieces of the safe size
+// when the size may be the cause, halves, the brake.
 
 package purge
 
@@ -10,22 +11,30 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/cloudflare"
 )
 
-// split is a refused piece whose halves are being sent. The first half
-// refused waits (parked) for its sibling's answer: when both are refused
-// alike, the error is about neither one target nor the size, and neither
-// is split further.
+// split is a refused piece whose parts are being sent: its halves, or,
+// when its size may have been the cause (sizeInDoubt), pieces of
+// cloudflare.SafeBatchSize. A part refused without a named target waits
+// (parked) for its siblings' answers: when every part is refused alike,
+// the error is about neither one target nor the size, and none is split
+// further.
 type split struct {
-	size     int   // targets of the refused piece
-	ok       int   // halves that went through in one request
-	answered int   // halves whose answer is in (or that were cut)
-	first    error // the refusal of the half answered first; nil if it was not refused
-	parked   *parkedHalf
+	size     int  // targets of the refused piece
+	parts    int  // pieces it was cut into
+	ok       int  // parts that went through in one request
+	answered int  // parts whose answer is in (or that were cut)
+	alike    bool // every part answered so far was refused alike, none naming a target
+	first    error
+	parked   []parkedPart
+	// trial: the refused piece was the size trial (runner.trials), which
+	// goes on until every part is answered.
+	trial bool
 }
 
-// parkedHalf is a refused half waiting for its sibling's answer.
-type parkedHalf struct {
-	pc piece
-	b  Batch
+// parkedPart is a refused part waiting for its siblings' answers.
+type parkedPart struct {
+	pc  piece
+	b   Batch
+	err error
 }
 
 // braked reports whether so many requests in a row were refused, with no
@@ -43,56 +52,73 @@ func (r *runner) braked() bool { return r.refusals >= r.brake }
 func brakeAfter(concurrency int) int { return 16 + 2*max(concurrency, 1) }
 
 // refused decides what becomes of piece pc (sending b), which Cloudflare
-// refused with err, an error that may be about its targets. A half waits
-// for its sibling's answer: when both were refused alike, and their size
-// cannot be the cause, neither is split further and both fail with err.
-// Callers hold mu.
+// refused with err, an error that may be about its targets. A part of a
+// split waits for its siblings' answers: when all were refused alike,
+// none is split further and every one fails with its refusal. Waiting
+// can only spare the parts when a sibling's answer could stop them: not
+// when this refusal names a target. (No part's size is in doubt: pieces
+// in doubt are cut to cloudflare.SafeBatchSize, not halved.) Callers hold
+// mu.
 func (r *runner) refused(pc piece, b Batch, err error) {
-	if h := pc.half; h != nil {
-		h.answered++
-		if h.answered == 1 {
-			h.first = err
-			// Waiting can only spare its halves when the sibling's answer
-			// could stop them: not when a target is named, nor when the
-			// size may be the cause (they are split whatever the sibling
-			// says, and waiting would only slow learning the size).
-			if r.namedTarget(b, err) < 0 && !r.sizeInDoubt(len(pc.offs)) {
-				h.parked = &parkedHalf{pc: pc, b: b}
-				return
-			}
-		} else {
-			other, parked := h.first, h.parked
-			h.parked = nil
-			if other != nil && sameError(other, err) && !r.sizeInDoubt(len(pc.offs)) {
-				r.fail(pc, err)
-				if parked != nil {
-					r.fail(parked.pc, other)
-				}
-				return
-			}
-			if parked != nil {
-				r.decide(parked.pc, parked.b, other)
-			}
-		}
+	h := pc.half
+	if h == nil {
+		r.decide(pc, b, err)
+		return
 	}
+	switch {
+	case r.namedTarget(b, err) >= 0:
+		h.alike = false
+	case h.first == nil:
+		h.first = err
+	case !sameError(h.first, err):
+		h.alike = false
+	}
+	if h.alike {
+		h.parked = append(h.parked, parkedPart{pc: pc, b: b, err: err})
+		r.partAnswered(h)
+		return
+	}
+	r.partAnswered(h)
 	r.decide(pc, b, err)
 }
 
-// halfNotRefused notes that a half of h was answered otherwise than by a
-// refusal about its targets (or was cut to a learned size), and lets its
-// sibling, if parked, go on alone. Callers hold mu.
-func (r *runner) halfNotRefused(h *split) {
+// partNotRefused notes that a part of h was answered otherwise than by a
+// refusal about its targets (or was cut to a learned size): its parked
+// siblings, if any, go on alone. Callers hold mu.
+func (r *runner) partNotRefused(h *split) {
+	h.alike = false
+	r.partAnswered(h)
+}
+
+// partAnswered counts another part of h answered, and decides the parked
+// ones once waiting can no longer spare them: at once when not every part
+// was refused alike, else, when the last is in, by failing every one.
+// The size trial h carries ends with its last answer. Callers hold mu.
+func (r *runner) partAnswered(h *split) {
 	h.answered++
-	if p := h.parked; p != nil {
+	last := h.answered == h.parts
+	if !h.alike || last {
+		parked := h.parked
 		h.parked = nil
-		r.decide(p.pc, p.b, h.first)
+		for _, p := range parked {
+			if h.alike {
+				r.fail(p.pc, p.err)
+			} else {
+				r.decide(p.pc, p.b, p.err)
+			}
+		}
+	}
+	if last && h.trial {
+		r.trials--
 	}
 }
 
 // decide ends refused piece pc (sending b): a target Cloudflare's message
 // names is rejected and the rest sent again at once, in one request; a
-// lone target is rejected; any other piece is split in halves, unless the
-// brake is on (then it fails with err). Callers hold mu.
+// lone target is rejected; a piece whose size may have been the cause
+// (sizeInDoubt) is cut into pieces of cloudflare.SafeBatchSize; any other
+// piece is split in halves. With the brake on, nothing is split: the
+// piece fails with err. Callers hold mu.
 func (r *runner) decide(pc piece, b Batch, err error) {
 	s := &r.slots[pc.slot]
 	s.pending--
@@ -114,9 +140,25 @@ func (r *runner) decide(pc piece, b Batch, err error) {
 		s.rejected = append(s.rejected, placed[Rejection]{pc.offs[0], Rejection{Target: b.Targets[0], Err: err}})
 	case r.braked():
 		s.errs = append(s.errs, placed[error]{pc.at(), err})
+	case r.sizeInDoubt(n):
+		// Not a halving: the size every plan has taken for years, so that
+		// an account that takes no more costs one refusal, not one a
+		// halving, and is then sent requests of the most it takes.
+		h := &split{size: n, alike: true, trial: pc.trial}
+		var parts []piece
+		for lo := 0; lo < n; lo += cloudflare.SafeBatchSize {
+			parts = append(parts, piece{slot: pc.slot, offs: pc.offs[lo:min(lo+cloudflare.SafeBatchSize, n)], half: h, cause: err})
+		}
+		h.parts = len(parts)
+		if h.trial {
+			r.trials++ // the trial goes on in the parts (end ends pc's)
+		}
+		slices.Reverse(parts) // the front is sent last first
+		r.enqueue(s.lane, false, parts...)
+		s.pending += len(parts)
 	default:
 		mid := (n + 1) / 2
-		h := &split{size: n}
+		h := &split{size: n, parts: 2, alike: true}
 		r.enqueue(s.lane, false,
 			piece{slot: pc.slot, offs: pc.offs[mid:], half: h, cause: err},
 			piece{slot: pc.slot, offs: pc.offs[:mid], half: h, cause: err})
@@ -147,11 +189,11 @@ func (r *runner) namedTarget(b Batch, err error) int {
 }
 
 // sizeInDoubt reports whether a refusal of requests of n targets may be
-// about their size: n is above the size known to work on every plan
-// (cloudflare.DefaultFilesPerRequest) and above every size that went
-// through in this run. Callers hold mu.
+// about their size: n is above the size every plan has taken for years
+// (cloudflare.SafeBatchSize) and above every size that went through in
+// this run. Callers hold mu.
 func (r *runner) sizeInDoubt(n int) bool {
-	return n > cloudflare.DefaultFilesPerRequest && n > r.maxOK
+	return n > cloudflare.SafeBatchSize && n > r.maxOK
 }
 
 // sameError reports whether two refusals say the same: same status,

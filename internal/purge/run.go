@@ -70,8 +70,9 @@ type Rejection struct {
 // BatchResult is how one of the batches given to Run ended. There is one
 // per batch given to Run, whatever became of it: Batch is that batch as
 // given (Batch.Index its index in its job's Batches), even when its
-// targets went in several requests (halves of a refused batch, or pieces
-// of a batch larger than a learned batch size).
+// targets went in several requests (halves of a refused batch, pieces of
+// cloudflare.SafeBatchSize of one whose size was in doubt, or pieces of a
+// batch larger than a learned batch size).
 //
 // Every target of Batch is in exactly one of three parts:
 //
@@ -115,9 +116,11 @@ type Outcome struct {
 	// order.
 	Results []BatchResult
 	// LearnedBatchSize is the batch size the account was found to take,
-	// when a batch was refused and both its halves then went through: the
-	// largest request size that worked below the smallest refused one.
-	// Every batch sent after that was cut to it. 0: nothing was learned.
+	// when a request was refused and every part it was cut into then went
+	// through (pieces of cloudflare.SafeBatchSize when its size was in
+	// doubt, else halves): the largest request size that worked below the
+	// smallest refused one. Every batch sent after that was cut to it. 0:
+	// nothing was learned.
 	LearnedBatchSize int
 }
 
@@ -156,24 +159,32 @@ func DefaultBackOff() BackOff {
 //   - when Cloudflare's message names one of its targets ("Unable to
 //     purge <url>, which is an invalid URL."), that target is Rejected and
 //     the rest is sent again at once, in one request;
-//   - otherwise it is split in halves, each sent on its own (paced like
-//     any request), again and again, until the targets Cloudflare refuses
-//     stand alone: those are Rejected, every other target is purged. That
-//     costs at most about 2·log2(batch size) extra requests per rejected
-//     target. When both halves of a piece are refused alike (same status,
-//     codes and messages) the error is about no one target: neither is
-//     split further and both fail with Cloudflare's answer, so trying
-//     costs two requests (unless their size may be the cause: see
-//     sizeInDoubt);
+//   - when its size may be the cause (it is larger than
+//     cloudflare.SafeBatchSize, the size every plan has taken for years,
+//     and than every request that went through: see sizeInDoubt), it is
+//     cut into pieces of that size, each sent on its own (paced like any
+//     request): an account that takes no more than that costs one
+//     refusal. So that it costs one in all, not one per worker, only one
+//     request whose size is in doubt is out at a time (the size trial:
+//     see next), until one goes through or its pieces are answered;
+//   - otherwise it is split in halves, each sent on its own, again and
+//     again, until the targets Cloudflare refuses stand alone: those are
+//     Rejected, every other target is purged. That costs at most about
+//     2·log2(batch size) extra requests per rejected target. When every
+//     part of a piece (both halves, or every piece of the safe size) is
+//     refused alike (same status, codes and messages) the error is about
+//     no one target: none is split further and all fail with
+//     Cloudflare's answer, so trying costs a request a part;
 //   - after brakeAfter(Concurrency) refusals in a row with no success
 //     between, nothing refused is split or sent again any more (braked):
 //     the rest of each refused batch fails with Cloudflare's answer, and
 //     each batch not yet sent costs one request.
 //
-// When both halves of a refused batch go through, the batch's size was
+// When every part of a refused batch goes through, the batch's size was
 // the problem, not a target: every request after that is cut to the
-// largest size that worked (Outcome.LearnedBatchSize), so the size is
-// found once, not again for every batch.
+// largest size that worked (Outcome.LearnedBatchSize; the safe size, when
+// the refused one was larger), so the size is found once, not again for
+// every batch.
 func Run(ctx context.Context, sender Sender, jobs []Job, opts Options) Outcome {
 	if opts.NewBackOff == nil {
 		opts.NewBackOff = DefaultBackOff

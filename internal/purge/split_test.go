@@ -441,8 +441,8 @@ func tooMany(limit int) *fakeSender {
 }
 
 // Batch size 100 against an account that takes 30: every URL is purged,
-// the size is learned once (the largest that worked), and every later
-// batch is cut to it before it is sent.
+// the refused batch is cut into pieces of 30 (not halved), the size is
+// learned once, and every later batch is cut to it before it is sent.
 func TestRunLearnsTheBatchSize(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
@@ -453,8 +453,8 @@ func TestRunLearnsTheBatchSize(t *testing.T) {
 		urls := prefixed("https://a.example/", 300)
 		out := purge.Run(context.Background(), s, []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, 100)}, o)
 		checkCounts(t, out.Results)
-		if out.LearnedBatchSize != 25 {
-			t.Errorf("learned batch size %d, want 25", out.LearnedBatchSize)
+		if out.LearnedBatchSize != 30 {
+			t.Errorf("learned batch size %d, want 30", out.LearnedBatchSize)
 		}
 		refused := 0
 		for _, c := range s.Calls() {
@@ -462,26 +462,26 @@ func TestRunLearnsTheBatchSize(t *testing.T) {
 				refused++
 			}
 		}
-		// 100 refused, then its first half of 50; both quarters pass.
-		if refused != 2 {
-			t.Errorf("%d requests refused, want 2: the size is found once", refused)
+		if refused != 1 {
+			t.Errorf("%d requests refused, want 1: the size is found once", refused)
 		}
-		wantAttempts := []int{6, 4, 4} // 100, 50, 25, 25, then 25 + 25; then 4 × 25
+		wantAttempts := []int{5, 4, 4} // 100, then 30, 30, 30, 10; then the same cuts
 		for i, r := range out.Results {
 			if r.Purged != 100 || r.Err != nil || r.Attempts != wantAttempts[i] || len(r.IDs) != 4 || r.Batch.Index != i {
 				t.Errorf("batch %d = %d purged, %d attempts, %d IDs, index %d, err %v; want 100, %d, 4, %d, nil",
 					i, r.Purged, r.Attempts, len(r.IDs), r.Batch.Index, r.Err, wantAttempts[i], i)
 			}
 		}
-		if want := "sending at most 25 a request from now on"; !strings.Contains(lines.String(), want) {
+		if want := "sending at most 30 a request from now on"; !strings.Contains(lines.String(), want) {
 			t.Errorf("debug lines %q, want %q", lines.all(), want)
 		}
 	})
 }
 
-// With 8 requests in flight the first batches are refused together, but
-// once the size is learned no request is refused again: the 400s do not
-// grow with the number of batches.
+// With 8 workers, only the first batch goes while its size is in doubt
+// (the size trial), so one request is refused, not one a worker; once the
+// size is learned no request is refused again: the 400s do not grow with
+// the number of batches, nor with the concurrency.
 func TestRunLearnsTheBatchSizeOnceUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
@@ -517,13 +517,15 @@ func TestRunLearnsTheBatchSizeOnceUnderConcurrency(t *testing.T) {
 		for _, r := range out.Results {
 			purged += r.Purged
 		}
-		if purged != 2000 || out.LearnedBatchSize != 25 {
-			t.Errorf("%d purged, learned size %d; want 2000, 25", purged, out.LearnedBatchSize)
+		if purged != 2000 || out.LearnedBatchSize != 30 {
+			t.Errorf("%d purged, learned size %d; want 2000, 30", purged, out.LearnedBatchSize)
 		}
-		// 8 batches of 100 in flight, then at most 8 of their halves; none
-		// sent once the first quarters came back.
-		if len(refusedAt) > 16 || learnedAt == 0 || slices.Max(refusedAt) >= learnedAt {
-			t.Errorf("%d requests refused, sent at %v; the size learned at %v; want at most 16, none sent after", len(refusedAt), refusedAt, learnedAt)
+		if len(refusedAt) != 1 || learnedAt == 0 || slices.Max(refusedAt) >= learnedAt {
+			t.Errorf("%d requests refused, sent at %v; the size learned at %v; want 1, none sent after", len(refusedAt), refusedAt, learnedAt)
+		}
+		// 20 batches of 100, each cut to 30 + 30 + 30 + 10, and the one refused.
+		if n := len(s.Calls()); n != 81 {
+			t.Errorf("%d requests, want 81", n)
 		}
 		t.Logf("20 batches of 100 against a cap of 30, 8 at a time: %d requests refused, %d sent, %v", len(refusedAt), len(s.Calls()), time.Since(t0))
 	})
@@ -574,10 +576,127 @@ func TestRunAgainstFakeAPIShapes(t *testing.T) {
 		if len(rejected) != 1 || rejected[0].Target.Value != bad || !strings.Contains(rejected[0].Err.Error(), cloudflaretest.InvalidURLMessage(bad)) {
 			t.Errorf("rejected %v, want %s alone with Cloudflare's message", rejected, bad)
 		}
-		if out.LearnedBatchSize != 25 {
-			t.Errorf("learned batch size %d, want 25", out.LearnedBatchSize)
+		if out.LearnedBatchSize != 30 {
+			t.Errorf("learned batch size %d, want 30", out.LearnedBatchSize)
 		}
 		t.Logf("1,500 URLs at 100 against a cap of 30, one invalid: %d requests, %d × 400, %d × 429, %v", len(fake.Requests()), refused, bucket.Limited(), time.Since(t0))
+	})
+}
+
+// At the default size (100 URLs a request below Enterprise), through the
+// real client and 8 workers, against an account that takes 30: one
+// request refused, then 30 a request at most, 30 learned, and every URL
+// confirmed exactly once.
+func TestRunFallsBackToTheSafeSize(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fake := cloudflaretest.NewInMemory(cloudflaretest.WithLatency(100*time.Millisecond),
+			cloudflaretest.WithScript(cloudflaretest.RefuseFilesOver(30, nil)))
+		defer fake.Close()
+		client := cloudflare.NewClient(fake.BaseURL(), cloudflare.Credentials{Token: "cfut_Xq8e2Tk3mP9vLr4NcW7yHs1BdF6gJz0AaQeRtYuIoPl_4f2a"}, fake.Client(), "test")
+		o := opts(time.Now())
+		o.Concurrency = 8
+		urls := prefixed("https://a.example/", 1000)
+		size := cloudflare.PlanUnknown.Limits().BatchSize(cloudflare.Files)
+		out := purge.Run(context.Background(), client, []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, size)}, o)
+		checkCounts(t, out.Results)
+		if size != 100 || out.LearnedBatchSize != 30 {
+			t.Errorf("default size %d, learned %d; want 100, then 30", size, out.LearnedBatchSize)
+		}
+		confirmed := map[string]int{}
+		reqs := fake.Requests()
+		for i, req := range reqs {
+			n := len(bodyURLs(t, req.Body))
+			switch {
+			case i == 0 && (req.Status != 400 || n != 100):
+				t.Errorf("request 1: %d URLs, HTTP %d; want the first batch of 100, refused", n, req.Status)
+			case i > 0 && (req.Status != 200 || n > 30):
+				t.Errorf("request %d: %d URLs, HTTP %d; want at most 30, purged", i+1, n, req.Status)
+			}
+			if req.Confirmed {
+				for _, u := range bodyURLs(t, req.Body) {
+					confirmed[u]++
+				}
+			}
+		}
+		for _, u := range urls {
+			if confirmed[u.Value] != 1 {
+				t.Errorf("%s confirmed %d times, want once", u.Value, confirmed[u.Value])
+			}
+		}
+		// 10 batches of 100, each sent as 30 + 30 + 30 + 10, and the refused one.
+		if len(reqs) != 41 {
+			t.Errorf("%d requests, want 41", len(reqs))
+		}
+	})
+}
+
+// When every piece of a batch cut to the safe size is refused alike, the
+// refusal is about no one target nor the size: the batch fails with
+// Cloudflare's answer after a request a piece, none split further.
+func TestRunStopsWhenEveryPieceIsRefusedAlike(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		s := &fakeSender{script: func(call) (cloudflare.Result, error) { return cloudflare.Result{}, quietRefusal }}
+		o := opts(time.Now())
+		o.Concurrency = 4
+		out := purge.Run(context.Background(), s, tagJobs(100, 100), o)
+		checkCounts(t, out.Results)
+		r := out.Results[0]
+		if len(s.Calls()) != 5 || r.Attempts != 5 || r.Purged != 0 || r.Rejected != nil || !errors.Is(r.Err, quietRefusal) {
+			t.Errorf("%d requests; result %+v; want five (the batch, its pieces of 30, 30, 30 and 10) failing it with %v", len(s.Calls()), r, quietRefusal)
+		}
+		if out.LearnedBatchSize != 0 {
+			t.Errorf("learned batch size %d, want 0", out.LearnedBatchSize)
+		}
+	})
+}
+
+// A batch refused for one target whose message names none is cut to the
+// safe size like one refused for its size; the piece holding the target
+// is then halved until it stands alone, nothing is learned, and the next
+// batch, sent alone while the size is in doubt, goes through whole: the
+// batches after it go whole too.
+func TestRunCutsThenIsolatesAQuietlyRefusedTarget(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		urls := prefixed("https://a.example/", 300)
+		bad := urls[47].Value // batch 0, piece 1
+		s := refusingQuietly(bad)
+		o := opts(time.Now())
+		o.Concurrency = 8
+		out := purge.Run(context.Background(), s, []purge.Job{purge.NewJob(zone, cloudflare.Purge, cloudflare.Files, urls, 100)}, o)
+		checkCounts(t, out.Results)
+		if out.LearnedBatchSize != 0 {
+			t.Errorf("learned batch size %d from a bad target, want 0", out.LearnedBatchSize)
+		}
+		r := out.Results[0]
+		if r.Purged != 99 || len(r.Rejected) != 1 || r.Rejected[0].Target.Value != bad || r.Err != nil {
+			t.Errorf("batch 0 = %d purged, rejected %v, err %v; want 99 purged and %s rejected", r.Purged, r.Rejected, r.Err, bad)
+		}
+		// 100, its pieces of 30, 30, 30, 10, then the refused 30 halved
+		// down to the bad target: within 2·log2(30) more.
+		if extra := r.Attempts - 5; extra > maxExtra(30) {
+			t.Errorf("%d requests for batch 0, want at most %d", r.Attempts, 5+maxExtra(30))
+		}
+		for _, r := range out.Results[1:] {
+			if r.Purged != 100 || r.Attempts != 1 || r.Err != nil {
+				t.Errorf("batch %d = %d purged in %d requests, err %v; want 100 in one", r.Batch.Index, r.Purged, r.Attempts, r.Err)
+			}
+		}
+		purged := map[string]int{}
+		for _, c := range s.Calls() {
+			if !slices.Contains(c.items, bad) {
+				for _, it := range c.items {
+					purged[it]++
+				}
+			}
+		}
+		for _, u := range urls {
+			if want := 1 - b2i(u.Value == bad); purged[u.Value] != want {
+				t.Errorf("%s purged %d times, want %d", u.Value, purged[u.Value], want)
+			}
+		}
 	})
 }
 

@@ -155,22 +155,24 @@ func (p *Plan) DryRun() action.DryRun {
 	return d
 }
 
-// Summarize counts what the results say, zone by zone. A batch counts
-// as failed when any of its targets was not purged: rejected on its own
-// by Cloudflare, or in a part that failed for another reason.
-func (p *Plan) Summarize(results []purge.BatchResult, took time.Duration) action.Result {
+// Summarize counts what the outcome's results say, zone by zone, and
+// carries the batch size it learned. A batch counts as failed when any of
+// its targets was not purged: rejected on its own by Cloudflare, or in a
+// part that failed for another reason.
+func (p *Plan) Summarize(out purge.Outcome, took time.Duration) action.Result {
 	res := action.Result{
-		Noun:      p.Words.Noun,
-		Verb:      p.Words.Ed,
-		Scope:     p.Scope(),
-		PurgeType: string(p.PurgeType),
-		Zones:     p.ZoneResults(),
-		Requests:  len(results),
-		Took:      took,
+		Noun:             p.Words.Noun,
+		Verb:             p.Words.Ed,
+		Scope:            p.Scope(),
+		PurgeType:        string(p.PurgeType),
+		Zones:            p.ZoneResults(),
+		Requests:         len(out.Results),
+		Took:             took,
+		LearnedBatchSize: out.LearnedBatchSize,
 	}
 	var failed []purge.BatchResult
 	var rejected []string
-	for _, r := range results {
+	for _, r := range out.Results {
 		z := &res.Zones[r.Job]
 		res.Targets += r.Batch.Count()
 		res.Attempts += r.Attempts
