@@ -97,7 +97,7 @@ func (c *Client) VerifyToken(ctx context.Context, accountID string) (TokenStatus
 		if err != nil {
 			// ParseID does not repeat the value, which came from an
 			// answer and may be anything.
-			return TokenStatus{}, fmt.Errorf("%w (the account ID %v)", ErrNoAccount, err)
+			return TokenStatus{}, fmt.Errorf("%w (the account ID %w)", ErrNoAccount, err)
 		}
 		path = "/accounts/" + url.PathEscape(account.s) + "/tokens/verify"
 	}

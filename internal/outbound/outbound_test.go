@@ -150,7 +150,10 @@ func TestGuardRefusesASecretAnywhere(t *testing.T) {
 				t.Parallel()
 				next := &recorder{}
 				guard := outbound.NewGuard(next, outbound.NewSecrets(token, key, ghToken), "Authorization")
-				_, err := (&http.Client{Transport: guard}).Do(tt.req(t))
+				resp, err := (&http.Client{Transport: guard}).Do(tt.req(t))
+				if resp != nil {
+					resp.Body.Close()
+				}
 				refused, ok := errors.AsType[*outbound.RefusedError](err)
 				if !ok {
 					t.Fatalf("error %v; want a *RefusedError", err)
@@ -220,7 +223,10 @@ func TestGuardExemptsOnlyTheNamedAuthHeaders(t *testing.T) {
 	req := newRequest(t, "GET", "https://api.example/", "")
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("X-Auth-Key", key)
-	_, err := (&http.Client{Transport: guard}).Do(req)
+	resp, err := (&http.Client{Transport: guard}).Do(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
 	if refused, ok := errors.AsType[*outbound.RefusedError](err); !ok || refused.Where != "header X-Auth-Key" {
 		t.Errorf("error %v; want a refusal naming header X-Auth-Key", err)
 	}
@@ -264,7 +270,11 @@ func TestGuardRefusesOnlyWholeSecrets(t *testing.T) {
 		next := &recorder{}
 		guard := outbound.NewGuard(next, secrets)
 		req := newRequest(t, "POST", "https://www.example.com/"+url.PathEscape(token[:20]), `{"tags":["`+token[20:]+`"]}`)
-		if _, err := (&http.Client{Transport: guard}).Do(req); err != nil || next.sent() != 1 {
+		resp, err := (&http.Client{Transport: guard}).Do(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if err != nil || next.sent() != 1 {
 			t.Errorf("%s: error %v, %d sent; want it sent", name, err, next.sent())
 		}
 	}

@@ -194,13 +194,14 @@ func (p *Plan) Summarize(out purge.Outcome, took time.Duration) action.Result {
 	res.Failures = append(p.groupFailures(failed), CapLines(rejected, MaxFailureLines)...)
 	switch {
 	case len(failed) > 0:
-		why, hint := explain(stoppedBy(failed))
+		stopper := stoppedBy(failed)
+		why, hint := explain(stopper.Err)
 		if p.Explain != nil {
-			if words := p.Explain(stoppedBy(failed), p.Zones[refusedJob(failed)]); words != "" {
+			if words := p.Explain(stopper.Err, p.Zones[stopper.Job]); words != "" {
 				hint = words
 			}
 		}
-		if apiErr, ok := errors.AsType[*cloudflare.APIError](stoppedBy(failed)); ok && apiErr.Status == http.StatusNotFound && p.cfg.Operation == cloudflare.Invalidate {
+		if apiErr, ok := errors.AsType[*cloudflare.APIError](stopper.Err); ok && apiErr.Status == http.StatusNotFound && p.cfg.Operation == cloudflare.Invalidate {
 			why = "the invalidate_cache endpoint was not found (HTTP 404)"
 			hint = "This API has no invalidation route for this zone or environment: use mode: purge."
 		}
@@ -293,27 +294,17 @@ func ranges(ns []int) string {
 	return strings.Join(parts, ", ")
 }
 
-// stoppedBy is the failure the headline names: an authentication
-// failure when there was one, since it stopped the run (the batches it
-// kept from being sent fail with purge.ErrStopped, whichever came
-// first), else the first batch's.
-func stoppedBy(failed []purge.BatchResult) error {
+// stoppedBy is the failed batch the headline names: one refused on the
+// credentials when there was one, since that stopped the run (the
+// batches it kept from being sent fail with purge.ErrStopped, whichever
+// came first), else the first.
+func stoppedBy(failed []purge.BatchResult) purge.BatchResult {
 	for _, f := range failed {
 		if apiErr, ok := errors.AsType[*cloudflare.APIError](f.Err); ok && apiErr.AuthFailure() {
-			return f.Err
+			return f
 		}
 	}
-	return failed[0].Err
-}
-
-// refusedJob is the job of the failure stoppedBy names.
-func refusedJob(failed []purge.BatchResult) int {
-	for _, f := range failed {
-		if f.Err == stoppedBy(failed) {
-			return f.Job
-		}
-	}
-	return failed[0].Job
+	return failed[0]
 }
 
 // explain says in a few words why the purge failed, for the title, and

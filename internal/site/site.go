@@ -166,8 +166,8 @@ type Response struct {
 // as Cloudflare Access's service tokens), or a header the client sets
 // itself (User-Agent, Host).
 func Withheld(name string) bool {
-	switch n := strings.ToLower(name); {
-	case n == "authorization", n == "proxy-authorization", n == "cookie", n == "user-agent", n == "host":
+	switch n := strings.ToLower(name); n {
+	case "authorization", "proxy-authorization", "cookie", "user-agent", "host":
 		return true
 	default:
 		return strings.HasPrefix(n, "x-auth-") || strings.HasPrefix(n, "cf-access-")

@@ -180,7 +180,7 @@ func (e notUTF8) Error() string { return string(e) }
 func rootElement(d *xml.Decoder) (xml.StartElement, error) {
 	for {
 		tok, err := d.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return xml.StartElement{}, errors.New("not a sitemap: no XML element in it")
 		}
 		if err != nil {

@@ -296,7 +296,7 @@ func TestUntrustedLocsAreSkippedWithWhy(t *testing.T) {
   <url><loc>` + edgeURL + `/a&#x9;b</loc></url>
   <url><loc>` + edgeURL + `/a
 ` + edgeURL + `/b</loc></url>
-  <url><loc>` + edgeURL + "/[31m" + `</loc></url>
+  <url><loc>` + edgeURL + "/\u009b[31m" + `</loc></url>
   <url><loc>https://user:hunter2@www.example.com/private</loc></url>
   <url><loc>` + edgeURL + `/*.css</loc></url>
   <url><loc>` + edgeURL + `/a b</loc></url>
