@@ -141,17 +141,19 @@ func (r *run) run(ctx context.Context, flags map[string]string) (ending, error) 
 	tok := r.token(ctx, client)
 	defer tok.stop()
 	secrets := resolve.NewSecrets(known...)
+	siteClient := site.NewClient(r.httpClient(), r.userAgent(), r.cfg.Concurrency, known...) // the sitemap's, then the checks'
 	resolved, err := resolve.Resolve(ctx, r.cfg, client, resolve.Options{MaxRetries: r.cfg.MaxRetries, NewBackOff: r.newBackOff(),
-		Compare: r.compare(known), Secrets: secrets, Explain: tok.lookupRefused})
+		Compare: r.compare(known), Site: siteClient, Secrets: secrets, Explain: tok.lookupRefused})
 	p := report.New(resolved, r.cfg)
 	p.Explain = tok.purgeRefused(ctx)
 	p.Changes(r.rep, secrets)
+	p.SitemapRead(r.rep)
 	p.Withheld(r.rep)
 	end := ending{zones: p.ZoneResults(), onErrorWarn: r.cfg.OnErrorWarn}
 	if err != nil || p.Nothing != "" {
 		return r.nothing(p, end, err)
 	}
-	c := checks.New(r.cfg, p, r.rep, site.NewClient(r.httpClient(), r.userAgent(), r.cfg.Concurrency, known...))
+	c := checks.New(r.cfg, p, r.rep, siteClient)
 	budget, err := c.Budget(r.cfg.Timeout)
 	if err != nil {
 		return end, err

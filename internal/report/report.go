@@ -428,3 +428,38 @@ func (p *Plan) Withheld(rep *action.Reporter) {
 			"A secret in a file name, a target or an input is no longer secret: rename the file, and roll the secret.",
 		len(p.NotPurged), len(p.NotChecked), strings.Join(CapLines(lines, MaxFailureLines), "\n")))
 }
+
+// SitemapRead logs how the sitemap input was read (in a dry run too: it
+// is the one request a dry run makes), and warns once of the URLs it
+// skipped and of a bound that cut the checks.
+func (p *Plan) SitemapRead(rep *action.Reporter) {
+	sm := p.Plan.Sitemap
+	if sm == nil {
+		return
+	}
+	res := sm.Result
+	dry := ""
+	if p.cfg.DryRun {
+		dry = " (a dry run reads it: the one request it makes)"
+	}
+	rep.Infof("Sitemap %s%s: %d URL(s) from %d sitemap file(s); %d older than sitemap-since left out, %d listed twice, %d skipped, %d of hosts no listed zone owns.",
+		sm.URL, dry, len(res.URLs), len(res.Sitemaps), res.Older, res.Duplicates, res.SkippedCount, len(sm.Unowned))
+	var lines []string
+	for _, s := range res.Skipped {
+		lines = append(lines, fmt.Sprintf("%s in %s: %s", s.Loc, s.Sitemap, s.Why))
+	}
+	if more := res.SkippedCount - len(res.Skipped); more > 0 {
+		lines = append(lines, fmt.Sprintf("and %d more", more))
+	}
+	for _, u := range sm.Unowned {
+		lines = append(lines, u+": on a host no listed zone owns; never sent")
+	}
+	if len(lines) > 0 {
+		rep.Warning("Sitemap: URLs skipped", fmt.Sprintf("%d URL(s) of the sitemap were not taken:\n%s",
+			res.SkippedCount+len(sm.Unowned), strings.Join(CapLines(lines, MaxFailureLines), "\n")))
+	}
+	if sm.Cut != nil {
+		rep.Warning("Sitemap: cut", fmt.Sprintf("the sitemap went past a bound (%s): everything is purged all the same; only the checks are cut to the %d URL(s) read.",
+			strings.ReplaceAll(sm.Cut.Error(), "\n", "; "), len(res.URLs)))
+	}
+}

@@ -37,6 +37,7 @@ import (
 	"github.com/cfpurge/cloudflare-purge-action/internal/purge"
 	"github.com/cfpurge/cloudflare-purge-action/internal/retry"
 	"github.com/cfpurge/cloudflare-purge-action/internal/safetext"
+	"github.com/cfpurge/cloudflare-purge-action/internal/site"
 	"github.com/cfpurge/cloudflare-purge-action/internal/targets"
 )
 
@@ -67,6 +68,8 @@ type Options struct {
 	// Secrets are the run's known secrets: targets that hold one are left
 	// out (nil: none).
 	Secrets *Secrets
+	// Site reads the sitemap input (nil when there is none).
+	Site *site.Client
 	// Explain, if set, says why Cloudflare refused a lookup on the
 	// credentials (asking it about the token), or "": its words replace
 	// the bare advice to add the permission.
@@ -140,6 +143,8 @@ type Plan struct {
 	// Nothing, when not "", says why there is nothing to purge: the run
 	// ends there, with Zones as the inputs give them (not looked up).
 	Nothing string
+	// Sitemap is how the sitemap input was read; nil without one.
+	Sitemap *Sitemap
 }
 
 // Resolve turns the validated inputs into one job a zone, for every
@@ -156,7 +161,7 @@ func Resolve(ctx context.Context, cfg *config.Config, api Lookups, opts Options)
 	stopped := func(err error) (*Plan, error) {
 		return &Plan{Zones: zonesAsGiven(cfg), PurgeType: cfg.PurgeType}, err
 	}
-	p, sources := r.targets(ctx, cfg)
+	p, sources, fromSitemap := r.targets(ctx, cfg)
 	if err := r.err(); err != nil {
 		return stopped(err)
 	}
@@ -167,6 +172,7 @@ func Resolve(ctx context.Context, cfg *config.Config, api Lookups, opts Options)
 	if err := r.err(); err != nil {
 		return stopped(err)
 	}
+	r.owned(p, fromSitemap)
 	if cfg.WantsEnvironment() {
 		env, ok := r.environment(ctx, cfg, p.Zones[0])
 		if !ok {
@@ -202,32 +208,53 @@ func Resolve(ctx context.Context, cfg *config.Config, api Lookups, opts Options)
 // inputs' targets, or what purge-type changed resolves to, less those
 // that hold a secret; and the sources a target no zone owns is named by.
 // A Plan with Nothing set ends the run.
-func (r *resolver) targets(ctx context.Context, cfg *config.Config) (*Plan, []config.Source) {
+func (r *resolver) targets(ctx context.Context, cfg *config.Config) (*Plan, []config.Source, map[string]bool) {
 	p := &Plan{PurgeType: cfg.PurgeType}
 	ts, sources := cfg.Targets, cfg.Sources
 	if cfg.Changed != nil {
 		typ, mapped, ch, nothing, ok := r.changes(ctx, cfg, r.opts.Compare)
 		if !ok {
-			return nil, nil
+			return nil, nil, nil
 		}
 		p.Changes, p.PurgeType, ts = ch, typ, mapped
 		// Routing names the source of a URL no zone owns.
 		sources = []config.Source{{Input: "url-map", Text: joinURLs(mapped)}}
 		p.Nothing = nothing
-	} else {
+	}
+	verify := cfg.VerifyURLs
+	var fromSitemap map[string]bool
+	if p.Sitemap = r.readSitemap(ctx, cfg, p.PurgeType); p.Sitemap != nil {
+		urls := sitemapTargets(p.Sitemap)
+		fromSitemap = make(map[string]bool, len(urls))
+		for _, t := range urls {
+			fromSitemap[t.Value] = true
+		}
+		if p.PurgeType == cloudflare.Files {
+			ts = merge(ts, urls)
+		}
+		if verify == nil && (cfg.Verify != config.VerifyNone || cfg.Warm) {
+			verify = urls
+		}
+	} else if r.err() != nil {
+		return nil, nil, nil
+	}
+	if cfg.Changed == nil || p.Sitemap != nil {
 		var held []string
 		ts, held = r.secrets.withhold(ts)
 		r.notPurged = append(r.notPurged, held...)
 	}
-	p.VerifyURLs, p.NotChecked = r.secrets.withhold(cfg.VerifyURLs)
+	p.VerifyURLs, p.NotChecked = r.secrets.withhold(verify)
 	p.Targets, p.NotPurged = ts, r.notPurged
 	if p.Nothing == "" && p.PurgeType != cloudflare.Everything && len(ts) == 0 {
 		p.Nothing = "Every target holds a secret, so none was sent (the warning lists them)."
+		if p.Sitemap != nil && len(r.notPurged) == 0 {
+			p.Nothing = "The sitemap lists no URL to purge (the log says what it read and skipped)."
+		}
 	}
 	if p.Nothing != "" {
 		p.Zones = zonesAsGiven(cfg)
 	}
-	return p, sources
+	return p, sources, fromSitemap
 }
 
 // zonesAsGiven are the zones as the inputs give them (IDs, then names),
