@@ -173,8 +173,9 @@ func (c *Client) Warm(ctx context.Context, targets []Target) []Warmed {
 	return out
 }
 
-// each runs do for every index, Concurrency at a time, and stops
-// starting new ones once ctx is done (do then sees it done at once).
+// each runs do for every index, Concurrency at a time. It starts every
+// one even once ctx is done: do then sees ctx done at once and records
+// why its URL was not checked, so every index has its result.
 func (c *Client) each(ctx context.Context, n int, do func(context.Context, int)) {
 	slots := make(chan struct{}, c.concurrency) // a place for each request in flight
 	var wg sync.WaitGroup
