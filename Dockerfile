@@ -1,5 +1,5 @@
 # The action's image: one static Go binary and a CA bundle on scratch
-# (about 7 MB). Released versions of the action do not build this file:
+# (about 8 MB). Released versions of the action do not build this file:
 # their action.yml names the image the release workflow pushed to GHCR
 # (RELEASE.md). It is built by CI, by the release workflow, and by a
 # workflow that runs this repository's main branch with `uses: ./`.
