@@ -235,6 +235,7 @@ func TestURLCredentialsAreRefusedAndNeverPrinted(t *testing.T) {
 		{"targets", inputs("purge-type", "files", "targets", cred+"www.example.com/a"), nil, "Invalid input targets"},
 		{"verify-urls", inputs("purge-type", "tags", "targets", "a", "verify", "warn", "verify-urls", cred+"www.example.com/a"), nil, "Invalid input verify-urls"},
 		{"wait-for", inputs("purge-type", "tags", "targets", "a", "wait-for", cred+"www.example.com/v"), nil, "Invalid input wait-for"},
+		{"sitemap", inputs("purge-type", "files", "sitemap", cred+"www.example.com/sitemap.xml"), nil, "Invalid input sitemap"},
 		{"api-url", inputs("purge-type", "everything", "api-url", cred+"api.example.com/client/v4"), nil, "Invalid input api-url"},
 		{"url-map", inputs(changed[0], changed[1], changed[2], changed[3], changed[4], "public/ => "+cred+"www.example.com/"), nil, "Invalid input url-map"},
 		{"GITHUB_API_URL", inputs("purge-type", "changed", "changed-since", "0123456789abcdef0123456789abcdef01234567", "github-token", "ghs_tok", changed[4], changed[5]),

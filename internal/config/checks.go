@@ -97,8 +97,8 @@ func (v *validator) verifyURLsSecure(urls []cloudflare.Target) {
 	}
 }
 
-// sitemap checks the sitemap's URL (https, or plain http to a loopback
-// host, no credentials: the rules of every request to the site) and
+// sitemap checks the sitemap's URL (siteURL: the rules of every URL
+// requested from the site) and
 // sitemap-since (an RFC 3339 time, or a duration back from now). A
 // sitemap must be of use: the targets of a files purge, or the URLs of
 // verify or warm.
@@ -120,45 +120,46 @@ func (v *validator) sitemap(in Inputs, typ cloudflare.PurgeType, checking bool) 
 	if raw == "" {
 		return "", since
 	}
-	const want = "an https:// URL like https://www.example.com/sitemap.xml"
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		v.add("sitemap", "%s is not %s", safetext.Quote(raw), want)
-	case u.User != nil:
-		v.add("sitemap", "%s must not hold credentials; want %s", safetext.Quote(raw), want)
-	case u.Scheme == "http" && !targets.IsLoopback(u.Hostname()):
-		v.add("sitemap", "%s uses plain http:// to a host that is not loopback; want %s", safetext.Quote(raw), want)
-	case typ != "" && typ != cloudflare.Files && !checking:
-		v.add("sitemap", "is set, but purge-type is %s and neither verify nor warm is on: its URLs would be of no use; use purge-type files, or verify or warm", typ)
-	default:
-		return raw, since
+	if raw = v.siteURL("sitemap", raw, "https://www.example.com/sitemap.xml"); raw == "" {
+		return "", since
 	}
-	return "", since
+	if typ != "" && typ != cloudflare.Files && !checking {
+		v.add("sitemap", "is set, but purge-type is %s and neither verify nor warm is on: its URLs would be of no use; use purge-type files, or verify or warm", typ)
+		return "", since
+	}
+	return raw, since
 }
 
 // maxWaitForText is the most of a wait-for body read (site.MaxWaitBody):
 // a longer text could never be found in it.
 const maxWaitForText = 1 << 20
 
-// waitFor checks the one URL to wait for: https, or plain http to a
-// loopback host, as for api-url. A plain http:// URL elsewhere could be
-// answered by anything on the way, and is never requested.
+// waitFor checks the one URL to wait for (siteURL).
 func (v *validator) waitFor(s string) string {
 	if s == "" {
 		return ""
 	}
-	const want = "an https:// URL like https://www.example.com/version.txt"
+	return v.siteURL("wait-for", s, "https://www.example.com/version.txt")
+}
+
+// siteURL is the one rule for a URL that input names for the action to
+// request from the user's site (wait-for, sitemap), or "" after it
+// reported why not: https, or plain http to a loopback host, as for
+// api-url (a plain http:// URL elsewhere could be answered by anything on
+// the way, and is never requested); no credentials, white space or
+// #fragment. example is a valid one, for the message.
+func (v *validator) siteURL(input, s, example string) string {
+	want := "an https:// URL like " + example
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		v.add("wait-for", "%s is not %s", safetext.Quote(s), want)
+		v.add(input, "%s is not %s", safetext.Quote(s), want)
 	case u.User != nil:
-		v.add("wait-for", "%s must not hold credentials; want %s", safetext.Quote(s), want)
+		v.add(input, "%s must not hold credentials; want %s", safetext.Quote(s), want)
 	case strings.ContainsAny(s, "\r\n\t "), u.Fragment != "" || strings.HasSuffix(s, "#"):
-		v.add("wait-for", "%s has white space or a #fragment; want %s", safetext.Quote(s), want)
+		v.add(input, "%s has white space or a #fragment; want %s", safetext.Quote(s), want)
 	case u.Scheme == "http" && !targets.IsLoopback(u.Hostname()):
-		v.add("wait-for", "%s uses plain http:// to a host that is not loopback; want %s", safetext.Quote(s), want)
+		v.add(input, "%s uses plain http:// to a host that is not loopback; want %s", safetext.Quote(s), want)
 	default:
 		return s
 	}
